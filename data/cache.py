@@ -1,0 +1,139 @@
+"""The canonical on-disk form of the dataset: written once, verified by sha256 on every load."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from data.errors import DataError
+from data.fsutil import load_npz, publish_dir, save_npz, sha256_file, staging_dir
+from data.movielens import N_ITEMS, N_RATINGS, N_USERS, Dataset, Interactions, Movie, UserInfo
+from data.parsers import ratings_array
+
+CACHE_NAME = "ml-100k"
+CACHE_FORMAT = 1
+# sha256 of the canonical ratings (see ``content_hash``) of the real MovieLens-100K.
+ML100K_CONTENT_HASH = "2e410ef216ca4e1a4e6ac05148fac2ca2972f450c1523d5225dd913d2a1fa58c"
+_FILES = ("ratings.npz", "movies.json", "users.json")
+RECOVER = "run `recsys-tui data fetch --force` to fetch it again"
+
+
+def content_hash(inter: Interactions) -> str:
+    """Order-independent sha256 of (user, item, rating, timestamp) rows."""
+    return hashlib.sha256(ratings_array(inter).tobytes()).hexdigest()
+
+
+def verify_ml100k(dataset: Dataset) -> str:
+    """Check counts and content hash of MovieLens-100K; return the hash or raise ``DataError``."""
+    inter = dataset.interactions
+    found = (len(inter), len(np.unique(inter.user_ids)), len(np.unique(inter.item_ids)))
+    if found != (N_RATINGS, N_USERS, N_ITEMS):
+        raise DataError(
+            f"{dataset.source}: expected {N_RATINGS:,} ratings by {N_USERS} users on {N_ITEMS:,} "
+            f"items, found {found[0]:,} / {found[1]} / {found[2]:,} (partial or wrong file?)"
+        )
+    if len(dataset.movies) != N_ITEMS or len(dataset.users) != N_USERS:
+        raise DataError(
+            f"{dataset.source}: expected {N_ITEMS} movies and {N_USERS} users in the tables, "
+            f"found {len(dataset.movies)} and {len(dataset.users)}"
+        )
+    digest = content_hash(inter)
+    if digest != ML100K_CONTENT_HASH:
+        raise DataError(
+            f"{dataset.source}: content hash {digest[:12]}… does not match MovieLens-100K "
+            f"({ML100K_CONTENT_HASH[:12]}…)"
+        )
+    return digest
+
+
+def cache_dir(data_root: Path) -> Path:
+    return data_root / CACHE_NAME
+
+
+def write_cache(data_root: Path, dataset: Dataset) -> Path:
+    """Write the canonical cache atomically (a staged folder renamed into place)."""
+    final = cache_dir(data_root)
+    inter = dataset.interactions
+    with staging_dir(data_root, CACHE_NAME) as tmp:
+        save_npz(
+            tmp / "ratings.npz",
+            user_id=inter.user_ids.astype(np.int32),
+            item_id=inter.item_ids.astype(np.int32),
+            rating=inter.ratings.astype(np.float32),
+            timestamp=inter.timestamps.astype(np.int64),
+        )
+        movies = [asdict(m) for m in sorted(dataset.movies.values(), key=lambda m: m.item_id)]
+        users = [asdict(u) for u in sorted(dataset.users.values(), key=lambda u: u.user_id)]
+        (tmp / "movies.json").write_text(json.dumps(movies, ensure_ascii=False))
+        (tmp / "users.json").write_text(json.dumps(users))
+        manifest = {
+            "format": CACHE_FORMAT,
+            "source": dataset.source,
+            "content_hash": dataset.content_hash or content_hash(inter),
+            "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "counts": {
+                "ratings": len(inter),
+                "users": int(len(np.unique(inter.user_ids))),
+                "items": int(len(np.unique(inter.item_ids))),
+            },
+            "sha256": {name: sha256_file(tmp / name) for name in _FILES},
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        publish_dir(tmp, final)
+    return final
+
+
+def has_cache(data_root: Path) -> bool:
+    return (cache_dir(data_root) / "manifest.json").is_file()
+
+
+def read_manifest(data_root: Path) -> dict:
+    path = cache_dir(data_root) / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DataError(
+            f"no dataset in {cache_dir(data_root)}; run `recsys-tui data fetch`"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"dataset manifest {path} is unreadable ({exc}); {RECOVER}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != CACHE_FORMAT:
+        raise DataError(f"dataset manifest {path} has an unknown format; {RECOVER}")
+    return manifest
+
+
+def load_cache(data_root: Path, verify: bool = True) -> Dataset:
+    """Load the canonical cache; with ``verify`` every file's sha256 is checked first."""
+    folder = cache_dir(data_root)
+    manifest = read_manifest(data_root)
+    try:
+        if verify:
+            for name in _FILES:
+                if sha256_file(folder / name) != manifest["sha256"][name]:
+                    raise DataError(f"dataset cache file {folder / name} is corrupt; {RECOVER}")
+        arrays = load_npz(folder / "ratings.npz")
+        inter = Interactions.from_arrays(
+            arrays["user_id"], arrays["item_id"], arrays["rating"], arrays["timestamp"]
+        )
+        movies = {
+            m["item_id"]: Movie(m["item_id"], m["title"], m["year"], tuple(m["genres"]))
+            for m in json.loads((folder / "movies.json").read_text())
+        }
+        users = {u["user_id"]: UserInfo(**u) for u in json.loads((folder / "users.json").read_text())}
+    except DataError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"dataset cache in {folder} is unreadable ({exc}); {RECOVER}") from None
+    return Dataset(
+        inter,
+        movies,
+        users,
+        source=manifest.get("source", "unknown"),
+        content_hash=manifest.get("content_hash", ""),
+        info=manifest,
+    )

@@ -1,0 +1,9 @@
+"""Error types whose message is meant for a person: one line, says what to do."""
+
+
+class RecsysError(Exception):
+    """Base of every error the CLI and the app show as a one-line message (no traceback)."""
+
+
+class DataError(RecsysError):
+    """The dataset could not be fetched, parsed, verified or loaded."""

@@ -1,0 +1,101 @@
+"""The model interface every recommender implements.
+
+Models work on dense indices (rows = users, columns = items of a fixed item vocabulary); the
+``TrainedModel`` bundle in ``models.bundle`` keeps the raw-id vocabularies beside them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from data.errors import RecsysError
+
+
+class ModelError(RecsysError):
+    """A model could not be built, fitted, saved or loaded."""
+
+
+class Recommender(ABC):
+    """Fit on a user×item CSR of star ratings; score users or arbitrary histories."""
+
+    name: ClassVar[str]
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, **params: Any) -> None:
+        unknown = set(params) - set(self.defaults)
+        if unknown:
+            raise ModelError(f"{self.name}: unknown parameter(s) {', '.join(sorted(unknown))}")
+        self.params: dict[str, Any] = {**self.defaults, **params}
+        self.n_items = 0
+
+    @abstractmethod
+    def fit(self, ratings: sp.csr_matrix) -> Recommender:
+        """Learn from ``ratings`` (users × items, values 0.5–5)."""
+
+    @abstractmethod
+    def score_history(self, items: np.ndarray, ratings: np.ndarray) -> np.ndarray:
+        """Scores of every item for a user who rated ``items`` with ``ratings`` (fold-in)."""
+
+    def score_users(self, ratings: sp.csr_matrix) -> np.ndarray:
+        """Scores (rows × items) for many histories at once; rows of ``ratings`` are users."""
+        out = np.empty((ratings.shape[0], self.n_items), dtype=np.float32)
+        for row in range(ratings.shape[0]):
+            lo, hi = ratings.indptr[row], ratings.indptr[row + 1]
+            out[row] = self.score_history(ratings.indices[lo:hi], ratings.data[lo:hi])
+        return out
+
+    @abstractmethod
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Learned state as plain numeric arrays (saved to npz, never pickled)."""
+
+    @abstractmethod
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore the learned state written by ``arrays``."""
+
+
+class EmbeddingModel(Recommender):
+    """A model whose scores are inner products of a user vector with item vectors."""
+
+    item_factors: np.ndarray
+    user_factors: np.ndarray
+
+    @abstractmethod
+    def fold_in(self, items: np.ndarray, ratings: np.ndarray) -> np.ndarray:
+        """The user vector for a history, item vectors held fixed."""
+
+    def score_history(self, items: np.ndarray, ratings: np.ndarray) -> np.ndarray:
+        return self.item_factors @ self.fold_in(items, ratings)
+
+
+def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the ``k`` best scores, best first, leaving out ``exclude``; ties by index."""
+    scores = np.array(scores, dtype=np.float64, copy=True)
+    if exclude is not None and len(exclude):
+        scores[exclude] = -np.inf
+    k = min(k, int(np.isfinite(scores).sum()))
+    if k <= 0:
+        return np.empty(0, dtype=np.int64)
+    part = np.argpartition(-scores, k - 1)[:k]
+    return part[np.lexsort((part, -scores[part]))]
+
+
+def top_k_rows(scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = None) -> np.ndarray:
+    """Row-wise top-k (rows × k), best first; excluded entries are never returned.
+
+    Rows with fewer than ``k`` candidates are padded with -1.
+    """
+    scores = np.array(scores, dtype=np.float64, copy=True)
+    if exclude is not None:
+        rows = np.repeat(np.arange(exclude.shape[0]), np.diff(exclude.indptr))
+        scores[rows, exclude.indices] = -np.inf
+    k = min(k, scores.shape[1])
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.argsort(-part_scores, axis=1, kind="stable")
+    out = np.take_along_axis(part, order, axis=1)
+    out[~np.isfinite(np.take_along_axis(part_scores, order, axis=1))] = -1
+    return out

@@ -1,0 +1,36 @@
+"""Model names → classes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.als import ALSRecommender
+from models.base import ModelError, Recommender
+from models.baselines import PopularityRecommender, RandomRecommender
+from models.ease import EASERecommender
+
+_MODELS: dict[str, type[Recommender]] = {
+    cls.name: cls
+    for cls in (ALSRecommender, EASERecommender, PopularityRecommender, RandomRecommender)
+}
+MODEL_NAMES: tuple[str, ...] = tuple(_MODELS)
+
+
+def register(cls: type[Recommender]) -> type[Recommender]:
+    """Add a model class under its ``name`` (used by modules that build on the basic models)."""
+    global MODEL_NAMES
+    _MODELS[cls.name] = cls
+    MODEL_NAMES = tuple(_MODELS)
+    return cls
+
+
+def model_class(name: str) -> type[Recommender]:
+    try:
+        return _MODELS[name]
+    except KeyError:
+        raise ModelError(f"unknown model {name!r}; choose one of {', '.join(_MODELS)}") from None
+
+
+def create(name: str, **params: Any) -> Recommender:
+    """A new, unfitted model."""
+    return model_class(name)(**params)

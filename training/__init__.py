@@ -1,0 +1,1 @@
+"""Training pipeline: fit, evaluate against baselines, tune, replay, report, publish."""
