@@ -1,0 +1,156 @@
+"""Versioned model artifacts: staged, checksummed, published by atomic rename, named by ``CURRENT``.
+
+Layout under ``<home>/artifacts``::
+
+    v0003-20261128T211500/    model.npz vocab.npz train.npz model.json index.faiss manifest.json
+    CURRENT                    the live version's folder name (written atomically)
+
+``manifest.json`` lists the sha256 of every other file; loading verifies them all first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.index import VectorIndex, VectorIndexError
+from data.errors import RecsysError
+from data.fsutil import atomic_write_bytes, atomic_write_json, publish_dir, sha256_file, staging_dir
+from models.base import ModelError
+from models.bundle import TrainedModel
+
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+INDEX_FILE = "index.faiss"
+FORMAT = 1
+RECOVER = "run `recsys-tui train` to publish a new version"
+_VERSION = re.compile(r"^v(\d{4,})-\d{8}T\d{6}$")
+
+
+class ArtifactError(RecsysError):
+    """No usable published model (missing, corrupt or checksum mismatch)."""
+
+
+@dataclass
+class Artifact:
+    """A loaded, verified version: the model bundle, its item index and its manifest."""
+
+    version: str
+    path: Path
+    trained: TrainedModel
+    index: VectorIndex | None
+    manifest: dict
+
+
+def versions(root: Path) -> list[str]:
+    """Published version folders, oldest first."""
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and _VERSION.match(p.name))
+
+
+def current_version(root: Path) -> str | None:
+    """The version ``CURRENT`` names, or ``None`` when nothing was published."""
+    try:
+        name = (root / CURRENT).read_text().strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ArtifactError(f"cannot read {root / CURRENT}: {exc.strerror}") from None
+    if not _VERSION.match(name):
+        raise ArtifactError(f"{root / CURRENT} names no valid version ({name[:40]!r}); {RECOVER}")
+    return name
+
+
+def _next_version(root: Path) -> str:
+    numbers = [int(_VERSION.match(v).group(1)) for v in versions(root)]  # type: ignore[union-attr]
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    return f"v{(max(numbers) + 1) if numbers else 1:04d}-{stamp}"
+
+
+def publish(root: Path, trained: TrainedModel, *, index_kind: str = "flat",
+            info: dict | None = None, make_current: bool = True) -> str:
+    """Write a complete new version beside the others, then point ``CURRENT`` at it.
+
+    A crash at any point leaves the previous version current and no partial folder visible.
+    """
+    version = _next_version(root)
+    with staging_dir(root, version) as staged:
+        trained.save(staged)
+        index = None
+        if trained.is_embedding:
+            index = VectorIndex.build(trained.model.item_factors, index_kind)
+            index.save(staged / INDEX_FILE)
+        files = sorted(p.name for p in staged.iterdir() if p.is_file())
+        manifest = {
+            "format": FORMAT,
+            "version": version,
+            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "model": trained.name,
+            "params": trained.model.params,
+            "index": index.kind if index else None,
+            "n_users": len(trained.users),
+            "n_items": len(trained.items),
+            "sha256": {name: sha256_file(staged / name) for name in files},
+            **(info or {}),
+        }
+        atomic_write_json(staged / MANIFEST, manifest)
+        publish_dir(staged, root / version)
+    if make_current:
+        set_current(root, version)
+    return version
+
+
+def set_current(root: Path, version: str) -> None:
+    """Atomically make ``version`` the live one."""
+    if version not in versions(root):
+        raise ArtifactError(f"no published version {version!r} in {root}")
+    atomic_write_bytes(root / CURRENT, (version + "\n").encode())
+
+
+def read_manifest(folder: Path) -> dict:
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+    except FileNotFoundError:
+        raise ArtifactError(f"{folder.name}: manifest.json is missing; {RECOVER}") from None
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"{folder.name}: manifest.json is unreadable ({exc}); {RECOVER}") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("sha256"), dict):
+        raise ArtifactError(f"{folder.name}: manifest.json has no checksums; {RECOVER}")
+    return manifest
+
+
+def verify(folder: Path) -> dict:
+    """Check every file against the manifest's sha256; return the manifest."""
+    manifest = read_manifest(folder)
+    for name, digest in manifest["sha256"].items():
+        path = folder / name
+        if "/" in name or not path.is_file():
+            raise ArtifactError(f"{folder.name}: {name} is missing; {RECOVER}")
+        if sha256_file(path) != digest:
+            raise ArtifactError(f"{folder.name}: {name} fails its sha256 check (corrupt); {RECOVER}")
+    return manifest
+
+
+def load(root: Path, version: str | None = None) -> Artifact:
+    """Load and verify ``version`` (default: the current one)."""
+    version = version or current_version(root)
+    if version is None:
+        raise ArtifactError(f"no trained model in {root}; {RECOVER}")
+    folder = root / version
+    if not folder.is_dir():
+        raise ArtifactError(f"version {version} named by CURRENT is missing; {RECOVER}")
+    manifest = verify(folder)
+    try:
+        trained = TrainedModel.load(folder)
+        index = None
+        if manifest.get("index"):
+            index = VectorIndex.load(folder / INDEX_FILE, manifest["index"])
+    except (ModelError, VectorIndexError) as exc:
+        raise ArtifactError(f"{version}: {exc}; {RECOVER}") from None
+    if index is not None and index.size != len(trained.items):
+        raise ArtifactError(f"{version}: index holds {index.size} items, model {len(trained.items)}")
+    return Artifact(version, folder, trained, index, manifest)

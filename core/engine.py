@@ -1,0 +1,597 @@
+"""The engine facade: the one object the CLI, the TUI, the replay and the tests talk to.
+
+Hot path of one interaction (DESIGN.md §2), each step timed with ``perf_counter_ns``:
+validate → log (SQLite commit) → fold-in (exact ALS solve for the user) → features (one Redis
+pipeline, embedding included) → search (FAISS) → rerank (drop seen items, attach reasons).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core import artifacts
+from core.catalogue import Catalogue
+from core.event_log import EVENT_KINDS, Event, EventLog
+from core.feature_store import FeatureStore, StoreError
+from core.home import Home
+from core.index import VectorIndex
+from core.keys import InvalidId, valid_id
+from core.reasons import top_contributors
+from core.results import (
+    EventResult,
+    HistoryEntry,
+    MovieRow,
+    Profile,
+    RecList,
+    Recommendation,
+    SimilarItem,
+    SimilarList,
+    Status,
+    Stopwatch,
+    UserSummary,
+    rank_changes,
+)
+from data.errors import RecsysError
+from data.fetch import load as load_dataset
+from data.movielens import Dataset
+from models.base import EmbeddingModel, top_k
+
+CLICK_VALUE = 3.0
+"""A click or view counts like a 3-star rating (a mild positive) unless the item is rated."""
+RETRY_STORE_AFTER_S = 2.0
+DEFAULT_K = 10
+
+
+class EngineError(RecsysError):
+    """A request the engine refuses (unknown user or item, bad rating, nothing to undo)."""
+
+
+@dataclass
+class _UserState:
+    """A user's effective history: training ratings overlaid with logged events."""
+
+    ratings: dict[int, float] = field(default_factory=dict)
+    clicks: set[int] = field(default_factory=set)
+    vector: np.ndarray | None = None
+    idx: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    values: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
+    seen_idx: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    personal: bool = False
+    last: RecList | None = None
+
+
+def check_rating(value: object) -> float:
+    """A whole number of stars 1–5, or ``EngineError``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise EngineError(f"rating must be a whole number 1–5, got {value!r}")
+    if float(value) != int(value) or not 1 <= int(value) <= 5:
+        raise EngineError(f"rating must be a whole number 1–5, got {value!r}")
+    return float(int(value))
+
+
+class Engine:
+    """Log in, record events, recommend, find similar items, search, history, profile."""
+
+    def __init__(self, home: Home, dataset: Dataset, artifact: artifacts.Artifact, log: EventLog,
+                 store: FeatureStore, index_kind: str | None = None) -> None:
+        self.home = home
+        self.dataset = dataset
+        self.catalogue = Catalogue(dataset)
+        self.log = log
+        self.store = store
+        self._lock = threading.RLock()
+        self._users: dict[int, _UserState] = {}
+        self._degraded: str | None = None
+        self._retry_at = 0.0
+        self._first_new_user = max(max(dataset.users, default=0), 0) + 1
+        self._install(artifact, index_kind)
+        self._pop = np.zeros(len(self.items.ids), np.float64)
+        self._seed_popularity()
+
+    # -- construction --------------------------------------------------------------------------
+
+    @staticmethod
+    def open(home: Home, redis_url: str | None = None, index: str | None = None,
+             fallback_embedded: bool = False) -> Engine:
+        """Load the dataset cache, the current artifact and the log; connect the store.
+
+        An unreachable Redis starts the engine in degraded mode (or on the embedded store when
+        ``fallback_embedded``); the log still records everything and is replayed later.
+        """
+        home.ensure()
+        dataset = load_dataset(home.data)
+        artifact = artifacts.load(home.artifacts)
+        log = EventLog(home.event_log)
+        store = FeatureStore.open(redis_url)
+        engine = Engine(home, dataset, artifact, log, store, index)
+        try:
+            store.ping()
+        except StoreError as exc:
+            if not fallback_embedded:
+                engine._set_degraded(str(exc))
+                return engine
+            engine.store = FeatureStore.open(None)
+        engine._catch_up()
+        return engine
+
+    def close(self) -> None:
+        self.log.close()
+
+    def _install(self, artifact: artifacts.Artifact, index_kind: str | None) -> None:
+        self.artifact = artifact
+        self.trained = artifact.trained
+        self.model = artifact.trained.model
+        self.items = artifact.trained.items
+        self.is_embedding = isinstance(self.model, EmbeddingModel)
+        self.index = artifact.index
+        if self.is_embedding and (self.index is None or (index_kind and index_kind != self.index.kind)):
+            self.index = VectorIndex.build(self.model.item_factors, index_kind or "flat")
+        self._similar_index = None
+        if self.is_embedding:
+            f = self.model.item_factors.astype(np.float32)
+            norms = np.linalg.norm(f, axis=1, keepdims=True)
+            self._similar_index = VectorIndex.build(f / np.maximum(norms, 1e-12), "flat")
+        self._idx_of = {int(i): n for n, i in enumerate(self.items.ids)}
+
+    def _seed_popularity(self) -> None:
+        counts = self.catalogue.n_ratings
+        for n, item in enumerate(self.catalogue.item_ids.tolist()):
+            j = self._idx_of.get(item)
+            if j is not None:
+                self._pop[j] = counts[n]
+        for event in self.log.events():
+            j = self._idx_of.get(event.item_id)
+            if j is not None:
+                self._pop[j] += 1
+
+    @property
+    def version(self) -> str:
+        return self.artifact.version
+
+    # -- the feature store, with degraded mode -------------------------------------------------
+
+    def _set_degraded(self, reason: str) -> None:
+        self._degraded = reason
+        self._retry_at = time.monotonic() + RETRY_STORE_AFTER_S
+
+    def _catch_up(self) -> set[int]:
+        """Seed an empty store and apply every logged event it lacks; refresh embeddings."""
+        seed = {int(i): float(c) for i, c in zip(self.catalogue.item_ids, self.catalogue.n_ratings,
+                                                 strict=True)}
+        touched = self.store.catch_up(seed, self.dataset.content_hash[:16], self.log.iter_all(),
+                                      self.log.last_per_user())
+        for user in touched:
+            state = self._state(user)
+            if state.vector is not None:
+                self.store.set_embedding(user, state.vector, self.version)
+        return touched
+
+    def _store_ready(self) -> str:
+        """``healthy``, ``recovered`` (caught up from the log just now) or ``down``."""
+        if self._degraded is None:
+            return "healthy"
+        if time.monotonic() < self._retry_at:
+            return "down"
+        try:
+            self.store.ping()
+            self._catch_up()
+        except StoreError as exc:
+            self._set_degraded(str(exc))
+            return "down"
+        self._degraded = None
+        return "recovered"
+
+    def reconnect(self) -> str | None:
+        """Try the store now; return the remaining degradation reason (None when healthy)."""
+        with self._lock:
+            self._retry_at = 0.0
+            self._store_ready()
+            return self._degraded
+
+    @property
+    def degraded(self) -> str | None:
+        return self._degraded
+
+    # -- validation ----------------------------------------------------------------------------
+
+    def _check_user(self, user_id: object) -> int:
+        try:
+            user_id = valid_id(user_id, "user id")
+        except InvalidId as exc:
+            raise EngineError(str(exc)) from None
+        if user_id in self.dataset.users or self.trained.users.index(user_id) is not None:
+            return user_id
+        if self.log.is_registered(user_id):
+            return user_id
+        raise EngineError(
+            f"unknown user {user_id}: MovieLens users are 1–{max(self.dataset.users)}; "
+            "new users are created with `recsys-tui new-user` or in the app"
+        )
+
+    def _check_item(self, item_id: object) -> int:
+        try:
+            item_id = valid_id(item_id, "item id")
+        except InvalidId as exc:
+            raise EngineError(str(exc)) from None
+        if not self.catalogue.has_item(item_id):
+            raise EngineError(f"unknown item {item_id}: the catalogue has items "
+                              f"{self.catalogue.item_ids[0]}–{self.catalogue.item_ids[-1]}")
+        return item_id
+
+    # -- user state ----------------------------------------------------------------------------
+
+    def _state(self, user_id: int, refresh: bool = False) -> _UserState:
+        state = self._users.get(user_id)
+        if state is not None and not refresh:
+            return state
+        state = _UserState()
+        idx, ratings = self.trained.history(user_id)
+        ids = self.items.ids[idx]
+        state.ratings = {int(i): float(r) for i, r in zip(ids, ratings, strict=True)}
+        for event in self.log.events(user_id):
+            self._overlay(state, event)
+        self._refold(state)
+        self._users[user_id] = state
+        return state
+
+    @staticmethod
+    def _overlay(state: _UserState, event: Event) -> None:
+        if event.kind == "rating":
+            state.ratings[event.item_id] = float(event.rating)  # type: ignore[arg-type]
+        else:
+            state.clicks.add(event.item_id)
+
+    def _refold(self, state: _UserState) -> None:
+        values = dict.fromkeys(state.clicks, CLICK_VALUE)
+        values.update(state.ratings)
+        pairs = [(self._idx_of[i], v) for i, v in values.items() if i in self._idx_of]
+        pairs.sort()
+        state.idx = np.array([p[0] for p in pairs], dtype=np.int64)
+        state.values = np.array([p[1] for p in pairs], dtype=np.float32)
+        state.seen_idx = state.idx
+        if self.is_embedding:
+            state.vector = self.model.fold_in(state.idx, state.values)
+            state.personal = bool(len(state.idx)) and bool(np.any(state.vector != 0))
+        else:
+            state.vector = None
+            state.personal = bool(len(state.idx)) and self.model.name not in ("popularity", "random")
+
+    # -- recommending --------------------------------------------------------------------------
+
+    def _reason(self, state: _UserState, best: int) -> str:
+        item = int(self.items.ids[state.idx[best]])
+        rating = state.ratings.get(item)
+        title = self.catalogue.title(item)
+        return f"because you rated {title} ★{rating:g}" if rating else f"because you viewed {title}"
+
+    def _popular(self, state: _UserState, k: int) -> list[tuple[int, float]]:
+        seen = set(self.items.ids[state.seen_idx].tolist())
+        if self._degraded is None:
+            try:
+                rows = self.store.popular(k + len(seen))
+                picked = [(i, c) for i, c in rows if i not in seen and i in self._idx_of]
+                if len(picked) >= k:
+                    return picked[:k]
+            except StoreError as exc:
+                self._set_degraded(str(exc))
+        best = top_k(self._pop, k, exclude=state.seen_idx)
+        return [(int(self.items.ids[j]), float(self._pop[j])) for j in best]
+
+    def _rank(self, user_id: int, state: _UserState, k: int, sw: Stopwatch) -> RecList:
+        if not state.personal:
+            pairs = self._popular(state, k)
+            sw.lap("search")
+            recs = [Recommendation(n + 1, i, self.catalogue.title(i), s, f"popular now ({s:.0f} ratings)")
+                    for n, (i, s) in enumerate(pairs)]
+            sw.lap("rerank")
+            return RecList(user_id, recs, False, self.version, sw.timings(), self._degraded)
+        if self.is_embedding and self.index is not None:
+            cand, scores = self.index.search(state.vector, k + len(state.seen_idx))
+            sw.lap("search")
+            keep = ~np.isin(cand, state.seen_idx)
+            cand, scores = cand[keep][:k], scores[keep][:k]
+            if hasattr(self.model, "rerank"):
+                cand, scores = self.model.rerank(state.idx, state.values, cand, k)
+        else:
+            all_scores = self.model.score_history(state.idx, state.values)
+            cand = top_k(all_scores, k, exclude=state.seen_idx)
+            scores = all_scores[cand]
+            sw.lap("search")
+        best = top_contributors(self.model, state.idx, state.values, cand)
+        recs = []
+        for n, (j, s) in enumerate(zip(cand.tolist(), scores.tolist(), strict=True)):
+            item = int(self.items.ids[j])
+            reason = self._reason(state, int(best[n])) if best is not None and best[n] >= 0 \
+                else "similar to your ratings"
+            recs.append(Recommendation(n + 1, item, self.catalogue.title(item), float(s), reason))
+        if len(recs) < k:  # an approximate index can return too few unseen items
+            have = {r.item_id for r in recs}
+            for i, s in self._popular(state, k):
+                if len(recs) == k:
+                    break
+                if i not in have:
+                    recs.append(Recommendation(len(recs) + 1, i, self.catalogue.title(i), s, "popular now"))
+        sw.lap("rerank")
+        return RecList(user_id, recs, True, self.version, sw.timings(), self._degraded)
+
+    def recommend(self, user_id: int, k: int = DEFAULT_K) -> RecList:
+        """The user's top-``k``: personal once they have a positive signal, else popular now."""
+        sw = Stopwatch()
+        with self._lock:
+            user_id = self._check_user(user_id)
+            k = self._check_k(k)
+            self._store_ready()
+            state = self._state(user_id)
+            sw.lap("validate")
+            result = self._rank(user_id, state, k, sw)
+            state.last = result
+            return result
+
+    def recommend_all(self, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Top-``k`` for every known user at once: (user ids, item ids users×k, scores users×k).
+
+        Users without logged events use their trained vectors (identical to a fold-in); the others
+        are folded in from their full history. Embedding models use one batch index search.
+        Slots a user cannot fill (fewer unseen items than ``k``) hold item id 0 and score -inf.
+        """
+        with self._lock:
+            k = self._check_k(k)
+            logged = set(self.log.last_per_user())
+            users = sorted(set(self.trained.users.ids.tolist()) | logged)
+            states = {u: self._state(u) for u in users if u in logged}
+            train = self.trained.train
+            seen_rows, vectors = [], []
+            for u in users:
+                if u in states:
+                    seen_rows.append(states[u].seen_idx)
+                    if self.is_embedding:
+                        vectors.append(states[u].vector)
+                else:
+                    row = self.trained.users.index(u)
+                    seen_rows.append(train.indices[train.indptr[row]:train.indptr[row + 1]])
+                    if self.is_embedding:
+                        vectors.append(self.model.user_factors[row])
+            width = k + max((len(s) for s in seen_rows), default=0)
+            if self.is_embedding and self.index is not None:
+                cand, scores = self.index.search_batch(np.stack(vectors), width)
+            else:
+                import scipy.sparse as sp
+
+                rows = [self.trained.history(u) if u not in states else (states[u].idx, states[u].values)
+                        for u in users]
+                hist = sp.csr_matrix(
+                    (np.concatenate([r[1] for r in rows]).astype(np.float32),
+                     np.concatenate([r[0] for r in rows]).astype(np.int64),
+                     np.concatenate([[0], np.cumsum([len(r[0]) for r in rows])])),
+                    shape=(len(users), len(self.items.ids)))
+                all_scores = self.model.score_users(hist)
+                cand = np.argsort(-all_scores, axis=1, kind="stable")[:, :width]
+                scores = np.take_along_axis(all_scores, cand, axis=1)
+            out_items = np.zeros((len(users), k), dtype=np.int64)
+            out_scores = np.full((len(users), k), -np.inf, dtype=np.float32)
+            for n, seen in enumerate(seen_rows):
+                keep = (cand[n] >= 0) & ~np.isin(cand[n], seen)
+                picked = cand[n][keep][:k]
+                out_items[n, :len(picked)] = self.items.ids[picked]
+                out_scores[n, :len(picked)] = scores[n][keep][:k]
+            return np.array(users, dtype=np.int64), out_items, out_scores
+
+    @staticmethod
+    def _check_k(k: object) -> int:
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 1000:
+            raise EngineError(f"k must be an integer 1–1000, got {k!r}")
+        return k
+
+    # -- recording -----------------------------------------------------------------------------
+
+    def record(self, user_id: int, item_id: int, kind: str = "rating", rating: float | None = None,
+               ts: int | None = None, k: int = DEFAULT_K, with_before: bool = True) -> EventResult:
+        """Log one interaction, update features and the user's vector, return the new top-k."""
+        sw = Stopwatch()
+        with self._lock:
+            user_id = self._check_user(user_id)
+            item_id = self._check_item(item_id)
+            k = self._check_k(k)
+            if kind not in EVENT_KINDS:
+                raise EngineError(f"event kind must be one of {', '.join(EVENT_KINDS)}, got {kind!r}")
+            if kind == "rating":
+                rating = check_rating(rating)
+            elif rating is not None:
+                raise EngineError(f"a {kind} carries no rating")
+            sw.lap("validate")
+            state = self._state(user_id)
+            before = None
+            if with_before:
+                before = state.last if state.last and len(state.last.items) == k \
+                    else self._rank(user_id, state, k, Stopwatch())
+                sw.skip()
+            event = self.log.append(user_id, item_id, kind, rating, ts)
+            sw.lap("log")
+            self._overlay(state, event)
+            self._refold(state)
+            j = self._idx_of.get(item_id)
+            if j is not None:
+                self._pop[j] += 1
+            sw.lap("foldin")
+            self._apply(event, state)
+            sw.lap("features")
+            after = self._rank(user_id, state, k, sw)
+            state.last = after
+            return EventResult(event.id, user_id, item_id, kind, rating, before, after, after.timings,
+                               self._degraded, rank_changes(before, after))
+
+    def _apply(self, event: Event, state: _UserState, undone: Event | None = None) -> None:
+        ready = self._store_ready()
+        if ready == "down":
+            return
+        try:
+            if ready == "healthy":
+                self.store.apply(event, state.vector, self.version, undone)
+            elif state.vector is not None:  # recovered: the catch-up already applied the event
+                self.store.set_embedding(event.user_id, state.vector, self.version)
+        except StoreError as exc:
+            self._set_degraded(str(exc))
+
+    def undo_last(self, user_id: int, k: int = DEFAULT_K) -> EventResult:
+        """Cancel the user's newest logged event (it stays in the log, marked undone)."""
+        sw = Stopwatch()
+        with self._lock:
+            user_id = self._check_user(user_id)
+            events = self.log.events(user_id)
+            if not events:
+                raise EngineError(f"user {user_id} has nothing to undo")
+            target = events[-1]
+            sw.lap("validate")
+            state = self._state(user_id)
+            before = state.last or self._rank(user_id, state, k, Stopwatch())
+            sw.skip()
+            marker = self.log.append(user_id, target.item_id, "undo", None, None, undoes=target.id)
+            sw.lap("log")
+            state = self._state(user_id, refresh=True)
+            j = self._idx_of.get(target.item_id)
+            if j is not None:
+                self._pop[j] -= 1
+            sw.lap("foldin")
+            self._apply(marker, state, undone=target)
+            sw.lap("features")
+            after = self._rank(user_id, state, k, sw)
+            state.last = after
+            return EventResult(marker.id, user_id, target.item_id, "undo", target.rating, before, after,
+                               after.timings, self._degraded, rank_changes(before, after))
+
+    def new_user(self) -> int:
+        """Register a brand-new user (cold start) and return the id."""
+        with self._lock:
+            return self.log.register_user(self._first_new_user)
+
+    # -- browsing ------------------------------------------------------------------------------
+
+    def similar(self, item_id: int, k: int = DEFAULT_K) -> SimilarList:
+        """Items whose vectors point the same way (cosine); co-rating overlap for other models."""
+        sw = Stopwatch()
+        with self._lock:
+            item_id = self._check_item(item_id)
+            k = self._check_k(k)
+            sw.lap("validate")
+            j = self._idx_of.get(item_id)
+            if j is None:
+                return SimilarList(item_id, [], sw.timings())
+            if self._similar_index is not None:
+                q = self._similar_index.index.reconstruct(j)
+                cand, sims = self._similar_index.search(q, k + 1)
+            else:
+                col = self.trained.train[:, j]
+                co = np.asarray((self.trained.train.T @ col).todense()).ravel()
+                norms = np.sqrt(np.maximum(self.trained.popularity, 1) * max(col.nnz, 1))
+                sims_all = co / norms
+                cand = top_k(sims_all, k + 1)
+                sims = sims_all[cand]
+            sw.lap("search")
+            out = [SimilarItem(int(self.items.ids[c]), self.catalogue.title(int(self.items.ids[c])),
+                               float(s)) for c, s in zip(cand.tolist(), sims.tolist(), strict=True)
+                   if c != j][:k]
+            sw.lap("rerank")
+            return SimilarList(item_id, out, sw.timings())
+
+    def search(self, text: str = "", genre: str | None = None, user_id: int | None = None,
+               limit: int | None = 200) -> list[MovieRow]:
+        """Catalogue rows matching every word of ``text`` (and ``genre``), most rated first."""
+        with self._lock:
+            ratings = self._state(self._check_user(user_id)).ratings if user_id is not None else None
+            try:
+                return self.catalogue.search(text[:200], genre, limit, ratings)
+            except ValueError as exc:
+                raise EngineError(str(exc)) from None
+
+    def movie(self, item_id: int, user_id: int | None = None) -> MovieRow:
+        with self._lock:
+            item_id = self._check_item(item_id)
+            rating = self._state(self._check_user(user_id)).ratings.get(item_id) if user_id else None
+            return self.catalogue.row(item_id, rating)
+
+    def users(self) -> list[UserSummary]:
+        """Every MovieLens user plus the new users created here."""
+        with self._lock:
+            rows = [self.catalogue.user_summary(u) for u in sorted(self.dataset.users)]
+            rows += [self.catalogue.user_summary(u, new=True) for u in self.log.registered_users()]
+            return rows
+
+    def user(self, user_id: int) -> UserSummary:
+        with self._lock:
+            user_id = self._check_user(user_id)
+            return self.catalogue.user_summary(user_id, new=user_id not in self.dataset.users)
+
+    def history(self, user_id: int) -> list[HistoryEntry]:
+        """Every logged event of the user that was not undone, oldest first."""
+        with self._lock:
+            user_id = self._check_user(user_id)
+            return [HistoryEntry(e.id, e.item_id, self.catalogue.title(e.item_id), e.kind, e.rating, e.ts)
+                    for e in self.log.events(user_id)]
+
+    def profile(self, user_id: int, recent: int = 20) -> Profile:
+        with self._lock:
+            user_id = self._check_user(user_id)
+            events = self.log.events(user_id)
+            counts = {kind: sum(e.kind == kind for e in events) for kind in EVENT_KINDS}
+            state = self._state(user_id)
+            genres: dict[str, int] = {}
+            for item, r in state.ratings.items():
+                if r >= 4:
+                    for g in self.catalogue.movies[item].genres:
+                        genres[g] = genres.get(g, 0) + 1
+            top = sorted(genres.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+            rows = [HistoryEntry(e.id, e.item_id, self.catalogue.title(e.item_id), e.kind, e.rating, e.ts)
+                    for e in reversed(events[-recent:])]
+            return Profile(user_id, self.catalogue.user_counts.get(user_id, 0), counts, top, rows,
+                           self._degraded)
+
+    # -- model versions ------------------------------------------------------------------------
+
+    def reload(self, version: str | None = None, index: str | None = None) -> tuple[str, int]:
+        """Switch to a published version (default: current) and re-fold every cached user.
+
+        Events are never lost: user states are rebuilt from the artifact and the log.
+        """
+        artifact = artifacts.load(self.home.artifacts, version)
+        with self._lock:
+            users = list(self._users)
+            self._install(artifact, index or (self.index.kind if self.index else None))
+            self._pop = np.zeros(len(self.items.ids), np.float64)
+            self._seed_popularity()
+            self._users.clear()
+            for user in users:
+                state = self._state(user)
+                if state.vector is not None and self._degraded is None:
+                    try:
+                        self.store.set_embedding(user, state.vector, self.version)
+                    except StoreError as exc:
+                        self._set_degraded(str(exc))
+            return self.version, len(users)
+
+    def set_index(self, kind: str) -> None:
+        """Rebuild the item index as ``flat``, ``hnsw`` or ``ivf`` (embedding models only)."""
+        with self._lock:
+            if self.is_embedding:
+                self.index = VectorIndex.build(self.model.item_factors, kind)
+
+    def status(self) -> Status:
+        with self._lock:
+            return Status(self.trained.name, self.version, self.index.kind if self.index else None,
+                          self.store.kind, self.store.url, self._degraded, self.log.count(),
+                          str(self.home.root))
+
+    def embedding(self, user_id: int) -> np.ndarray | None:
+        """The user's current vector (embedding models)."""
+        with self._lock:
+            return self._state(self._check_user(user_id)).vector
+
+
+def open_engine(home: str | Path | None = None, redis_url: str | None = None,
+                index: str | None = None, fallback_embedded: bool = False) -> Engine:
+    """Convenience for scripts: resolve the home and open the engine."""
+    return Engine.open(Home.resolve(home), redis_url, index, fallback_embedded)

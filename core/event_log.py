@@ -1,0 +1,175 @@
+"""The durable event log (SQLite, WAL): the source of truth for features and retraining.
+
+Every event is committed here before anything else happens to it. Ids are the SQLite rowids:
+strictly increasing, never reused (AUTOINCREMENT), so they order events and guard the feature
+store against double counting. An ``undo`` event cancels an earlier one without deleting it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from data.errors import RecsysError
+
+EVENT_KINDS = ("rating", "click", "view")
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id  INTEGER NOT NULL CHECK (user_id > 0),
+    item_id  INTEGER NOT NULL CHECK (item_id > 0),
+    kind     TEXT    NOT NULL CHECK (kind IN ('rating', 'click', 'view', 'undo')),
+    rating   REAL    CHECK (rating IS NULL OR (rating >= 1 AND rating <= 5)),
+    ts       INTEGER NOT NULL,
+    undoes   INTEGER REFERENCES events(id)
+);
+CREATE INDEX IF NOT EXISTS events_user ON events (user_id, id);
+CREATE TABLE IF NOT EXISTS users (
+    user_id    INTEGER PRIMARY KEY CHECK (user_id > 0),
+    created_ts INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class EventLogError(RecsysError):
+    """The event log cannot be opened, read or written."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One logged interaction. ``rating`` is set for ratings only."""
+
+    id: int
+    user_id: int
+    item_id: int
+    kind: str
+    rating: float | None
+    ts: int
+    undoes: int | None = None
+
+
+def _fail(path: Path, exc: sqlite3.Error) -> EventLogError:
+    return EventLogError(f"event log {path}: {exc}")
+
+
+class EventLog:
+    """Append-only SQLite log, safe to share between threads and processes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000,
+                                       check_same_thread=False, isolation_level=None)
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode.lower() != "wal":
+                raise EventLogError(f"event log {path}: cannot switch to WAL mode ({mode})")
+            # WAL + NORMAL: a commit survives the process being killed; fsync at checkpoints.
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            found = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise EventLogError(
+                f"event log {path} is unusable ({exc}); move it aside to start a new one"
+            ) from None
+        if found != str(SCHEMA_VERSION):
+            raise EventLogError(f"event log {path} has schema {found}, expected {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def append(self, user_id: int, item_id: int, kind: str, rating: float | None = None,
+               ts: int | None = None, undoes: int | None = None) -> Event:
+        """Commit one event and return it with its id (values must already be validated)."""
+        ts = int(time.time()) if ts is None else int(ts)
+        try:
+            with self._lock:
+                cur = self._db.execute(
+                    "INSERT INTO events (user_id, item_id, kind, rating, ts, undoes) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (user_id, item_id, kind, rating, ts, undoes),
+                )
+                event_id = int(cur.lastrowid)
+        except sqlite3.Error as exc:
+            raise _fail(self.path, exc) from None
+        return Event(event_id, user_id, item_id, kind, rating, ts, undoes)
+
+    def register_user(self, first_id: int) -> int:
+        """Allocate a new user id ≥ ``first_id`` (atomic across processes)."""
+        try:
+            with self._lock:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    row = self._db.execute("SELECT MAX(user_id) FROM users").fetchone()
+                    user_id = max(first_id, (row[0] or 0) + 1)
+                    self._db.execute("INSERT INTO users VALUES (?, ?)", (user_id, int(time.time())))
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+        except sqlite3.Error as exc:
+            raise _fail(self.path, exc) from None
+        return user_id
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        try:
+            with self._lock:
+                return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise _fail(self.path, exc) from None
+
+    def registered_users(self) -> list[int]:
+        return [r[0] for r in self._query("SELECT user_id FROM users ORDER BY user_id")]
+
+    def is_registered(self, user_id: int) -> bool:
+        return bool(self._query("SELECT 1 FROM users WHERE user_id = ?", (user_id,)))
+
+    def max_id(self) -> int:
+        return int(self._query("SELECT COALESCE(MAX(id), 0) FROM events")[0][0])
+
+    def count(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM events")[0][0])
+
+    def events(self, user_id: int | None = None, after_id: int = 0,
+               include_undone: bool = False) -> list[Event]:
+        """Events in id order; by default without undo markers and the events they cancel."""
+        where, args = ["e.id > ?"], [after_id]
+        if user_id is not None:
+            where.append("e.user_id = ?")
+            args.append(user_id)
+        if not include_undone:
+            where.append("e.kind != 'undo'")
+            where.append("NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.id)")
+        rows = self._query(
+            "SELECT e.id, e.user_id, e.item_id, e.kind, e.rating, e.ts, e.undoes FROM events e "
+            f"WHERE {' AND '.join(where)} ORDER BY e.id",
+            tuple(args),
+        )
+        return [Event(*row) for row in rows]
+
+    def iter_all(self) -> Iterator[Event]:
+        """Every event including undo markers, in id order (for rebuilding the feature store)."""
+        yield from self.events(include_undone=True)
+
+    def last_per_user(self) -> dict[int, int]:
+        """user → id of the user's newest event (any kind)."""
+        return dict(self._query("SELECT user_id, MAX(id) FROM events GROUP BY user_id"))
+
+    def integrity(self) -> str:
+        """SQLite's own integrity check ("ok" when healthy)."""
+        return str(self._query("PRAGMA integrity_check")[0][0])

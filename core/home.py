@@ -1,0 +1,59 @@
+"""Where recsys-tui keeps its state: dataset cache, artifact versions and the event log."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+from data.errors import RecsysError
+
+HOME_ENV = "RECSYS_TUI_HOME"
+REDIS_ENV = "RECSYS_TUI_REDIS_URL"
+
+
+class HomeError(RecsysError):
+    """The home folder cannot be used (not writable, not a folder)."""
+
+
+@dataclass(frozen=True)
+class Home:
+    """One folder holding everything recsys-tui writes."""
+
+    root: Path
+
+    @staticmethod
+    def resolve(explicit: str | Path | None = None) -> Home:
+        """``--home``, else ``$RECSYS_TUI_HOME``, else the platform's user data folder."""
+        raw = explicit or os.environ.get(HOME_ENV) or user_data_dir("recsys-tui", appauthor=False)
+        return Home(Path(raw).expanduser().absolute())
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def artifacts(self) -> Path:
+        return self.root / "artifacts"
+
+    @property
+    def event_log(self) -> Path:
+        return self.root / "events.sqlite3"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    def ensure(self) -> Home:
+        """Create the folder, or raise ``HomeError`` saying why it cannot be used."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HomeError(f"cannot create home {self.root}: {exc.strerror or exc}") from None
+        if not self.root.is_dir():
+            raise HomeError(f"home {self.root} is not a folder")
+        if not os.access(self.root, os.W_OK):
+            raise HomeError(f"home {self.root} is not writable (use --home or {HOME_ENV})")
+        return self

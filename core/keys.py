@@ -1,0 +1,46 @@
+"""The feature store's key schema: namespaced, versioned, one hash tag per user.
+
+    rs:v1:{u:42}:meta     hash: n_rating, n_click, n_view, last_event_id, emb_version, updated
+    rs:v1:{u:42}:recent   list: newest first, capped, "event_id:item_id:kind:rating"
+    rs:v1:{u:42}:emb      string: the user's float32 embedding bytes
+    rs:v1:pop             sorted set: item id → interaction count (training + events)
+    rs:v1:wm              sorted set with one member "applied": highest applied event id
+    rs:v1:epoch           hash: what the store was seeded from; absent = empty store
+    rs:v1:lock:rebuild    string: held while one process rebuilds or catches up
+
+Ids are validated positive integers before any key is built, so no title, search text or other
+user-supplied string ever reaches a key.
+"""
+
+from __future__ import annotations
+
+from data.errors import RecsysError
+
+NAMESPACE = "rs:v1"
+MAX_ID = 2**31 - 1
+USER_FIELDS = ("meta", "recent", "emb")
+
+
+class InvalidId(RecsysError):
+    """An id that is not a positive integer in range."""
+
+
+def valid_id(value: object, what: str = "id") -> int:
+    """``value`` as a positive int ≤ 2³¹−1, or ``InvalidId``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidId(f"{what} must be an integer, got {type(value).__name__}")
+    if not 0 < value <= MAX_ID:
+        raise InvalidId(f"{what} must be between 1 and {MAX_ID}, got {value}")
+    return value
+
+
+def user_key(user_id: int, field: str) -> str:
+    if field not in USER_FIELDS:
+        raise ValueError(f"unknown user key field {field!r}")
+    return f"{NAMESPACE}:{{u:{valid_id(user_id, 'user id')}}}:{field}"
+
+
+POPULARITY = f"{NAMESPACE}:pop"
+WATERMARK = f"{NAMESPACE}:wm"
+EPOCH = f"{NAMESPACE}:epoch"
+REBUILD_LOCK = f"{NAMESPACE}:lock:rebuild"

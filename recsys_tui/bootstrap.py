@@ -1,0 +1,39 @@
+"""First run: fetch the dataset and train the default model, with progress; then open the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from core import artifacts
+from core.engine import Engine
+from core.home import Home
+from data.cache import has_cache
+from data.fetch import fetch
+from data.sources import Progress
+from training.pipeline import train
+
+Say = Callable[[str], None]
+
+
+def needs_setup(home: Home) -> bool:
+    """True when the dataset cache or a published model is missing (not when one is corrupt)."""
+    return not has_cache(home.data) or artifacts.current_version(home.artifacts) is None
+
+
+def ensure_ready(home: Home, say: Say, progress: Progress | None = None) -> None:
+    """Fetch ML-100K and train the default model if either is missing."""
+    home.ensure()
+    if not has_cache(home.data):
+        say("fetching MovieLens-100K")
+        dataset, _ = fetch(home.data, "auto", progress)
+        say(f"verified {len(dataset.interactions):,} ratings from {dataset.source}")
+    if artifacts.current_version(home.artifacts) is None:
+        say("training the default model (ALS, 64 factors)")
+        result = train(home, "als")
+        say(f"published {result.version} in {result.timings['total_s']:.1f} s")
+
+
+def open_ready(home: Home, redis_url: str | None, say: Say, progress: Progress | None = None,
+               index: str | None = None, fallback_embedded: bool = False) -> Engine:
+    ensure_ready(home, say, progress)
+    return Engine.open(home, redis_url, index, fallback_embedded)

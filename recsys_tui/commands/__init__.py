@@ -1,0 +1,1 @@
+"""Command groups of the ``recsys-tui`` CLI; each module registers its commands on ``app``."""

@@ -1,0 +1,65 @@
+"""``recsys-tui data fetch | info``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from data.cache import cache_dir, read_manifest
+from data.fetch import fetch, load
+from data.movielens import Dataset
+from recsys_tui.context import STATE
+from recsys_tui.progress import download_bar
+
+
+def _info_rows(dataset: Dataset, path: str) -> list[tuple[str, str]]:
+    inter = dataset.interactions
+    n_users, n_items = dataset.n_users, dataset.n_items
+    hist = np.bincount(inter.ratings.astype(int), minlength=6)[1:]
+    return [
+        ("source", dataset.source),
+        ("path", path),
+        ("ratings", f"{len(inter):,}"),
+        ("users", f"{n_users:,}"),
+        ("items", f"{n_items:,}"),
+        ("sparsity", f"{1 - len(inter) / (n_users * n_items):.2%}"),
+        ("ratings 1★…5★", " / ".join(f"{c:,}" for c in hist)),
+        ("content sha256", dataset.content_hash),
+    ]
+
+
+def register(app: typer.Typer) -> None:
+    data_app = typer.Typer(help="Fetch, verify and describe MovieLens-100K.", no_args_is_help=True)
+    app.add_typer(data_app, name="data")
+
+    @data_app.command("fetch")
+    def data_fetch(
+        source: Annotated[str, typer.Option(
+            help="auto (GroupLens, then the RecBole wheel on PyPI), grouplens, pypi, or a local "
+                 "zip/wheel/folder path.")] = "auto",
+        force: Annotated[bool, typer.Option("--force", help="Fetch again even if cached.")] = False,
+    ) -> None:
+        """Download (or read) ML-100K, verify counts and content hash, write the cache."""
+        home = STATE.home.ensure()
+        with download_bar(STATE.err, "ml-100k") as progress:
+            dataset, fetched = fetch(home.data, source, progress, force)
+        verb = "fetched and verified" if fetched else "already cached and verified"
+        STATE.console.print(f"{verb}: {len(dataset.interactions):,} ratings, {dataset.n_users} users, "
+                            f"{dataset.n_items:,} items from {dataset.source}")
+        STATE.console.print(f"cache: {cache_dir(home.data)}")
+
+    @data_app.command("info")
+    def data_info() -> None:
+        """Source, path, counts, sparsity and the rating histogram of the cached dataset."""
+        home = STATE.home
+        dataset = load(home.data)
+        manifest = read_manifest(home.data)
+        from rich.table import Table
+
+        table = Table(show_header=False)
+        for key, value in _info_rows(dataset, str(cache_dir(home.data))):
+            table.add_row(key, value)
+        table.add_row("fetched", str(manifest.get("created_utc", "?")))
+        STATE.console.print(table)

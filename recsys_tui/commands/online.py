@@ -1,0 +1,184 @@
+"""``recsys-tui recommend | rate | click | new-user | similar | history | status``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from core.engine import Engine
+from core.results import EventResult, RecList
+from recsys_tui.bootstrap import needs_setup, open_ready
+from recsys_tui.commands.train import UsageProblem, _choice
+from recsys_tui.context import STATE
+from recsys_tui.output import FORMATS, emit, timing_line
+from recsys_tui.progress import download_bar
+
+UserOpt = Annotated[int, typer.Option("--user", "-u", help="User id (1–943, or a new user's id).")]
+ItemOpt = Annotated[int, typer.Option("--item", "-i", help="MovieLens item id (1–1682).")]
+KOpt = Annotated[int, typer.Option("-k", help="How many recommendations (1–1000).")]
+FmtOpt = Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")]
+
+
+def open_engine() -> Engine:
+    """The engine on the home's current model; first use fetches and trains (with progress)."""
+    def say(text: str) -> None:
+        STATE.err.print(f"[dim]·[/dim] {text}")
+
+    if needs_setup(STATE.home):
+        with download_bar(STATE.err, "ml-100k") as progress:
+            return open_ready(STATE.home, STATE.effective_redis_url(), say, progress)
+    return open_ready(STATE.home, STATE.effective_redis_url(), say)
+
+
+def _rec_rows(recs: RecList, changes: dict[int, str] | None = None) -> list[tuple]:
+    return [(r.rank, r.item_id, r.title, f"{r.score:.4f}", r.reason,
+             *((changes.get(r.item_id, ""),) if changes is not None else ()))
+            for r in recs.items]
+
+
+def _print_event(result: EventResult, fmt: str) -> None:
+    labels = {c.item_id: c.label for c in result.changes}
+    cols = ["rank", "item_id", "title", "score", "reason", "change"]
+    if fmt == "json":
+        import json
+
+        payload = {
+            "event_id": result.event_id, "user_id": result.user_id, "item_id": result.item_id,
+            "kind": result.kind, "rating": result.rating,
+            "before": result.before.item_ids if result.before else None,
+            "after": [dict(zip(cols, row, strict=True)) for row in _rec_rows(result.after, labels)],
+            "dropped": [c.item_id for c in result.changes if c.after is None],
+            "timings_ms": {**result.timings.steps, "total": result.timings.total_ms},
+            "degraded": result.degraded,
+        }
+        STATE.console.print_json(json.dumps(payload))
+        return
+    what = f"rated ★{result.rating:g}" if result.kind == "rating" else result.kind
+    STATE.console.print(f"event {result.event_id}: user {result.user_id} {what} item {result.item_id}")
+    emit(STATE.console, cols, _rec_rows(result.after, labels), fmt,
+         title=f"top-{len(result.after.items)} after (before → after)")
+    dropped = [c for c in result.changes if c.after is None]
+    if dropped and fmt == "table":
+        STATE.console.print("dropped out: " + "; ".join(f"{c.title} (was #{c.before})" for c in dropped))
+    if fmt == "table":
+        STATE.console.print(f"timing (ms): {timing_line(result.timings.steps, result.timings.total_ms)}")
+        if result.degraded:
+            STATE.err.print(f"degraded: {result.degraded} (event kept in the log)")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("recommend")
+    def recommend_cmd(
+        user: Annotated[int | None, typer.Option("--user", "-u", help="User id.")] = None,
+        all_users: Annotated[bool, typer.Option("--all-users", help="Every user (batch).")] = False,
+        k: KOpt = 10,
+        fmt: FmtOpt = "table",
+    ) -> None:
+        """Top-k for one user (with reasons and timing) or for every user (batch)."""
+        _choice(fmt, FORMATS, "format")
+        if (user is None) == (not all_users):
+            raise UsageProblem("give exactly one of --user ID or --all-users")
+        engine = open_engine()
+        try:
+            if all_users:
+                users, items, scores = engine.recommend_all(k)
+                rows = [(int(u), rank + 1, int(items[n, rank]), f"{scores[n, rank]:.6f}")
+                        for n, u in enumerate(users) for rank in range(items.shape[1])
+                        if items[n, rank] > 0]
+                emit(STATE.console, ["user_id", "rank", "item_id", "score"], rows, fmt)
+                return
+            recs = engine.recommend(user, k)
+            emit(STATE.console, ["rank", "item_id", "title", "score", "reason"], _rec_rows(recs), fmt,
+                 title=f"user {user}: {'personal' if recs.personal else 'popular (cold start)'} "
+                       f"top-{k} from {recs.model_version}")
+            if fmt == "table":
+                STATE.console.print(f"timing (ms): {timing_line(recs.timings.steps, recs.timings.total_ms)}")
+        finally:
+            engine.close()
+
+    @app.command("rate")
+    def rate_cmd(user: UserOpt, item: ItemOpt,
+                 rating: Annotated[str, typer.Option("--rating", "-r", help="Stars, 1–5.")],
+                 k: KOpt = 10, fmt: FmtOpt = "table") -> None:
+        """Record a rating, then show the new top-k with rank changes and step timings."""
+        _choice(fmt, FORMATS, "format")
+        try:
+            stars = int(rating)
+        except ValueError:
+            raise UsageProblem(f"--rating must be a whole number 1–5, got {rating!r}") from None
+        if not 1 <= stars <= 5:
+            raise UsageProblem(f"--rating must be a whole number 1–5, got {rating!r}")
+        engine = open_engine()
+        try:
+            _print_event(engine.record(user, item, "rating", stars, k=k), fmt)
+        finally:
+            engine.close()
+
+    @app.command("click")
+    def click_cmd(user: UserOpt, item: ItemOpt,
+                  kind: Annotated[str, typer.Option(help="click or view.")] = "click",
+                  k: KOpt = 10, fmt: FmtOpt = "table") -> None:
+        """Record a click or view (an implicit signal), then show the new top-k."""
+        _choice(fmt, FORMATS, "format")
+        _choice(kind, ("click", "view"), "event kind")
+        engine = open_engine()
+        try:
+            _print_event(engine.record(user, item, kind, k=k), fmt)
+        finally:
+            engine.close()
+
+    @app.command("undo")
+    def undo_cmd(user: UserOpt, k: KOpt = 10, fmt: FmtOpt = "table") -> None:
+        """Undo the user's newest logged event."""
+        _choice(fmt, FORMATS, "format")
+        engine = open_engine()
+        try:
+            _print_event(engine.undo_last(user, k), fmt)
+        finally:
+            engine.close()
+
+    @app.command("new-user")
+    def new_user_cmd() -> None:
+        """Create a new (cold-start) user and print the id."""
+        engine = open_engine()
+        try:
+            STATE.console.print(engine.new_user())
+        finally:
+            engine.close()
+
+    @app.command("similar")
+    def similar_cmd(item: ItemOpt, k: KOpt = 10, fmt: FmtOpt = "table") -> None:
+        """More like this: items whose vectors are closest to the item's."""
+        _choice(fmt, FORMATS, "format")
+        engine = open_engine()
+        try:
+            result = engine.similar(item, k)
+            emit(STATE.console, ["rank", "item_id", "title", "similarity"],
+                 [(n + 1, s.item_id, s.title, f"{s.similarity:.4f}") for n, s in enumerate(result.items)],
+                 fmt, title=f"more like {engine.catalogue.title(item)}")
+        finally:
+            engine.close()
+
+    @app.command("history")
+    def history_cmd(user: UserOpt, fmt: FmtOpt = "table") -> None:
+        """Every logged event of the user (undone ones left out), oldest first."""
+        _choice(fmt, FORMATS, "format")
+        engine = open_engine()
+        try:
+            rows = [(h.event_id, h.ts, h.kind, h.item_id, h.title, h.rating) for h in engine.history(user)]
+            emit(STATE.console, ["event_id", "ts", "kind", "item_id", "title", "rating"], rows, fmt,
+                 title=f"user {user}: {len(rows)} logged events")
+        finally:
+            engine.close()
+
+    @app.command("status")
+    def status_cmd() -> None:
+        """Model version, index, feature store (password hidden) and event count."""
+        engine = open_engine()
+        try:
+            s = engine.status()
+            for key, value in vars(s).items():
+                STATE.console.print(f"{key:>13}: {value if value is not None else '-'}")
+        finally:
+            engine.close()

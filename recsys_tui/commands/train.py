@@ -1,0 +1,177 @@
+"""``recsys-tui train | eval | tune``: the batch pipeline."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from core.index import INDEX_KINDS
+from data.errors import RecsysError
+from data.fetch import fetch
+from models.registry import MODEL_NAMES, model_class
+from recsys_tui.context import STATE
+from recsys_tui.params import parse_params
+from recsys_tui.progress import download_bar, stages
+from training.evaluate import METRICS, PROTOCOLS, evaluate
+from training.pipeline import train
+
+
+class UsageProblem(RecsysError):
+    """A flag value the command cannot use."""
+
+
+def _choice(value: str, options, what: str) -> str:
+    if value not in options:
+        raise UsageProblem(f"unknown {what} {value!r}; choose one of {', '.join(options)}")
+    return value
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise UsageProblem(f"--seeds expects comma-separated integers, got {text!r}") from None
+    if not seeds or any(s < 0 for s in seeds):
+        raise UsageProblem(f"--seeds expects non-negative integers, got {text!r}")
+    return seeds
+
+
+def _ensure_data(home):
+    with download_bar(STATE.err, "ml-100k") as progress:
+        dataset, _ = fetch(home.data, "auto", progress)
+    return dataset
+
+
+def _log_mlflow(home, run_name: str, params: dict, metrics: dict, artifact_dir: Path | None) -> str:
+    try:
+        import mlflow
+    except ImportError:
+        raise UsageProblem("--mlflow needs the mlflow extra: pip install -e '.[mlflow]'") from None
+    mlflow.set_tracking_uri((home.root / "mlruns").as_uri())
+    mlflow.set_experiment("recsys-tui")
+    with mlflow.start_run(run_name=run_name) as run:
+        mlflow.log_params({k: str(v) for k, v in params.items()})
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+        if artifact_dir is not None:
+            mlflow.log_artifacts(str(artifact_dir), artifact_path="model")
+        return run.info.run_id
+
+
+def eval_table(summary: dict, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("model")
+    for m in (*METRICS, "fit_s"):
+        table.add_column(m.replace("precision", "P@10").replace("recall", "R@10")
+                         .replace("ndcg", "NDCG@10").replace("map", "MAP@10"), justify="right")
+    for name, cols in summary.items():
+        table.add_row(name, *(f"{cols[m]['mean']:.4f} ± {cols[m]['std']:.4f}" if m != "fit_s"
+                              else f"{cols[m]['mean']:.2f}" for m in (*METRICS, "fit_s")))
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("train")
+    def train_cmd(
+        model: Annotated[str, typer.Option(help=f"One of {', '.join(MODEL_NAMES)}.")] = "als",
+        ratings: Annotated[Path | None, typer.Option(
+            help="Train on this CSV/TSV (user_id,item_id,rating,timestamp) or u.data file "
+                 "instead of ML-100K.")] = None,
+        factors: Annotated[int | None, typer.Option(help="Embedding size (als, hybrid).")] = None,
+        param: Annotated[list[str] | None, typer.Option(
+            "--param", "-p", help="Hyper-parameter key=value (repeatable).")] = None,
+        index: Annotated[str, typer.Option(help="Vector index: flat, hnsw or ivf.")] = "flat",
+        no_log: Annotated[bool, typer.Option("--no-log", help="Ignore ratings in the event log.")] = False,
+        mlflow: Annotated[bool, typer.Option("--mlflow", help="Log the run to MLflow in the home.")] = False,
+    ) -> None:
+        """Train a model on ML-100K plus logged ratings; build the index; publish a version."""
+        _choice(model, MODEL_NAMES, "model")
+        _choice(index, INDEX_KINDS, "index type")
+        shortcuts = {"factors": factors} if factors is not None else {}
+        if factors is not None and "factors" not in model_class(model).defaults:
+            raise UsageProblem(f"--factors does not apply to model {model!r}")
+        if factors is not None and not 1 <= factors <= 1024:
+            raise UsageProblem(f"--factors must be 1–1024, got {factors}")
+        params = parse_params(model, param or [], **shortcuts)
+        if ratings is not None and not ratings.is_file():
+            raise UsageProblem(f"--ratings {ratings}: no such file")
+        home = STATE.home.ensure()
+        _ensure_data(home)
+        with stages(STATE.err, f"train {model}") as say:
+            result = train(home, model, params, ratings_file=ratings, index=index,
+                           use_log=not no_log, step=say)
+        t = result.timings
+        STATE.console.print(
+            f"published {result.version}: {model} on {result.n_ratings:,} ratings "
+            f"({result.n_logged} from the event log) · fit {t['fit_s']:.2f} s · "
+            f"total {t['total_s']:.2f} s")
+        if mlflow:
+            run = _log_mlflow(home, result.version, result.params, t, home.artifacts / result.version)
+            STATE.console.print(f"mlflow run {run} in {home.root / 'mlruns'}")
+
+    @app.command("eval")
+    def eval_cmd(
+        protocol: Annotated[str, typer.Option(help="stratified or temporal (DESIGN.md §4).")] = "stratified",
+        seeds: Annotated[str, typer.Option(help="Comma-separated split seeds.")] = "42,43,44,45,46",
+        models: Annotated[str, typer.Option(help="Comma-separated models (baselines always added).")]
+        = "als,ease,hybrid",
+        k: Annotated[int, typer.Option("-k", help="List length.")] = 10,
+        json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON.")] = None,
+        mlflow: Annotated[bool, typer.Option("--mlflow", help="Log metrics to MLflow in the home.")] = False,
+    ) -> None:
+        """Precision/Recall/NDCG/MAP@k, coverage, personalization for each model and baseline."""
+        _choice(protocol, PROTOCOLS, "protocol")
+        names = [m.strip() for m in models.split(",") if m.strip()]
+        for name in names:
+            _choice(name, MODEL_NAMES, "model")
+        if not 1 <= k <= 100:
+            raise UsageProblem(f"-k must be 1–100, got {k}")
+        seed_list = _seeds(seeds)
+        if protocol == "temporal":
+            seed_list = seed_list[:1]  # the temporal split has no randomness
+        home = STATE.home.ensure()
+        dataset = _ensure_data(home)
+        start = time.perf_counter()
+        with stages(STATE.err, "eval") as say:
+            report = evaluate(dataset, {n: {} for n in names}, protocol, seed_list, k,
+                              on_row=lambda r: say(f"{r.model} seed {r.seed}: "
+                                                   f"P@{k} {r.metrics['precision']:.4f}"))
+        elapsed = time.perf_counter() - start
+        summary = report.summary()
+        STATE.console.print(eval_table(summary, f"{protocol} protocol, K={k}, seeds "
+                                       f"{','.join(map(str, seed_list))} (mean ± std)"))
+        STATE.console.print(f"evaluated in {elapsed:.1f} s")
+        if json_out is not None:
+            from data.fsutil import atomic_write_json
+
+            atomic_write_json(json_out, {**report.to_json(), "elapsed_s": elapsed})
+            STATE.console.print(f"wrote {json_out}")
+        if mlflow:
+            flat = {f"{m}.{metric}": v["mean"] for m, cols in summary.items() for metric, v in cols.items()}
+            _log_mlflow(home, f"eval-{protocol}", {"protocol": protocol, "seeds": seeds, "k": k},
+                        flat, None)
+
+    @app.command("tune")
+    def tune_cmd(
+        model: Annotated[str, typer.Option(help="Model whose grid to search.")] = "als",
+        seed: Annotated[int, typer.Option(help="Split seed.")] = 42,
+        json_out: Annotated[Path | None, typer.Option("--json", help="Write all rows as JSON.")] = None,
+    ) -> None:
+        """Grid-search hyper-parameters on a validation split carved from the training part."""
+        from training.tune import DEFAULT_GRIDS, tune
+
+        _choice(model, tuple(DEFAULT_GRIDS), "model to tune")
+        home = STATE.home.ensure()
+        dataset = _ensure_data(home)
+        with stages(STATE.err, f"tune {model}") as say:
+            result = tune(dataset, model, DEFAULT_GRIDS[model], seed=seed,
+                          on_row=lambda r: say(str(r)))
+        STATE.console.print(f"best {model} parameters on validation: {result.best_params}")
+        if json_out is not None:
+            from data.fsutil import atomic_write_json
+
+            atomic_write_json(json_out, json.loads(json.dumps(result.to_json(), default=str)))

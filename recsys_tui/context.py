@@ -1,0 +1,30 @@
+"""What every command shares: the home, the Redis URL, the console, opening the engine."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from rich.console import Console
+
+from core.home import REDIS_ENV, Home
+
+
+@dataclass
+class Context:
+    """Global options, resolved once by the top-level callback."""
+
+    home_arg: str | None = None
+    redis_url: str | None = None
+    console: Console = field(default_factory=lambda: Console(highlight=False))
+    err: Console = field(default_factory=lambda: Console(stderr=True, highlight=False))
+
+    @property
+    def home(self) -> Home:
+        return Home.resolve(self.home_arg)
+
+    def effective_redis_url(self, override: str | None = None) -> str | None:
+        return override or self.redis_url or os.environ.get(REDIS_ENV) or None
+
+
+STATE = Context()

@@ -1,0 +1,80 @@
+"""Shared fixtures: the real ML-100K cache, trained temp homes, real redis-server processes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from core.home import Home
+from tests.redis_server import REDIS_BINARY, RedisServer
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+def pytest_report_header(config) -> str:
+    return f"redis-server: {REDIS_BINARY or 'NOT FOUND (real-Redis tests will be skipped)'}"
+
+
+@pytest.fixture(scope="session")
+def ml100k_data(tmp_path_factory) -> Path:
+    """A data folder holding the verified ML-100K cache.
+
+    Reuses the default home's cache (``recsys-tui data fetch`` in CI), else fetches once.
+    """
+    from data.cache import has_cache
+    from data.fetch import fetch
+
+    default = Home.resolve().data
+    if has_cache(default):
+        return default
+    target = tmp_path_factory.mktemp("ml100k") / "data"
+    try:
+        fetch(target, "auto")
+    except Exception as exc:  # noqa: BLE001 - any failure means no dataset for this run
+        pytest.skip(f"ML-100K unavailable and could not be fetched: {exc}")
+    return target
+
+
+@pytest.fixture(scope="session")
+def trained_home_template(tmp_path_factory, ml100k_data) -> Path:
+    """A home with the dataset and a published default ALS model (built once per session)."""
+    from training.pipeline import train
+
+    root = tmp_path_factory.mktemp("trained-home")
+    shutil.copytree(ml100k_data, root / "data")
+    train(Home(root), "als")
+    return root
+
+
+@pytest.fixture
+def home(tmp_path, trained_home_template) -> Home:
+    """A private copy of the trained home (tests may write events and versions)."""
+    root = tmp_path / "home"
+    shutil.copytree(trained_home_template, root)
+    return Home(root)
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A real redis-server on a free port, killed afterwards."""
+    if REDIS_BINARY is None:
+        pytest.skip("redis-server binary not found (CI installs it via apt)")
+    server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["fakeredis", "redis"])
+def store_url(request, tmp_path):
+    """``None`` for the embedded store, or the URL of a real server started for the test."""
+    if request.param == "fakeredis":
+        yield None
+        return
+    if REDIS_BINARY is None:
+        pytest.skip("redis-server binary not found (CI installs it via apt)")
+    server = RedisServer(tmp_path / "redis-param").start()
+    yield server.url
+    server.stop()
