@@ -579,6 +579,17 @@ class Engine:
             if self.is_embedding:
                 self.index = VectorIndex.build(self.model.item_factors, kind)
 
+    def user_arrays(self, user_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """The user's effective history as (item indices, values) in the model's item space."""
+        with self._lock:
+            state = self._state(self._check_user(user_id))
+            return state.idx.copy(), state.values.copy()
+
+    def popular_items(self, user_id: int, k: int = DEFAULT_K) -> list[tuple[int, float]]:
+        """Online popularity (the store's counts; in-memory when degraded), seen items excluded."""
+        with self._lock:
+            return self._popular(self._state(self._check_user(user_id)), self._check_k(k))
+
     def status(self) -> Status:
         with self._lock:
             return Status(self.trained.name, self.version, self.index.kind if self.index else None,

@@ -33,7 +33,7 @@ def ml100k_data(tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("ml100k") / "data"
     try:
         fetch(target, "auto")
-    except Exception as exc:  # noqa: BLE001 - any failure means no dataset for this run
+    except Exception as exc:  # any failure means no dataset for this run
         pytest.skip(f"ML-100K unavailable and could not be fetched: {exc}")
     return target
 
