@@ -12,6 +12,15 @@ from core.home import Home
 from tests.redis_server import REDIS_BINARY, RedisServer
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+REQUIRE_REDIS = os.environ.get("RECSYS_TUI_REQUIRE_REDIS") == "1"
+
+
+def no_redis_binary() -> None:
+    """Skip (or fail in CI, where RECSYS_TUI_REQUIRE_REDIS=1) when redis-server is missing."""
+    reason = "redis-server binary not found (CI installs it via apt)"
+    if REQUIRE_REDIS:
+        pytest.fail(reason)
+    pytest.skip(reason)
 
 
 def pytest_report_header(config) -> str:
@@ -61,7 +70,7 @@ def home(tmp_path, trained_home_template) -> Home:
 def redis_server(tmp_path):
     """A real redis-server on a free port, killed afterwards."""
     if REDIS_BINARY is None:
-        pytest.skip("redis-server binary not found (CI installs it via apt)")
+        no_redis_binary()
     server = RedisServer(tmp_path / "redis").start()
     yield server
     server.stop()
@@ -74,7 +83,7 @@ def store_url(request, tmp_path):
         yield None
         return
     if REDIS_BINARY is None:
-        pytest.skip("redis-server binary not found (CI installs it via apt)")
+        no_redis_binary()
     server = RedisServer(tmp_path / "redis-param").start()
     yield server.url
     server.stop()
