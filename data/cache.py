@@ -78,8 +78,8 @@ def write_cache(data_root: Path, dataset: Dataset) -> Path:
             "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "counts": {
                 "ratings": len(inter),
-                "users": int(len(np.unique(inter.user_ids))),
-                "items": int(len(np.unique(inter.item_ids))),
+                "users": len(np.unique(inter.user_ids)),
+                "items": len(np.unique(inter.item_ids)),
             },
             "sha256": {name: sha256_file(tmp / name) for name in _FILES},
         }

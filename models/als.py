@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
@@ -19,7 +21,7 @@ class ALSRecommender(EmbeddingModel):
     """
 
     name = "als"
-    defaults = {
+    defaults: ClassVar[dict[str, Any]] = {
         "factors": 64,
         "regularization": 5.0,
         "iterations": 15,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -12,7 +14,7 @@ class PopularityRecommender(Recommender):
     """Items ranked by how many users rated them (the same list for everybody)."""
 
     name = "popularity"
-    defaults: dict = {}
+    defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, **params) -> None:
         super().__init__(**params)
@@ -41,7 +43,7 @@ class RandomRecommender(Recommender):
     """Uniformly random scores, reproducible from ``seed`` and the history."""
 
     name = "random"
-    defaults = {"seed": 42}
+    defaults: ClassVar[dict[str, Any]] = {"seed": 42}
 
     def fit(self, ratings: sp.csr_matrix) -> RandomRecommender:
         self.n_items = ratings.shape[1]

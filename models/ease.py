@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -16,7 +18,7 @@ class EASERecommender(Recommender):
     """
 
     name = "ease"
-    defaults = {"l2": 500.0, "scheme": "binary", "negative_below": 0.0}
+    defaults: ClassVar[dict[str, Any]] = {"l2": 500.0, "scheme": "binary", "negative_below": 0.0}
 
     def __init__(self, **params) -> None:
         super().__init__(**params)

@@ -1,0 +1,1 @@
+"""Textual terminal app: asks the engine, never the stores or models directly."""
