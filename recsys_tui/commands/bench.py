@@ -1,0 +1,100 @@
+"""``recsys-tui bench``: event → fresh top-10 latency per step, batch throughput, index growth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from core.index import INDEX_KINDS
+from core.results import STEPS
+from data.fsutil import atomic_write_json
+from recsys_tui.context import STATE
+from training.bench import BenchError, BenchOptions, run
+
+
+def _ms(value: float) -> str:
+    return f"{value:.3f}"
+
+
+def events_table(report: dict) -> Table:
+    table = Table(title=f"event → fresh top-{report['k']}: {report['events']:,} events over "
+                        f"{report['users']:,} users · {report['store']} store · {report['index']} index "
+                        f"(ms)", title_justify="left")
+    for col in ("step", "p50", "p95", "p99", "mean"):
+        table.add_column(col, justify="left" if col == "step" else "right")
+    for step in STEPS:
+        row = report["steps_ms"][step]
+        table.add_row(step, _ms(row["p50"]), _ms(row["p95"]), _ms(row["p99"]), _ms(row["mean"]))
+    total = report["event_to_recs_ms"]
+    table.add_row("[bold]event_to_recs[/bold]",
+                  *(f"[bold]{_ms(total[p])}[/bold]" for p in ("p50", "p95", "p99")), "")
+    call = report["record_call_ms"]
+    table.add_row("record() call", *(_ms(call[p]) for p in ("p50", "p95", "p99")), "")
+    return table
+
+
+def batch_table(batch: dict) -> Table:
+    table = Table(title=f"batch: recommend_all({batch['k']}) × {batch['runs']}", title_justify="left")
+    for col in ("users", "median s", "min s", "max s", "users/s"):
+        table.add_column(col, justify="right")
+    table.add_row(f"{batch['users']:,}", f"{batch['median_s']:.4f}", f"{batch['min_s']:.4f}",
+                  f"{batch['max_s']:.4f}", f"{batch['users_per_s']:,.0f}")
+    return table
+
+
+def synthetic_table(syn: dict) -> Table:
+    table = Table(title=f"synthetic: {syn['items']:,} items × {syn['dim']}-d ({syn['vectors']}), "
+                        f"{syn['queries']:,} single queries, k={syn['k']}", title_justify="left")
+    for col in ("index", "build s", "p50 ms", "p99 ms", "recall@10", "params"):
+        table.add_column(col, justify="left" if col in ("index", "params") else "right")
+    for kind, row in syn["indexes"].items():
+        params = " ".join(f"{k}={v}" for k, v in row["params"].items()) or "exact"
+        table.add_row(kind, f"{row['build_s']:.2f}", _ms(row["p50_ms"]), _ms(row["p99_ms"]),
+                      f"{row['recall_at_10']:.4f}", params)
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("bench")
+    def bench_cmd(
+        events: Annotated[int, typer.Option("--events", "-n", help="Measured events.")] = 5000,
+        redis_url: Annotated[str | None, typer.Option(
+            "--redis-url", help="Benchmark a real Redis (an empty database) instead of the embedded "
+                                "store.")] = None,
+        index: Annotated[str | None, typer.Option(
+            "--index", help=f"Vector index: {', '.join(INDEX_KINDS)} (default: the model's).")] = None,
+        json_file: Annotated[Path | None, typer.Option("--json", help="Also write the report here.")] = None,
+        synthetic_items: Annotated[int | None, typer.Option(
+            "--synthetic-items", help="Also compare flat/HNSW/IVF over this many random 64-d items.")] = None,
+        warmup: Annotated[int, typer.Option("--warmup", help="Unmeasured events first.")] = 200,
+        seed: Annotated[int, typer.Option("--seed", help="Random seed for events and vectors.")] = 0,
+    ) -> None:
+        """Measure the hot path (per step p50/p95/p99), batch throughput and index growth.
+
+        Runs on a temporary copy of the home: your event log is never written.
+        """
+        options = BenchOptions(events=events, warmup=warmup, redis_url=STATE.effective_redis_url(redis_url),
+                               index=index, synthetic_items=synthetic_items, seed=seed).check()
+        if json_file is not None and json_file.is_dir():
+            raise BenchError(f"--json {json_file} is a folder; give a file name")
+        home = STATE.home
+        if not home.root.is_dir():
+            raise BenchError(f"no home at {home.root}; run `recsys-tui train` first")
+
+        def say(text: str) -> None:
+            STATE.err.print(f"[dim]·[/dim] {text}")
+
+        report = run(home, options, say)
+        console = STATE.console
+        console.print(events_table(report))
+        console.print(f"events/s {report['events_per_s']:,.0f} · peak RSS {report['peak_rss_mb']:.0f} MB · "
+                      f"store {report['store']} ({report['store_url']}) · model {report['model_version']}")
+        console.print(batch_table(report["batch"]))
+        if "synthetic" in report:
+            console.print(synthetic_table(report["synthetic"]))
+        if json_file is not None:
+            atomic_write_json(json_file, report)
+            console.print(f"wrote {json_file}")
