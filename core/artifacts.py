@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,12 +72,28 @@ def _next_version(root: Path) -> str:
     return f"v{(max(numbers) + 1) if numbers else 1:04d}-{stamp}"
 
 
+STALE_STAGING_S = 3600
+"""Staged folders older than this were left by a killed publish (a live one takes seconds)."""
+
+
+def sweep_staging(root: Path) -> list[str]:
+    """Remove staged folders a killed publish left behind; return their names."""
+    if not root.is_dir():
+        return []
+    now = time.time()
+    stale = [p for p in root.glob(".v*.tmp") if p.is_dir() and now - p.stat().st_mtime > STALE_STAGING_S]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return [p.name for p in stale]
+
+
 def publish(root: Path, trained: TrainedModel, *, index_kind: str = "flat",
             info: dict | None = None, make_current: bool = True) -> str:
     """Write a complete new version beside the others, then point ``CURRENT`` at it.
 
     A crash at any point leaves the previous version current and no partial folder visible.
     """
+    sweep_staging(root)
     version = _next_version(root)
     with staging_dir(root, version) as staged:
         trained.save(staged)

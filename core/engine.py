@@ -69,9 +69,11 @@ def check_rating(value: object) -> float:
     """A whole number of stars 1–5, or ``EngineError``."""
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
         raise EngineError(f"rating must be a whole number 1–5, got {value!r}")
-    if float(value) != int(value) or not 1 <= int(value) <= 5:
-        raise EngineError(f"rating must be a whole number 1–5, got {value!r}")
-    return float(int(value))
+    stars = float(value) if not isinstance(value, int) or -(2**53) < value < 2**53 else float("nan")
+    if not np.isfinite(stars) or stars != int(stars) or not 1 <= stars <= 5:
+        shown = repr(value) if not isinstance(value, int) or abs(value) < 2**53 else "a huge number"
+        raise EngineError(f"rating must be a whole number 1–5, got {shown}")
+    return float(int(stars))
 
 
 class Engine:
@@ -116,7 +118,10 @@ class Engine:
                 engine._set_degraded(str(exc))
                 return engine
             engine.store = FeatureStore.open(None)
-        engine._catch_up()
+        try:
+            engine._catch_up()
+        except StoreError as exc:  # e.g. Redis died during the catch-up: degrade, retry later
+            engine._set_degraded(str(exc))
         return engine
 
     def close(self) -> None:
@@ -403,6 +408,9 @@ class Engine:
                 rating = check_rating(rating)
             elif rating is not None:
                 raise EngineError(f"a {kind} carries no rating")
+            if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int | np.integer)
+                                   or not 0 <= ts < 2**62):
+                raise EngineError("ts must be seconds since the epoch, a non-negative integer")
             sw.lap("validate")
             state = self._state(user_id)
             before = None
@@ -431,7 +439,8 @@ class Engine:
             return
         try:
             if ready == "healthy":
-                self.store.apply(event, state.vector, self.version, undone)
+                if self.store.apply(event, state.vector, self.version, undone, self.log) == "unseeded":
+                    self._catch_up()  # Redis came back empty unnoticed: rebuild it from the log
             elif state.vector is not None:  # recovered: the catch-up already applied the event
                 self.store.set_embedding(event.user_id, state.vector, self.version)
         except StoreError as exc:

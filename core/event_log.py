@@ -79,9 +79,17 @@ class EventLog:
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             found = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise EventLogError(
-                f"event log {path} is unusable ({exc}); move it aside to start a new one"
-            ) from None
+            name = getattr(exc, "sqlite_errorname", "")
+            if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+                raise EventLogError(
+                    f"event log {path} is unusable ({exc}); move it aside to start a new one"
+                ) from None
+            # Disk full, read-only or I/O trouble: the log itself is fine, never advise moving it.
+            raise EventLogError(f"event log {path} cannot be opened ({exc}); check free disk space "
+                                "and that the home is writable") from None
+        except OSError as exc:
+            raise EventLogError(f"event log {path} cannot be opened ({exc.strerror or exc}); "
+                                "check free disk space and that the home is writable") from None
         if found != str(SCHEMA_VERSION):
             raise EventLogError(f"event log {path} has schema {found}, expected {SCHEMA_VERSION}")
 
@@ -165,6 +173,22 @@ class EventLog:
     def iter_all(self) -> Iterator[Event]:
         """Every event including undo markers, in id order (for rebuilding the feature store)."""
         yield from self.events(include_undone=True)
+
+    def backlog(self, user_id: int, after_id: int, upto_id: int) -> tuple[list[Event], dict[int, Event]]:
+        """The user's events (undo markers included) with ``after_id < id <= upto_id``, in id order,
+        and the events those markers cancel (by id), for applying them to the feature store."""
+        rows = self._query(
+            "SELECT id, user_id, item_id, kind, rating, ts, undoes FROM events "
+            "WHERE user_id = ? AND id > ? AND id <= ? ORDER BY id", (user_id, after_id, upto_id))
+        events = [Event(*row) for row in rows]
+        wanted = sorted({e.undoes for e in events if e.undoes})
+        undone: dict[int, Event] = {}
+        if wanted:
+            marks = ",".join("?" * len(wanted))
+            rows = self._query("SELECT id, user_id, item_id, kind, rating, ts, undoes FROM events "
+                               f"WHERE id IN ({marks})", tuple(wanted))
+            undone = {row[0]: Event(*row) for row in rows}
+        return events, undone
 
     def last_per_user(self) -> dict[int, int]:
         """user → id of the user's newest event (any kind)."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import numpy as np
 import redis
@@ -19,14 +19,21 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from core import keys
-from core.event_log import Event
+from core.event_log import Event, EventLog
 from data.errors import RecsysError
 
 RECENT_CAP = 50
 SOCKET_TIMEOUT_S = 0.5
 CONNECT_TIMEOUT_S = 0.5
 LOCK_TTL_MS = 60_000
+WATCH_RETRIES = 100
+_SECRET_PARAMS = ("password", "pass", "pwd")
 REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
+ACL_COMMANDS = ("ping", "exists", "hget", "hgetall", "hset", "hincrby", "zadd", "zincrby", "zrange",
+                "zrevrange", "zscore", "lpush", "lrem", "ltrim", "lrange", "get", "set", "del", "scan",
+                "watch", "unwatch", "multi", "exec", "discard")
+"""Every command the store sends: a Redis ACL user needs only these, on keys ``rs:v1:*``, e.g.
+``ACL SETUSER app on >PASSWORD resetkeys ~rs:v1:* resetchannels -@all +ping +exists ...``."""
 
 
 class StoreError(RecsysError):
@@ -34,17 +41,18 @@ class StoreError(RecsysError):
 
 
 def redact(url: str | None) -> str:
-    """The URL without its password (``redis://user:***@host:port/0``)."""
+    """The URL without its password (``redis://user:***@host:port/0``), also in ``?password=``."""
     if not url:
         return "embedded (fakeredis)"
     try:
         parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        user = parts.username or ""
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-        return urlunsplit((parts.scheme, f"{user}:***@{host}{port}", parts.path, "", ""))
+        query = "&".join(f"{k}={'***' if k.lower() in _SECRET_PARAMS else v}"
+                         for k, v in parse_qsl(parts.query, keep_blank_values=True))
+        netloc = parts.netloc
+        if parts.password is not None:
+            host = parts.netloc.rpartition("@")[2]
+            netloc = f"{parts.username or ''}:***@{host}"
+        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
     except ValueError:
         return "<unparseable redis url>"
 
@@ -133,16 +141,24 @@ class FeatureStore:
         pipe.zadd(keys.WATERMARK, {"applied": event.id}, gt=True)
 
     def apply(self, event: Event, embedding: np.ndarray | None = None, version: str = "",
-              undone: Event | None = None) -> None:
-        """Apply one logged event in one MULTI/EXEC; safe to call again for the same event."""
+              undone: Event | None = None, log: EventLog | None = None) -> str:
+        """Apply one logged event exactly once; return ``applied``, ``already`` or ``unseeded``.
+
+        An optimistic transaction (WATCH the user's meta and the epoch, MULTI/EXEC) reads the
+        user's ``last_event_id``: events at or below it already landed (a retry after a dropped
+        reply, or another process caught up first). With ``log`` every logged event of the user the
+        store lacks up to ``event`` is applied in id order, so concurrent processes writing the same
+        user never lose or double-count an event. ``unseeded`` means the store is empty (Redis came
+        back without its data): nothing was written, the caller must run ``catch_up``.
+        """
+        def pending(applied: int) -> tuple[list[Event], dict[int, Event]]:
+            if log is not None:
+                return log.backlog(event.user_id, applied, event.id)
+            return [event], ({undone.id: undone} if undone is not None else {})
+
         for attempt in (0, 1):
             try:
-                if attempt and self.last_event_id(event.user_id) >= event.id:
-                    return  # the first attempt landed before the connection dropped
-                pipe = self.client.pipeline(transaction=True)
-                self._queue_event(pipe, event, embedding, version, undone)
-                pipe.execute()
-                return
+                return self._apply_user(event.user_id, event.id, pending, embedding, version)
             except REDIS_ERRORS as exc:
                 if attempt:
                     raise self._wrap(exc) from None
@@ -150,6 +166,33 @@ class FeatureStore:
                 raise
             except redis.RedisError as exc:
                 raise StoreError(f"feature store {self.url} refused a write: {str(exc)[:160]}") from None
+        raise AssertionError("unreachable")
+
+    def _apply_user(self, user_id: int, upto_id: int,
+                    pending: Callable[[int], tuple[list[Event], dict[int, Event]]],
+                    embedding: np.ndarray | None, version: str) -> str:
+        """Apply the user's events above the stored ``last_event_id`` up to ``upto_id`` atomically."""
+        meta = keys.user_key(user_id, "meta")
+        with self.client.pipeline(transaction=True) as pipe:
+            for _ in range(WATCH_RETRIES):
+                try:
+                    pipe.watch(meta, keys.EPOCH)
+                    if not pipe.exists(keys.EPOCH):
+                        return "unseeded"
+                    applied = int(pipe.hget(meta, "last_event_id") or 0)
+                    if applied >= upto_id:
+                        return "already"
+                    events, undone = pending(applied)
+                    pipe.multi()
+                    for event in events:
+                        last = event.id == upto_id
+                        self._queue_event(pipe, event, embedding if last else None, version,
+                                          undone.get(event.undoes) if event.undoes else None)
+                    pipe.execute()
+                    return "applied"
+                except redis.WatchError:
+                    continue
+        raise StoreError(f"feature store {self.url}: user {user_id} is contended, write not applied")
 
     def set_embedding(self, user_id: int, embedding: np.ndarray, version: str) -> None:
         try:
@@ -242,7 +285,9 @@ class FeatureStore:
                  events: Iterable[Event], last_per_user: dict[int, int]) -> set[int]:
         """Seed an empty store and apply every logged event it lacks; return the users touched.
 
-        ``events`` must be every event of the log (including undo markers) in id order.
+        ``events`` must be every event of the log (including undo markers) in id order. Each
+        user is caught up in its own optimistic transaction (see ``apply``), so a process writing
+        live events at the same time never sees one applied twice.
         """
         try:
             with self._rebuild_lock():
@@ -262,21 +307,24 @@ class FeatureStore:
                 if not behind:
                     return set()
                 by_id: dict[int, Event] = {}
-                pipe = self.client.pipeline(transaction=True)
-                queued = 0
+                per_user: dict[int, list[Event]] = {u: [] for u in behind}
                 for event in events:
                     by_id[event.id] = event
-                    if event.user_id in behind and event.id > applied[event.user_id]:
-                        undone = by_id.get(event.undoes) if event.undoes else None
-                        self._queue_event(pipe, event, None, "", undone)
-                        queued += 1
-                        if queued % 2000 == 0:
-                            pipe.execute()
-                            pipe = self.client.pipeline(transaction=True)
-                pipe.execute()
+                    if event.user_id in per_user:
+                        per_user[event.user_id].append(event)
+                for user in sorted(behind):
+                    mine = per_user[user]
+
+                    def pending(done: int, mine=mine) -> tuple[list[Event], dict[int, Event]]:
+                        return [e for e in mine if e.id > done], by_id
+
+                    if self._apply_user(user, last_per_user[user], pending, None, "") == "unseeded":
+                        raise StoreError(f"feature store {self.url} was emptied during catch-up")
                 return behind
         except REDIS_ERRORS as exc:
             raise self._wrap(exc) from None
+        except redis.RedisError as exc:
+            raise StoreError(f"feature store {self.url} refused the catch-up: {str(exc)[:160]}") from None
 
 
 def _encode_recent(event: Event) -> str:

@@ -30,7 +30,8 @@ def valid_id(value: object, what: str = "id") -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidId(f"{what} must be an integer, got {type(value).__name__}")
     if not 0 < value <= MAX_ID:
-        raise InvalidId(f"{what} must be between 1 and {MAX_ID}, got {value}")
+        shown = value if value.bit_length() <= 64 else f"a {value.bit_length()}-bit number"
+        raise InvalidId(f"{what} must be between 1 and {MAX_ID}, got {shown}")
     return value
 
 

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,9 +67,16 @@ def save_npz(path: Path, **arrays: np.ndarray) -> None:
 
 
 def load_npz(path: Path) -> dict[str, np.ndarray]:
-    """Load every array of an npz file, refusing pickled content."""
-    with np.load(path, allow_pickle=False) as npz:
-        return {name: npz[name] for name in npz.files}
+    """Load every array of an npz file, refusing pickled content.
+
+    A truncated or damaged archive raises ``ValueError`` (numpy lets ``zipfile.BadZipFile`` and
+    ``EOFError`` through, which callers would not recognise as a bad file).
+    """
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise ValueError(f"{path.name} is not a valid npz archive ({exc})") from None
 
 
 @contextlib.contextmanager

@@ -152,7 +152,7 @@ def parse_recbole_item(text: str, name: str = "ml-100k.item") -> dict[int, Movie
             item_id = parse_id(f[0], "item_id")
         except ValueError as exc:
             raise DataError(f"{name}, line {lineno}: {exc}") from None
-        year = int(f[2]) if f[2].strip().isdigit() else None
+        year = int(f[2]) if f[2].strip().isascii() and f[2].strip().isdigit() else None
         genres = tuple(g for g in f[3].split() if g in GENRES)
         title = f[1].strip()
         if title == "unkonwn":  # RecBole's spelling of GroupLens' "unknown" entry

@@ -1,0 +1,73 @@
+"""``recsys-tui check``: run the fault suite against a temp home and a real redis-server."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from recsys_tui.check import SCENARIOS
+from recsys_tui.context import STATE
+
+
+def _table(outcomes, totals: dict[str, int]) -> Table:
+    table = Table(title="fault suite", title_justify="left")
+    for col in ("scenario", "faults injected", "survived", "events written", "events found",
+                "bad inputs tried", "crashes"):
+        table.add_column(col, justify="left" if col == "scenario" else "right", no_wrap=col == "scenario")
+    for o in outcomes:
+        table.add_row(o.name, str(o.injected), str(o.survived), str(o.events_written),
+                      str(o.events_found), str(o.bad_inputs), str(o.crashes))
+    table.add_section()
+    table.add_row("total", *(str(totals[k]) for k in ("faults_injected", "faults_survived", "events_written",
+                                                       "events_found", "bad_inputs_tried", "crashes")))
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("check")
+    def check_cmd(
+        json_out: Annotated[Path | None, typer.Option(
+            "--json", help="Also write the numbers as JSON.")] = None,
+        quick: Annotated[bool, typer.Option(
+            "--quick", help="Smaller loads and fewer kills (~1 min).")] = False,
+        only: Annotated[list[str] | None, typer.Option(
+            "--only", metavar="SCENARIO",
+            help=f"Run just this scenario (repeatable): {', '.join(SCENARIOS)}.")] = None,
+    ) -> None:
+        """Inject faults (Redis and process kills, corrupt files, full disk, bad input) and report."""
+        from data.fsutil import atomic_write_json
+        from recsys_tui.check import run_suite, totals
+        from recsys_tui.commands.train import _choice
+
+        for name in only or ():
+            _choice(name, SCENARIOS, "scenario")
+        start = time.perf_counter()
+        outcomes = run_suite(STATE.home, quick=quick, say=lambda t: STATE.err.print(f"[dim]·[/dim] {t}"),
+                             only=tuple(only) if only else SCENARIOS)
+        numbers = totals(outcomes)
+        STATE.console.print(_table(outcomes, numbers))
+        for o in outcomes:
+            for failure in o.failures:
+                STATE.console.print(f"[red]not survived[/red] {o.name}: {failure}")
+            for key, value in o.notes.items():
+                STATE.console.print(f"[dim]{o.name}: {key} = {value}[/dim]")
+        elapsed = time.perf_counter() - start
+        STATE.console.print(f"{numbers['faults_survived']}/{numbers['faults_injected']} faults survived, "
+                            f"{numbers['events_found']}/{numbers['events_written']} events found, "
+                            f"{numbers['crashes']} crashes in {numbers['bad_inputs_tried']:,} bad inputs "
+                            f"({elapsed:.0f} s)")
+        if json_out is not None:
+            report = {**numbers, "quick": quick, "elapsed_s": round(elapsed, 1), "scenarios": [
+                {"name": o.name, "faults_injected": o.injected, "faults_survived": o.survived,
+                 "events_written": o.events_written, "events_found": o.events_found,
+                 "bad_inputs_tried": o.bad_inputs, "crashes": o.crashes, "failures": o.failures,
+                 "notes": {k: v if isinstance(v, int | float | str) else str(v) for k, v in o.notes.items()}}
+                for o in outcomes]}
+            atomic_write_json(json_out, report)
+            STATE.console.print(f"wrote {json_out}")
+        if numbers["faults_survived"] != numbers["faults_injected"] or numbers["crashes"]:
+            raise typer.Exit(1)
