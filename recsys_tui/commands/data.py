@@ -61,5 +61,5 @@ def register(app: typer.Typer) -> None:
         table = Table(show_header=False)
         for key, value in _info_rows(dataset, str(cache_dir(home.data))):
             table.add_row(key, value)
-        table.add_row("fetched", str(manifest.get("created_utc", "?")))
+        table.add_row("fetched", str(manifest.get("written_at", "?")))
         STATE.console.print(table)
