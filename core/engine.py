@@ -296,12 +296,13 @@ class Engine:
             sw.lap("rerank")
             return RecList(user_id, recs, False, self.version, sw.timings(), self._degraded)
         if self.is_embedding and self.index is not None:
-            cand, scores = self.index.search(state.vector, k + len(state.seen_idx))
+            pool = self._pool(k)  # two-stage models re-rank a wider candidate set
+            cand, scores = self.index.search(state.vector, pool + len(state.seen_idx))
             sw.lap("search")
             keep = ~np.isin(cand, state.seen_idx)
-            cand, scores = cand[keep][:k], scores[keep][:k]
+            cand, scores = cand[keep][:pool], scores[keep][:pool]
             if hasattr(self.model, "rerank"):
-                cand, scores = self.model.rerank(state.idx, state.values, cand, k)
+                cand, scores = self.model.rerank(state.idx, state.values, cand, k, scores)
         else:
             all_scores = self.model.score_history(state.idx, state.values)
             cand = top_k(all_scores, k, exclude=state.seen_idx)
@@ -323,6 +324,10 @@ class Engine:
                     recs.append(Recommendation(len(recs) + 1, i, self.catalogue.title(i), s, "popular now"))
         sw.lap("rerank")
         return RecList(user_id, recs, True, self.version, sw.timings(), self._degraded)
+
+    def _pool(self, k: int) -> int:
+        """How many index hits to keep before re-ranking: ``k``, or the model's candidate count."""
+        return max(k, int(getattr(self.model, "n_candidates", k))) if hasattr(self.model, "rerank") else k
 
     def recommend(self, user_id: int, k: int = DEFAULT_K) -> RecList:
         """The user's top-``k``: personal once they have a positive signal, else popular now."""
@@ -361,7 +366,8 @@ class Engine:
                     seen_rows.append(train.indices[train.indptr[row]:train.indptr[row + 1]])
                     if self.is_embedding:
                         vectors.append(self.model.user_factors[row])
-            width = k + max((len(s) for s in seen_rows), default=0)
+            pool = self._pool(k)
+            width = pool + max((len(s) for s in seen_rows), default=0)
             if self.is_embedding and self.index is not None:
                 cand, scores = self.index.search_batch(np.stack(vectors), width)
             else:
@@ -381,9 +387,14 @@ class Engine:
             out_scores = np.full((len(users), k), -np.inf, dtype=np.float32)
             for n, seen in enumerate(seen_rows):
                 keep = (cand[n] >= 0) & ~np.isin(cand[n], seen)
-                picked = cand[n][keep][:k]
-                out_items[n, :len(picked)] = self.items.ids[picked]
-                out_scores[n, :len(picked)] = scores[n][keep][:k]
+                picked, picked_scores = cand[n][keep][:pool], scores[n][keep][:pool]
+                if pool > k:  # two-stage: re-rank the user's candidates from their full history
+                    u = users[n]
+                    idx, values = (states[u].idx, states[u].values) if u in states \
+                        else self.trained.history(u)
+                    picked, picked_scores = self.model.rerank(idx, values, picked, k, picked_scores)
+                out_items[n, :len(picked[:k])] = self.items.ids[picked[:k]]
+                out_scores[n, :len(picked[:k])] = picked_scores[:k]
             return np.array(users, dtype=np.int64), out_items, out_scores
 
     @staticmethod

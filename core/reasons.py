@@ -1,8 +1,9 @@
 """Why an item is recommended: the rated item that contributes most to its score.
 
 For ALS the user vector is x = A⁻¹ Σⱼ cⱼ yⱼ (fold-in), so an item's score yᵢᵀx splits exactly into
-per-rated-item terms cⱼ · yᵢᵀA⁻¹yⱼ. For EASE the score is Σⱼ xⱼ Bⱼᵢ. Either way the reason names
-the largest true term; nothing is made up.
+per-rated-item terms cⱼ · yᵢᵀA⁻¹yⱼ. For EASE the score is Σⱼ xⱼ Bⱼᵢ; the two-stage hybrid sums
+both, each scaled by its spread over the candidates. Either way the reason names the largest true
+term; nothing is made up.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ def top_contributors(model, items: np.ndarray, ratings: np.ndarray,
     targets = np.asarray(targets, dtype=np.int64)
     if len(items) == 0 or len(targets) == 0:
         return None
-    if hasattr(model, "gram") and hasattr(model, "weighting"):
+    if hasattr(model, "contributions"):  # the model decomposes its own score (ALS, hybrid)
+        contrib = model.contributions(items, ratings, targets)
+    elif hasattr(model, "gram") and hasattr(model, "weighting"):
         conf = model.weighting.row(items, ratings)
         y = model.item_factors[items].astype(np.float64)
         a = model.gram + (y.T * (np.abs(conf) - 1.0)) @ y

@@ -8,10 +8,12 @@ from models.als import ALSRecommender
 from models.base import ModelError, Recommender
 from models.baselines import PopularityRecommender, RandomRecommender
 from models.ease import EASERecommender
+from models.hybrid import HybridRecommender
 
 _MODELS: dict[str, type[Recommender]] = {
     cls.name: cls
-    for cls in (ALSRecommender, EASERecommender, PopularityRecommender, RandomRecommender)
+    for cls in (ALSRecommender, EASERecommender, HybridRecommender, PopularityRecommender,
+                RandomRecommender)
 }
 MODEL_NAMES: tuple[str, ...] = tuple(_MODELS)
 

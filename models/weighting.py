@@ -1,14 +1,26 @@
 """How star ratings become ALS confidences (documented in docs/METHOD.md).
 
-A rating ``r`` of item ``i`` by a user whose ratings sum to ``L`` becomes
+A rating ``r`` of item ``i`` by user ``u`` becomes the confidence
 
     v = r                                  (``scheme="rating"``)  or 1 (``"binary"``)
+    v = v · (ln N − ln(1 + n_u))           (per-user IDF, when ``user_idf=True``; the default)
     v = v·(K1+1) / (K1·((1-B) + B·L/avgL) + v) · idf_i     (BM25, when ``bm25=True``)
     c = alpha · v
 
-and ratings at or below ``negative_below`` are passed to implicit as ``-c`` with
-``c = alpha · negative_weight``: preference 0 held with that confidence, so a 1-star rating pushes
-the user's vector *away* from the movie instead of towards it.
+where N is the number of items, n_u the number of the user's *positive* entries (ratings above
+``negative_below``) and L the sum of the user's values. The per-user IDF is the user-side twin of
+TF-IDF: a rating from someone who rated 20 films says more about them than one rating among 700.
+It is floored at ``USER_IDF_FLOOR`` so a user who rated (almost) everything keeps a positive weight.
+
+Ratings at or below ``negative_below`` are passed to implicit as ``-negative_weight``: preference
+0 held with confidence ``negative_weight ≥ 1``. Weight 1 (the default) is exactly "not rated": the
+entry adds nothing to the user's normal equations. Above 1 it is a confident "no": the film's
+predicted preference is pulled towards 0, i.e. down from any positive score, never up past 0.
+Either way a low rating never pulls recommendations towards the movie, and because n_u counts
+only positive entries, adding a disliked rating leaves every other confidence unchanged.
+
+Everything that depends on the user (n_u, L) is recomputed from the full history passed to
+``row``, so a one-user fold-in uses exactly the confidences training used.
 """
 
 from __future__ import annotations
@@ -18,31 +30,48 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+USER_IDF_FLOOR = 0.05
+"""Smallest per-user IDF factor (reached only by users who rated nearly the whole catalogue)."""
+
+
+def user_idf(n_items: int, n_positive: int | np.ndarray) -> np.ndarray:
+    """ln N − ln(1 + n_u), floored at ``USER_IDF_FLOOR`` (scalar or one value per user)."""
+    return np.maximum(np.log(max(n_items, 1)) - np.log1p(n_positive), USER_IDF_FLOOR)
+
 
 @dataclass
 class Weighting:
-    """Rating → confidence map; ``idf`` and ``avg_len`` are learned from the training matrix."""
+    """Rating → confidence map; ``idf``, ``avg_len`` and ``n_items`` are learned from training."""
 
     scheme: str = "rating"
     alpha: float = 1.0
-    bm25: bool = True
+    bm25: bool = False
     k1: float = 100.0
     b: float = 0.8
+    user_idf: bool = False
     negative_below: float = 0.0
     negative_weight: float = 1.0
     idf: np.ndarray | None = None
     avg_len: float = 1.0
+    n_items: int = 1
+
+    def __post_init__(self) -> None:
+        if self.scheme not in ("rating", "binary"):
+            raise ValueError(f"unknown weighting scheme {self.scheme!r}")
+        if self.alpha <= 0:
+            raise ValueError("alpha must be > 0")
+        if self.negative_weight < 1:
+            raise ValueError("negative_weight must be ≥ 1 (1 = a low rating counts as unrated)")
 
     def _values(self, ratings: np.ndarray) -> np.ndarray:
         if self.scheme == "binary":
             return np.ones_like(ratings, dtype=np.float64)
-        if self.scheme == "rating":
-            return ratings.astype(np.float64)
-        raise ValueError(f"unknown weighting scheme {self.scheme!r}")
+        return ratings.astype(np.float64)
 
     def fit(self, ratings: sp.csr_matrix) -> Weighting:
-        """Learn idf (per item) and the average row length from a users × items matrix."""
+        """Learn idf (per item), the average row length and the catalogue size."""
         n_users = max(ratings.shape[0], 1)
+        self.n_items = max(int(ratings.shape[1]), 1)
         df = np.bincount(ratings.indices, minlength=ratings.shape[1])
         self.idf = np.log(n_users) - np.log1p(df)
         values = ratings.copy()
@@ -51,17 +80,23 @@ class Weighting:
         self.avg_len = float(lengths.mean()) if len(lengths) else 1.0
         return self
 
+    def user_weight(self, n_positive: int) -> float:
+        """ln N − ln(1 + n_u), floored at ``USER_IDF_FLOOR``."""
+        return float(user_idf(self.n_items, n_positive))
+
     def row(self, items: np.ndarray, ratings: np.ndarray) -> np.ndarray:
-        """Signed confidences for one user's history (negative = disliked)."""
+        """Signed confidences for one user's full history (negative = disliked)."""
         ratings = np.asarray(ratings, dtype=np.float64)
         v = self._values(ratings)
+        negative = ratings <= self.negative_below
         if self.bm25 and len(v):
             norm = (1.0 - self.b) + self.b * v.sum() / self.avg_len
             v = v * (self.k1 + 1.0) / (self.k1 * norm + v) * self.idf[items]
+        if self.user_idf and len(v):
+            v = v * self.user_weight(int((~negative).sum()))
         c = self.alpha * v
-        negative = ratings <= self.negative_below
         if negative.any():
-            c[negative] = -self.alpha * self.negative_weight
+            c[negative] = -self.negative_weight
         # a confidence of exactly 0 would mean "no information": keep a small positive floor
         return np.where(c == 0, 1e-6, c)
 
@@ -78,6 +113,6 @@ class Weighting:
         """Parameters as JSON-able values (``idf`` is saved as an array)."""
         return {
             "scheme": self.scheme, "alpha": self.alpha, "bm25": self.bm25, "k1": self.k1,
-            "b": self.b, "negative_below": self.negative_below,
-            "negative_weight": self.negative_weight, "avg_len": self.avg_len,
+            "b": self.b, "user_idf": self.user_idf, "negative_below": self.negative_below,
+            "negative_weight": self.negative_weight, "avg_len": self.avg_len, "n_items": self.n_items,
         }

@@ -51,7 +51,7 @@ def test_online_strategies_beat_frozen_on_a_planted_pattern(tmp_path):
     points = []
     report = run_replay(home, ["frozen", "popularity", "foldin", "ease", "blend"], train_fraction=0.5,
                         window=100, on_point=lambda s, n, hr: points.append((s, n, hr)),
-                        model="als", params={"factors": 8, "iterations": 10})
+                        model="als", params={"factors": 8, "iterations": 10, "regularization": 5.0})
     n = NEW_USERS * PER_NEW_USER
     assert report.events == n and report.n_new_events == n and report.n_returning_events == 0
     hr = {r.strategy: r.hr_at_10 for r in report.rows}
@@ -68,7 +68,7 @@ def test_online_strategies_beat_frozen_on_a_planted_pattern(tmp_path):
 def test_every_replayed_event_goes_through_the_engine(tmp_path):
     home = synthetic_home(tmp_path / "synthetic")
     report = run_replay(home, ["foldin", "popularity"], train_fraction=0.5, limit=120,
-                        model="als", params={"factors": 8, "iterations": 5})
+                        model="als", params={"factors": 8, "iterations": 5, "regularization": 5.0})
     assert report.events == 120
     assert report.log_events == 120, "each event is appended to the event log once"
     assert report.store_watermark == 120 and report.store_events == 120, "and applied to the store"

@@ -47,19 +47,35 @@ def _ensure_data(home):
     return dataset
 
 
+def _need_mlflow() -> None:
+    """Fail before any work when ``--mlflow`` is asked for but mlflow is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("mlflow") is None:
+        raise UsageProblem("--mlflow needs the mlflow extra: pip install -e '.[mlflow]' "
+                           "(mlflow-skinny is enough)")
+
+
 def _log_mlflow(home, run_name: str, params: dict, metrics: dict, artifact_dir: Path | None) -> str:
+    """Log one run to the file store ``<home>/mlruns``; any MLflow failure is one clear error."""
+    _need_mlflow()
+    import os
+
+    import mlflow
+
+    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow ≥ 3.x: file store is opt-in
     try:
-        import mlflow
-    except ImportError:
-        raise UsageProblem("--mlflow needs the mlflow extra: pip install -e '.[mlflow]'") from None
-    mlflow.set_tracking_uri((home.root / "mlruns").as_uri())
-    mlflow.set_experiment("recsys-tui")
-    with mlflow.start_run(run_name=run_name) as run:
-        mlflow.log_params({k: str(v) for k, v in params.items()})
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
-        if artifact_dir is not None:
-            mlflow.log_artifacts(str(artifact_dir), artifact_path="model")
-        return run.info.run_id
+        mlflow.set_tracking_uri((home.root / "mlruns").as_uri())
+        mlflow.set_experiment("recsys-tui")
+        with mlflow.start_run(run_name=run_name) as run:
+            mlflow.log_params({k: str(v) for k, v in params.items()})
+            mlflow.log_metrics({k.replace("@", "_at_"): float(v) for k, v in metrics.items()})
+            if artifact_dir is not None:
+                mlflow.log_artifacts(str(artifact_dir), artifact_path="model")
+            return run.info.run_id
+    except Exception as exc:  # mlflow raises many types; report one line, keep the published model
+        raise UsageProblem(f"mlflow logging failed: {str(exc).splitlines()[0] if str(exc) else exc!r}") \
+            from None
 
 
 def eval_table(summary: dict, title: str) -> Table:
@@ -91,6 +107,8 @@ def register(app: typer.Typer) -> None:
         """Train a model on ML-100K plus logged ratings; build the index; publish a version."""
         _choice(model, MODEL_NAMES, "model")
         _choice(index, INDEX_KINDS, "index type")
+        if mlflow:
+            _need_mlflow()
         shortcuts = {"factors": factors} if factors is not None else {}
         if factors is not None and "factors" not in model_class(model).defaults:
             raise UsageProblem(f"--factors does not apply to model {model!r}")
@@ -125,6 +143,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Precision/Recall/NDCG/MAP@k, coverage, personalization for each model and baseline."""
         _choice(protocol, PROTOCOLS, "protocol")
+        if mlflow:
+            _need_mlflow()
         names = [m.strip() for m in models.split(",") if m.strip()]
         for name in names:
             _choice(name, MODEL_NAMES, "model")
@@ -170,7 +190,19 @@ def register(app: typer.Typer) -> None:
         with stages(STATE.err, f"tune {model}") as say:
             result = tune(dataset, model, DEFAULT_GRIDS[model], seed=seed,
                           on_row=lambda r: say(str(r)))
-        STATE.console.print(f"best {model} parameters on validation: {result.best_params}")
+        table = Table(title=f"{model}: {len(result.rows)} candidates ({result.method} search), validation "
+                      f"inside the seed-{seed} training part, mean of {result.repeats} carvings; best first",
+                      title_justify="left")
+        rows = result.table()[:10]
+        for col in rows[0]:
+            table.add_column(col.replace("precision", "P@10").replace("recall", "R@10")
+                             .replace("ndcg", "NDCG@10").replace("map", "MAP@10"), justify="right")
+        for row in rows:
+            table.add_row(*(f"{v:.4f}" if c in METRICS else f"{v:.2f}" if c == "fit_s" else str(v)
+                            for c, v in row.items()))
+        STATE.console.print(table)
+        STATE.console.print(f"best {model} parameters on validation: {result.best_params} "
+                            f"({result.elapsed_s:.1f} s)")
         if json_out is not None:
             from data.fsutil import atomic_write_json
 

@@ -1,0 +1,260 @@
+"""Model unit tests on tiny synthetic matrices: exact fold-in, persistence, cold users, weighting."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from data.fsutil import load_npz, save_npz
+from data.movielens import Interactions
+from models.als import ALSRecommender
+from models.base import EmbeddingModel, top_k, top_k_rows
+from models.bundle import TrainedModel
+from models.ease import EASERecommender
+from models.hybrid import HybridRecommender
+from models.registry import MODEL_NAMES, create
+from models.weighting import Weighting
+
+N_USERS, N_ITEMS = 40, 30
+SMALL = {
+    "als": {"factors": 8, "iterations": 10, "regularization": 2.0},
+    "hybrid": {"factors": 8, "iterations": 10, "regularization": 2.0, "candidates": 12, "ease_l2": 20.0},
+    "ease": {"l2": 5.0},
+}
+
+
+def _interactions(seed: int = 0) -> Interactions:
+    rng = np.random.default_rng(seed)
+    mask = rng.random((N_USERS, N_ITEMS)) < 0.3
+    mask[:, 0] = True  # every user has a rating; item 0 is popular
+    users, items = np.nonzero(mask)
+    ratings = rng.integers(1, 6, len(users)).astype(np.float32)
+    return Interactions.from_arrays(users + 1, items + 1, ratings, np.arange(len(users)))
+
+
+@pytest.fixture(scope="module")
+def inter() -> Interactions:
+    return _interactions()
+
+
+@pytest.fixture(scope="module")
+def fitted(inter) -> dict[str, TrainedModel]:
+    return {name: TrainedModel.fit(name, inter, item_ids=np.arange(1, N_ITEMS + 1), **SMALL.get(name, {}))
+            for name in MODEL_NAMES}
+
+
+def _row(train: sp.csr_matrix, u: int) -> tuple[np.ndarray, np.ndarray]:
+    lo, hi = train.indptr[u], train.indptr[u + 1]
+    return train.indices[lo:hi].astype(np.int64), train.data[lo:hi]
+
+
+def _dense_solve(model: ALSRecommender, items: np.ndarray, ratings: np.ndarray) -> np.ndarray:
+    """Hu–Koren–Volinsky user step written out densely: (YᵀCY + λI) x = YᵀCp over *all* items."""
+    y = model.item_factors.astype(np.float64)
+    conf = model.weighting.row(items, ratings)
+    c = np.ones(len(y))
+    p = np.zeros(len(y))
+    c[items] = np.abs(conf)
+    p[items] = conf > 0
+    a = (y.T * c) @ y + model.params["regularization"] * np.eye(y.shape[1])
+    return np.linalg.solve(a, y.T @ (c * p))
+
+
+@pytest.mark.parametrize("name", ["als", "hybrid"])
+def test_fold_in_equals_a_full_solve(fitted, name):
+    trained = fitted[name]
+    als = trained.model.base if name == "hybrid" else trained.model
+    for u in (0, 7, 23):
+        items, ratings = _row(trained.train, u)
+        vector = trained.model.fold_in(items, ratings)
+        np.testing.assert_allclose(vector, _dense_solve(als, items, ratings), rtol=1e-4, atol=1e-5)
+        # the stored user vector is that user's fold-in (the engine relies on it)
+        np.testing.assert_allclose(trained.model.user_factors[u], vector, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_one_user_scores_equal_the_batch_scores(fitted, name):
+    trained = fitted[name]
+    if name == "random":
+        pytest.skip("random scores are keyed by the call, not the history")
+    batch = trained.model.score_users(trained.train)
+    for u in (0, 11, 39):
+        np.testing.assert_allclose(trained.model.score_history(*_row(trained.train, u)), batch[u],
+                                   rtol=1e-4, atol=1e-4)
+
+
+def test_ease_fold_in_is_a_weighted_row_sum(fitted):
+    model = fitted["ease"].model
+    items, ratings = _row(fitted["ease"].train, 5)
+    expected = sum(v * model.B[j] for j, v in zip(items, model._values(ratings), strict=True))
+    np.testing.assert_allclose(model.score_history(items, ratings), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_save_load_round_trip_without_pickle(fitted, name, tmp_path):
+    trained = fitted[name]
+    trained.save(tmp_path)
+    for path in tmp_path.glob("*.npz"):
+        with np.load(path, allow_pickle=False) as npz:  # raises if anything needed pickle
+            assert all(npz[k].dtype != object for k in npz.files)
+    json.loads((tmp_path / "model.json").read_text())
+    loaded = TrainedModel.load(tmp_path)
+    assert loaded.name == name and loaded.model.params == trained.model.params
+    np.testing.assert_allclose(loaded.model.score_users(loaded.train),
+                               trained.model.score_users(trained.train), rtol=1e-6, atol=1e-6)
+    assert loaded.recommend(3, 5) == trained.recommend(3, 5)
+
+
+def test_model_arrays_are_plain_numeric(fitted, tmp_path):
+    for name, trained in fitted.items():
+        save_npz(tmp_path / f"{name}.npz", **trained.model.arrays())
+        model = create(name, **json.loads(json.dumps(trained.model.params)))
+        model.load_arrays(load_npz(tmp_path / f"{name}.npz"))
+        assert model.n_items == N_ITEMS
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_unknown_user_gets_popularity_without_error(fitted, name):
+    trained = fitted[name]
+    recs = trained.recommend(999_999, k=5)
+    assert [i for i, _ in recs] == [int(trained.items.ids[j]) for j in top_k(trained.popularity, 5)]
+    scores = trained.model.score_history(np.empty(0, np.int64), np.empty(0, np.float32))
+    assert scores.shape == (N_ITEMS,) and np.all(np.isfinite(scores))
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_seen_items_are_excluded(fitted, name):
+    trained = fitted[name]
+    for user in (1, 2, 30):
+        seen = set(trained.items.ids[trained.history(user)[0]].tolist())
+        recs = [i for i, _ in trained.recommend(user, k=N_ITEMS)]
+        assert recs and not seen & set(recs)
+        assert len(recs) == N_ITEMS - len(seen)
+    rows = trained.recommend_rows(np.arange(N_USERS), k=5)
+    for u in range(N_USERS):
+        assert not set(rows[u][rows[u] >= 0].tolist()) & set(_row(trained.train, u)[0].tolist())
+
+
+def test_hybrid_candidates_come_from_the_als_top_n(fitted):
+    trained = fitted["hybrid"]
+    model: HybridRecommender = trained.model
+    n = model.n_candidates
+    for u in range(N_USERS):
+        items, ratings = _row(trained.train, u)
+        als = model.item_factors @ model.fold_in(items, ratings)
+        pool = set(top_k(als, n, exclude=items).tolist())
+        best = top_k(model.score_history(items, ratings), 5, exclude=items)
+        assert set(best.tolist()) <= pool
+        cand, scores = model.rerank(items, ratings, np.array(sorted(pool)), 5)
+        assert cand.tolist() == best.tolist() and np.all(np.diff(scores) <= 0)
+    rows = top_k_rows(model.score_users(trained.train), 5, exclude=trained.train)
+    assert rows.shape == (N_USERS, 5)
+
+
+def test_hybrid_reasons_decompose_its_score(fitted):
+    """Σ contributions = blended score − a per-user constant, for every candidate."""
+    model: HybridRecommender = fitted["hybrid"].model
+    items, ratings = _row(fitted["hybrid"].train, 4)
+    als = model.item_factors @ model.fold_in(items, ratings)
+    cand = top_k(als, model.n_candidates, exclude=items)
+    total = model.contributions(items, ratings, cand).sum(axis=0)
+    blended = model.score_history(items, ratings)[cand]
+    shift = blended - total
+    np.testing.assert_allclose(shift, shift[0], atol=1e-3)
+
+
+def test_one_star_gets_less_confidence_than_five_stars():
+    w = Weighting(alpha=0.9, user_idf=True, negative_below=1.0).fit(
+        sp.csr_matrix(np.ones((3, N_ITEMS), np.float32)))
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        items = np.sort(rng.choice(N_ITEMS, 8, replace=False))
+        ratings = rng.integers(1, 6, 8).astype(np.float64)
+        conf = w.row(items, ratings)
+        order = np.argsort(ratings, kind="stable")
+        assert np.all(np.diff(conf[order]) >= -1e-12)  # confidence never falls as stars rise
+        assert np.all(conf[ratings <= 1] < 0) and np.all(conf[ratings > 1] > 0)
+
+
+@pytest.mark.parametrize("negative_weight", [1.0, 3.0])
+def test_a_one_star_rating_never_promotes_the_film(fitted, inter, negative_weight):
+    model = ALSRecommender(**SMALL["als"], negative_weight=negative_weight).fit(fitted["als"].train)
+    for u in range(N_USERS):
+        items, ratings = _row(fitted["als"].train, u)
+        unseen = np.setdiff1d(np.arange(N_ITEMS), items)
+        j = int(unseen[0])
+        before = model.item_factors @ model.fold_in(items, ratings)
+        order = np.argsort(np.r_[items, j])
+        after = model.item_factors @ model.fold_in(np.r_[items, j][order], np.r_[ratings, 1.0][order])
+        if negative_weight == 1.0:  # exactly "not rated"
+            np.testing.assert_allclose(after, before, rtol=1e-5, atol=1e-6)
+        else:  # a confident "no": the film's score moves towards 0 and never above max(before, 0)
+            assert abs(after[j]) < abs(before[j]) + 1e-6
+            assert after[j] <= max(before[j], 0.0) + 1e-6
+
+
+def test_ease_and_hybrid_ignore_a_one_star_rating(fitted):
+    """Both hybrid stages (ALS fold-in, EASE row sum) are unchanged by a 1-star rating."""
+    hybrid: HybridRecommender = fitted["hybrid"].model
+    ease = EASERecommender(l2=5.0, negative_below=1.0, user_idf=True).fit(fitted["hybrid"].train)
+    items, ratings = _row(fitted["hybrid"].train, 9)
+    j = int(np.setdiff1d(np.arange(N_ITEMS), items)[0])
+    order = np.argsort(np.r_[items, j])
+    more_items, more_ratings = np.r_[items, j][order], np.r_[ratings, 1.0][order]
+    for m in (ease, hybrid.ease):
+        np.testing.assert_allclose(m.score_history(more_items, more_ratings),
+                                   m.score_history(items, ratings), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(hybrid.fold_in(more_items, more_ratings), hybrid.fold_in(items, ratings),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_bad_weighting_parameters_are_model_errors():
+    from models.base import ModelError
+
+    with pytest.raises(ModelError):
+        ALSRecommender(negative_weight=0.5)
+    with pytest.raises(ModelError):
+        HybridRecommender(candidates=0)
+    assert isinstance(create("hybrid"), EmbeddingModel)
+
+
+@pytest.mark.integration
+def test_hybrid_serves_through_the_engine(home):
+    """FAISS retrieval + re-rank in the engine gives the model's own two-stage list, with reasons."""
+    from core.engine import Engine
+    from training.pipeline import train
+
+    train(home, "hybrid")
+    engine = Engine.open(home)
+    try:
+        assert engine.is_embedding and engine.model.name == "hybrid"
+        user = 1
+        recs = engine.recommend(user, k=10)
+        assert recs.personal and len(recs.items) == 10
+        assert [r.item_id for r in recs.items] == [i for i, _ in engine.trained.recommend(user, 10)]
+        assert any(r.reason.startswith("because you rated") for r in recs.items)
+        users, items, _ = engine.recommend_all(10)
+        assert items[list(users).index(user)].tolist() == [r.item_id for r in recs.items]
+        idx, values = engine.user_arrays(user)
+        film = next(int(i) for i in engine.items.ids if int(i) not in set(engine.items.ids[idx].tolist()))
+        after = engine.record(user, film, rating=5).after
+        idx, values = engine.user_arrays(user)
+        scores = engine.model.score_history(idx, values)
+        assert [r.item_id for r in after.items] == [int(engine.items.ids[j])
+                                                    for j in top_k(scores, 10, exclude=idx)]
+    finally:
+        engine.close()
+
+
+def test_a_version_saved_before_the_user_idf_loads_without_it(fitted, tmp_path):
+    """Old artifacts (no ``user_idf`` array, no key in model.json) fold in the way they were trained."""
+    old = ALSRecommender(**SMALL["als"], user_idf=False).fit(fitted["als"].train)
+    arrays = {k: v for k, v in old.arrays().items() if k != "user_idf"}
+    params = {k: v for k, v in old.params.items() if k != "user_idf"}
+    loaded = create("als", **params)
+    loaded.load_arrays(arrays)
+    items, ratings = _row(fitted["als"].train, 2)
+    np.testing.assert_allclose(loaded.fold_in(items, ratings), old.fold_in(items, ratings), rtol=1e-6)
