@@ -49,6 +49,8 @@ def redact(url: str | None) -> str:
         query = "&".join(f"{k}={'***' if k.lower() in _SECRET_PARAMS else v}"
                          for k, v in parse_qsl(parts.query, keep_blank_values=True))
         netloc = parts.netloc
+        if not netloc and "@" in url:  # no "//" (e.g. "user:secret@host"): hide all credentials
+            return f"***@{url.rpartition('@')[2]}"
         if parts.password is not None:
             host = parts.netloc.rpartition("@")[2]
             netloc = f"{parts.username or ''}:***@{host}"

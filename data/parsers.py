@@ -94,6 +94,7 @@ def parse_interactions_text(text: str, name: str = "interactions") -> Interactio
     Accepted: CSV or TSV with the header ``user_id,item_id,rating,timestamp`` (RecBole's
     ``user_id:token`` style header too), or MovieLens ``u.data`` (no header, whitespace separated).
     """
+    text = text.removeprefix("\ufeff")  # the byte-order mark spreadsheets put before UTF-8 CSV
     if "\x00" in text:
         raise DataError(f"{name}: binary data, expected a text file of interactions")
     lines = text.splitlines()

@@ -64,7 +64,8 @@ def _print_event(result: EventResult, fmt: str) -> None:
     if fmt == "table":
         STATE.console.print(f"timing (ms): {timing_line(result.timings.steps, result.timings.total_ms)}")
         if result.degraded:
-            STATE.err.print(f"degraded: {result.degraded} (event kept in the log)")
+            STATE.err.print(f"degraded: {result.degraded} (event kept in the log)", soft_wrap=True,
+                            markup=False)
 
 
 def register(app: typer.Typer) -> None:
