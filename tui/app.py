@@ -1,0 +1,195 @@
+"""The Textual app: a thin shell that pushes screens and offers a small pilot surface.
+
+Screens: start-up (first-run fetch + train with progress, then opening the engine) → login →
+main (catalogue, movie detail, recommendations, latency, profile); help, learning, genre picker.
+
+The pilot surface (``await app.rate(5)`` …) that tests and the headless ``demo`` command use is
+documented in ``tui.pilot``.
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.worker import Worker, WorkerState
+
+from core.results import EventResult, RecList, UserSummary
+from tui.commands import RecsysCommands
+from tui.pilot import PilotError, PilotSurface
+from tui.services import EngineAPI, Services
+
+IDLE_GC_S = 1.0
+"""Seconds without an interaction after which the app runs the full garbage collection itself."""
+GC_THRESHOLDS = (700, 10, 1000)
+"""Python's defaults except the last: automatic full collections become rare (see ``freeze_heap``)."""
+
+
+class RecsysApp(PilotSurface, App):
+    """recsys-tui: log in, browse, rate, and watch recommendations and latencies change live."""
+
+    TITLE = "recsys-tui"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {RecsysCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("f1", "help", "Help", show=False, id="app.help_f1"),
+        Binding("p", "command_palette", "Commands", show=False, id="app.palette"),
+    ]
+
+    def __init__(self, services: Services, engine: EngineAPI | None = None) -> None:
+        super().__init__()
+        self.services = services
+        self.engine: EngineAPI | None = engine
+        self.user_id: int | None = None
+        self.main = None
+        self.last_result: EventResult | None = None
+        self.last_recs: RecList | None = None
+        self.engine_ms: list[float] = []
+        self.render_ms: list[float] = []
+        self.errors: list[str] = []
+        self.notices: list[tuple[str, str, str]] = []
+        self._users: dict[int, UserSummary] = {}
+        self._waiters = {}
+        self._users_ready = False
+        self._gc_timer = None
+        self._saved_gc: tuple[int, ...] | None = None
+
+    # -- screens ---------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from tui.screens.login import LoginScreen
+        from tui.screens.setup import SetupScreen
+
+        if self.engine is not None:
+            self.push_screen(LoginScreen())
+        else:
+            self.push_screen(SetupScreen())
+
+    def engine_ready(self, engine: EngineAPI, setup_ran: bool) -> None:
+        """Called by the start-up screen once the engine is open."""
+        from tui.screens.login import LoginScreen
+
+        self.engine = engine
+        self.freeze_heap()
+        if setup_ran:
+            self.notify("Dataset fetched and default model trained.", title="ready")
+        self.switch_screen(LoginScreen())
+
+    def freeze_heap(self) -> None:
+        """Collect once and move every object alive now out of the collector's reach.
+
+        The engine and the screens are built once and live for the whole session; without this a
+        full (generation 2) collection walks them all and stalls the UI for 100+ ms at random
+        moments, typically in the middle of a rating. Called when the engine opens and after the
+        main screen's first list is shown. From then on full collections run when the person pauses
+        (``idle_gc``), not in the middle of an interaction.
+        """
+        if self._saved_gc is None:
+            self._saved_gc = gc.get_threshold()
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
+
+    def on_unmount(self) -> None:
+        """Give the process its collector back (tests and the demo run several apps in one process)."""
+        if self._saved_gc is not None:
+            gc.unfreeze()
+            gc.set_threshold(*self._saved_gc)
+            self._saved_gc = None
+
+    def idle_gc(self) -> None:
+        """(Re)arm the idle collection: it runs ``IDLE_GC_S`` after the last interaction."""
+        if self._gc_timer is not None:
+            self._gc_timer.stop()
+        self._gc_timer = self.set_timer(IDLE_GC_S, gc.collect, name="idle-gc")
+
+    def login_as(self, user_id: int) -> None:
+        """Log in as ``user_id`` from the login screen (first time or switching)."""
+        from tui.screens.login import LoginScreen
+        from tui.screens.main import MainScreen
+
+        self.user_id = user_id
+        if self.main is None:
+            self.main = MainScreen()
+            self.switch_screen(self.main)
+            return
+        if isinstance(self.screen, LoginScreen):
+            self.pop_screen()
+        self.main.set_user(user_id)
+
+    def user_summary(self, user_id: int | None) -> UserSummary | None:
+        if user_id is None or self.engine is None:
+            return None
+        if user_id not in self._users:
+            try:
+                self._users[user_id] = self.engine.user(user_id)
+            except Exception as exc:  # unknown user id: show the profile without the summary
+                self.log.warning(f"no summary for user {user_id}: {exc}")
+                return None
+        return self._users[user_id]
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    # -- command palette targets -----------------------------------------------------------------
+
+    def _main_or_warn(self):
+        if self.main is None or self.user_id is None:
+            self.notify("Log in first.", severity="warning")
+            return None
+        return self.main
+
+    def command_switch_user(self) -> None:
+        if (main := self._main_or_warn()) is not None:
+            main.action_switch_user()
+
+    def command_retrain(self, model: str | None) -> None:
+        if (main := self._main_or_warn()) is not None:
+            main.action_retrain(model)
+
+    def command_index(self, kind: str) -> None:
+        if (main := self._main_or_warn()) is not None:
+            main.change_index(kind)
+
+    def command_export(self) -> None:
+        if (main := self._main_or_warn()) is not None:
+            main.action_export()
+
+    def command_learning(self) -> None:
+        if (main := self._main_or_warn()) is not None:
+            main.action_learning()
+
+    # -- errors ----------------------------------------------------------------------------------
+
+    def notify(self, message: str, *, title: str = "", severity: str = "information", **kwargs) -> None:
+        """Show a toast and remember it in ``notices`` as (severity, title, message)."""
+        self.notices.append((severity, title, message))
+        super().notify(message, title=title, severity=severity, **kwargs)  # type: ignore[arg-type]
+
+    def worker_failed(self, worker: Worker) -> None:
+        """The one error path: notification, status line, and any waiting pilot call fails."""
+        error = worker.error
+        text = " ".join(str(error).split()) or type(error).__name__
+        self.errors.append(text)
+        self.notify(text, title=f"{worker.group or 'work'} failed", severity="error", timeout=10)
+        if self.main is not None and self.main.is_mounted:
+            self.main.refresh_status(busy="", error=text)
+        for futures in self._waiters.values():
+            for fut in futures:
+                if not fut.done():
+                    fut.set_exception(PilotError(text))
+        self._waiters.clear()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.worker_failed(event.worker)
+
+
+__all__ = ["PilotError", "RecsysApp"]

@@ -1,0 +1,41 @@
+"""Command palette provider: the same actions as the keys, plus model/index changes and export."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+
+class RecsysCommands(Provider):
+    """Switch user, change model (retrain), change index type, retrain, export, learning view, help."""
+
+    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        app = self.app
+        services = app.services  # type: ignore[attr-defined]
+        out: list[tuple[str, Callable[[], object], str]] = [
+            ("Switch user", app.command_switch_user, "Pick another MovieLens user or a new one"),  # type: ignore[attr-defined]
+            ("Retrain now", partial(app.command_retrain, None), "Retrain on data + your events, swap live"),  # type: ignore[attr-defined]
+            ("Export recommendations to CSV", app.command_export, "Write the current top-10 to reports/"),  # type: ignore[attr-defined]
+            ("Learning view", app.command_learning, "Replay: watch HR@10 improve as models learn"),  # type: ignore[attr-defined]
+            ("Help: keys", app.action_help, "Every key binding"),  # type: ignore[attr-defined]
+        ]
+        for model in services.models:
+            out.append((f"Change model: {model}", partial(app.command_retrain, model),  # type: ignore[attr-defined]
+                        f"Train {model} in the background and switch to it"))
+        for kind in services.indexes:
+            out.append((f"Change index type: {kind}", partial(app.command_index, kind),  # type: ignore[attr-defined]
+                        f"Rebuild the item index as {kind}"))
+        return out
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -1,0 +1,1 @@
+"""Screens: start-up (setup/progress), login, main, help, learning, pickers."""
