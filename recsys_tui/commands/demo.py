@@ -118,6 +118,13 @@ class Runner:
             await self.app.workers.wait_for_complete()
             await self.pilot.pause()
 
+    async def select(self, item_id: int):
+        """Select a movie and let its repaint finish: a person is slower than a frame, and the
+        next keypress → pane measurement should not include this selection's own repaint."""
+        movie = await self.app.select(item_id)
+        await self.pilot.pause()
+        return movie
+
     def _render_ms(self) -> float | None:
         return self.app.render_ms[-1] if self.app.render_ms else None
 
@@ -143,7 +150,7 @@ class Runner:
             more = " …" if len(rows) > 5 else ""
             out.say(f"  {len(rows)} movie{'s' * (len(rows) != 1)}" + (f": {shown}{more}" if rows else ""))
         elif verb == "select":
-            movie = await app.select(args[0])
+            movie = await self.select(args[0])
             yours = f", you rated ★{movie.your_rating:g}" if movie.your_rating is not None else ""
             out.say(f"  #{movie.item_id} {movie.title} — {', '.join(movie.genres)}; "
                     f"avg {movie.avg_rating:.2f} from {movie.n_ratings} ratings{yours}")
@@ -204,7 +211,7 @@ class Runner:
             if not recs.items:
                 raise DemoError("the recommendation list is empty")
             top = recs.items[0]
-            await self.app.select(top.item_id)
+            await self.select(top.item_id)
             result = await self.app.rate(stars)
             render = self._render_ms()
             moved = sum(1 for c in result.changes if c.label not in ("=",))
