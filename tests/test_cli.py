@@ -154,6 +154,8 @@ def test_recommend_json_csv_table(capsys, home):
     assert [r["rank"] for r in rows] == list(range(1, 11))
     assert {"item_id", "title", "score", "reason"} <= set(rows[0])
     assert not seen & {r["item_id"] for r in rows}
+    assert all(isinstance(r["score"], float) for r in rows)  # numbers, not strings
+    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
     rc, out, _ = run(capsys, home, "recommend", "--user", "1", "--format", "csv", "-k", "5")
     table = list(csv.DictReader(io.StringIO(out)))
     assert rc == 0 and len(table) == 5

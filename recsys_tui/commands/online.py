@@ -32,7 +32,7 @@ def open_engine() -> Engine:
 
 
 def _rec_rows(recs: RecList, changes: dict[int, str] | None = None) -> list[tuple]:
-    return [(r.rank, r.item_id, r.title, f"{r.score:.4f}", r.reason,
+    return [(r.rank, r.item_id, r.title, round(float(r.score), 4), r.reason,
              *((changes.get(r.item_id, ""),) if changes is not None else ()))
             for r in recs.items]
 
