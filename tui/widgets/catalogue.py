@@ -65,8 +65,8 @@ class CataloguePane(Vertical):
     def _show_label(self) -> None:
         sort = f" · sorted by {self.sort_column}{' ↓' if self.sort_reverse else ' ↑'}" if self.sort_column \
             else ""
-        self.query_one("#catalogue-filter", Static).update(f"{self.label} · {len(self.rows)} movies{sort}",
-                                                           layout=False)
+        count = f"{len(self.rows)} movie{'' if len(self.rows) == 1 else 's'}"
+        self.query_one("#catalogue-filter", Static).update(f"{self.label} · {count}{sort}", layout=False)
 
     def _fill(self) -> None:
         table = self.table

@@ -17,6 +17,11 @@ def marker(change: RankChange | None, first: bool) -> str:
     return change.label
 
 
+def short_reason(reason: str) -> str:
+    """The reason without its "because " prefix: the column header says it once."""
+    return reason.removeprefix("because ")
+
+
 class RecsPane(Vertical):
     """Top-k with markers; posts ``MovieHighlighted`` when the cursor moves onto a recommendation."""
 
@@ -32,7 +37,7 @@ class RecsPane(Vertical):
         table.add_column("Δ", key="change", width=3)
         table.add_column("Title", key="title", width=28)
         table.add_column("Score", key="score", width=5)
-        table.add_column("Why", key="reason")
+        table.add_column("Because", key="reason")
         yield table
         yield Static("", id="recs-out")
 
@@ -49,7 +54,7 @@ class RecsPane(Vertical):
         table.clear()
         for r in recs.items:
             table.add_row(str(r.rank), marker(by_item.get(r.item_id), changes is None), r.title,
-                          f"{r.score:.3f}" if abs(r.score) < 10 else f"{r.score:.0f}", r.reason,
+                          f"{r.score:.3f}" if abs(r.score) < 10 else f"{r.score:.0f}", short_reason(r.reason),
                           key=str(r.item_id))
         if recs.items:
             table.move_cursor(row=min(row or 0, len(recs.items) - 1), animate=False)
