@@ -11,6 +11,7 @@ from pathlib import Path
 
 from core.engine import Engine
 from core.home import Home
+from data.errors import RecsysError
 from tui.app import RecsysApp
 from tui.services import PointReport, Services, SetupReport, StepReport
 
@@ -58,8 +59,11 @@ def make_services(home: Home, redis_url: str | None = None, index: str | None = 
         return run_replay(home, list(REPLAY_STRATEGIES), limit=REPLAY_LIMIT, window=REPLAY_WINDOW,
                           on_point=on_point)
 
+    from core.index import INDEX_KINDS
+    from models.registry import MODEL_NAMES
+
     return Services(open_engine=open_engine, needs_setup=needs_setup, setup=setup, retrain=retrain,
-                    replay=replay)
+                    replay=replay, models=MODEL_NAMES, indexes=INDEX_KINDS)
 
 
 def make_app(home: Home | str | Path | None, redis_url: str | None = None, index: str | None = None, *,
@@ -80,6 +84,18 @@ def run_app(home: Home | str | Path | None, redis_url: str | None) -> None:
     finally:
         if app.engine is not None:
             app.engine.close()
+    failure = startup_failure(app)
+    if failure:
+        raise AppStartError(failure)
 
 
-__all__ = ["make_app", "make_services", "run_app"]
+class AppStartError(RecsysError):
+    """The app could not open the engine (the setup screen showed why); the CLI exits 1."""
+
+
+def startup_failure(app: RecsysApp) -> str | None:
+    """Why the app never got an engine (its last worker error), or None if it did or was just quit."""
+    return app.errors[-1] if app.engine is None and app.errors else None
+
+
+__all__ = ["AppStartError", "make_app", "make_services", "run_app", "startup_failure"]

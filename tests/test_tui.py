@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from textual.widgets import DataTable, Static
 
+from core import artifacts
 from core.home import Home
 from recsys_tui.app_factory import make_app, make_services
 from tui.app import PilotError, RecsysApp
@@ -366,4 +367,93 @@ def test_first_run_shows_setup_then_login_via_the_env_home(home, monkeypatch):
         assert len(recs.items) == 10
 
     drive(make_app(None), body, (80, 24))
-    assert (Home.resolve().artifacts / "current").exists() or any(Home.resolve().artifacts.iterdir())
+    assert artifacts.current_version(Home.resolve().artifacts) is not None
+
+
+def test_focusing_the_recommendations_selects_the_highlighted_movie(home):
+    """Tab into the list, press 5: the movie under the cursor is rated, not the catalogue's."""
+    async def body(app: RecsysApp, pilot) -> None:
+        recs = await app.login(7)
+        await settle(app, pilot)
+        catalogue_first = app.main.catalogue.selected_item()
+        assert catalogue_first is not None and catalogue_first != recs.items[0].item_id
+        await pilot.press("tab")
+        await settle(app, pilot)
+        assert app.focused is not None and app.focused.id == "recs-table"
+        assert app.main.selected == recs.items[0].item_id
+        assert f"#{recs.items[0].item_id}" in text_of(app, "#detail-text")
+        await pilot.press("5")
+        await settle(app, pilot)
+        assert app.last_result.item_id == recs.items[0].item_id and app.last_result.rating == 5
+        await pilot.press("shift+tab")  # back to the catalogue: its highlighted row is selected again
+        await settle(app, pilot)
+        assert app.main.selected == app.main.catalogue.selected_item()
+
+    drive(make_app(home), body, (120, 40))
+
+
+def test_a_second_retrain_while_one_runs_is_refused(home):
+    async def body(app: RecsysApp, pilot) -> None:
+        await app.login(1)
+        before = artifacts.versions(home.artifacts)
+        app.main.action_retrain()  # what `r` runs; the pilot's press would wait for the worker
+        app.main.action_retrain()
+        assert any("already running" in text for _, _, text in app.notices)
+        for _ in range(5):
+            if app.engine.version not in before:
+                break
+            await settle(app, pilot)
+        await settle(app, pilot)
+        assert len(artifacts.versions(home.artifacts)) == len(before) + 1
+        assert sum(title == "retrained" for _, title, _ in app.notices) == 1
+
+    drive(make_app(home), body, (80, 24))
+
+
+def test_closing_the_learning_view_stops_its_replay(home):
+    from training.replay import run_replay
+
+    points: list[int] = []
+
+    def replay(on_point):
+        def counted(strategy: str, events: int, hr: float) -> None:
+            points.append(events)
+            on_point(strategy, events, hr)
+
+        return run_replay(home, ["popularity", "foldin"], limit=3000, window=50, on_point=counted)
+
+    services = make_services(home)
+    services.replay = replay
+
+    async def body(app: RecsysApp, pilot) -> None:
+        await app.login(1)
+        await pilot.press("l")
+        while not points:  # the replay is running and has drawn its first point
+            await pilot.pause()
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, MainScreen) and app.errors == []
+        assert len(points) < 2 * 3000 // 50  # stopped long before both strategies finished
+        result = await app.rate(4) if app.main.selected else None
+        assert result is None or result.rating == 4
+
+    drive(RecsysApp(services), body, (80, 24))
+
+
+def test_a_failed_start_is_reported_once_and_makes_run_app_fail(home):
+    from recsys_tui.app_factory import startup_failure
+
+    (home.artifacts / "CURRENT").write_text("v9999-missing\n")
+
+    async def body(app: RecsysApp, pilot) -> None:
+        for _ in range(5):
+            if app.errors:
+                break
+            await settle(app, pilot)
+        assert app.engine is None and len(app.errors) == 1, app.errors
+        assert type(app.screen).__name__ == "SetupScreen" and app.is_running
+
+    app = make_app(home)
+    drive(app, body, (80, 24))
+    failure = startup_failure(app)
+    assert failure is not None and "recsys-tui train" in failure

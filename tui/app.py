@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from core.results import EventResult, RecList, UserSummary
 from tui.commands import RecsysCommands
@@ -187,9 +187,6 @@ class RecsysApp(PilotSurface, App):
                     fut.set_exception(PilotError(text))
         self._waiters.clear()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR:
-            self.worker_failed(event.worker)
 
 
 __all__ = ["PilotError", "RecsysApp"]

@@ -9,12 +9,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Static
+from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
 from tui.messages import ReplayDone, ReplayPoint
 from tui.screens.base import EngineScreen
 
 MARKERS = ("x", "•", "+", "o", "*", "#", "@")
+
+
+class ReplayStopped(Exception):
+    """Raised from the replay's progress callback once the learning view has been closed."""
 
 
 class LearningScreen(EngineScreen):
@@ -52,10 +57,18 @@ class LearningScreen(EngineScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="replay")
     def run_replay(self) -> None:
+        worker = get_current_worker()
+
         def on_point(strategy: str, events: int, hr: float) -> None:
+            if worker.is_cancelled:  # the view was closed: stop instead of replaying for nobody
+                raise ReplayStopped
             self.post_message(ReplayPoint(strategy, events, hr))
 
-        self.post_message(ReplayDone(self.app.services.replay(on_point)))  # type: ignore[attr-defined]
+        try:
+            report = self.app.services.replay(on_point)  # type: ignore[attr-defined]
+        except ReplayStopped:
+            return
+        self.post_message(ReplayDone(report))
 
     def on_replay_point(self, message: ReplayPoint) -> None:
         self.curves.setdefault(message.strategy, []).append((message.events, message.hr))

@@ -217,6 +217,19 @@ class MainScreen(EngineScreen):
         self.query_one(MovieDetail).show(message.row, self.similar)
         self.app.settle("movie", message.row)  # type: ignore[attr-defined]
 
+    def on_descendant_focus(self, event) -> None:
+        """Focusing a list selects the movie its cursor shows, so 1–5, c and m act on what you see."""
+        wid = getattr(event.widget, "id", None)
+        if wid == "recs-table":
+            item = self.recs.selected_item()
+        elif wid == "catalogue-table":
+            item = self.catalogue.selected_item()
+        else:
+            return
+        if item is not None and item != self.selected:
+            self.selected = item
+            self.load_movie(item)
+
     def action_focus_search(self) -> None:
         self.query_one("#search", Input).focus()
 
@@ -268,26 +281,26 @@ class MainScreen(EngineScreen):
     def action_rate(self, stars: int) -> None:
         t0 = time.perf_counter_ns()
         if self._need_selection():
-            self.record(self.selected, "rating", stars, t0)
+            self.record(self.user_id, self.selected, "rating", stars, t0)
 
     def action_click(self) -> None:
         t0 = time.perf_counter_ns()
         if self._need_selection():
-            self.record(self.selected, "click", None, t0)
+            self.record(self.user_id, self.selected, "click", None, t0)
 
     def action_undo(self) -> None:
-        self.undo(time.perf_counter_ns())
+        self.undo(self.user_id, time.perf_counter_ns())
 
     # Not exclusive: every interaction must be recorded (the engine's lock keeps them in order).
     @work(thread=True, exit_on_error=False, group="record")
-    def record(self, item_id: int, kind: str, rating: int | None, t0: int) -> None:
-        result = self.engine.record(self.user_id, item_id, kind, rating, k=K)
+    def record(self, user_id: int, item_id: int, kind: str, rating: int | None, t0: int) -> None:
+        result = self.engine.record(user_id, item_id, kind, rating, k=K)
         self.post_message(EventRecorded(result, self.engine.profile(result.user_id),
                                         self.engine.movie(item_id, result.user_id), t0))
 
     @work(thread=True, exit_on_error=False, group="record")
-    def undo(self, t0: int) -> None:
-        result = self.engine.undo_last(self.user_id, k=K)
+    def undo(self, user_id: int, t0: int) -> None:
+        result = self.engine.undo_last(user_id, k=K)
         self.post_message(EventRecorded(result, self.engine.profile(result.user_id),
                                         self.engine.movie(result.item_id, result.user_id), t0))
 
@@ -336,6 +349,10 @@ class MainScreen(EngineScreen):
         if self.app.services.retrain is None:  # type: ignore[attr-defined]
             self.app.notify("Retraining is not available here.", severity="warning")
             return
+        if any(w.group == "retrain" and not w.is_finished for w in self.app.workers):
+            self.app.notify("A retrain is already running; the new model swaps in when it is ready.",
+                            severity="warning")
+            return
         self.refresh_status(busy=f"retraining {model or 'current model'}: starting")
         self.retrain(model)
 
@@ -363,7 +380,6 @@ class MainScreen(EngineScreen):
         self.refresh_status(busy="")
         self.app.notify(f"Model {message.version} is live ({message.refolded} users re-folded).",
                         title="retrained")
-        self.run_search(self.search_text, self.genre)
         self.app.settle("retrain", message.version)  # type: ignore[attr-defined]
 
     def change_index(self, kind: str) -> None:

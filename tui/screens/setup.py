@@ -39,7 +39,7 @@ class SetupScreen(EngineScreen):
         self.post_message(EngineReady(services.open_engine(), ran))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        super().on_worker_state_changed(event)
+        """Textual also runs the base screen's handler (notification + ``app.errors``)."""
         if event.state == WorkerState.ERROR:
             self.query_one("#setup-log", Log).write_line(f"failed: {event.worker.error} (q quits)")
 
