@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code or 2
     except RecsysError as exc:
         print(f"recsys-tui: error: {_one_line(exc)}", file=sys.stderr)
-        return 1
+        return exc.exit_code
     except KeyboardInterrupt:
         print("recsys-tui: interrupted", file=sys.stderr)
         return 130

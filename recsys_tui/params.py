@@ -11,6 +11,8 @@ from models.registry import model_class
 class ParamError(RecsysError):
     """A hyper-parameter given on the command line is malformed or unknown."""
 
+    exit_code = 2
+
 
 def _value(text: str):
     lowered = text.lower()

@@ -165,6 +165,38 @@ def test_recommend_json_csv_table(capsys, home):
     assert "user 1" in out and "timing (ms):" in out and "total" in out
 
 
+USAGE = [
+    ["recommend", "--user", "1", "--format", "xml"],
+    ["recommend"],
+    ["recommend", "--user", "1", "-k", "0"],
+    ["rate", "-u", "1", "-i", "50", "-r", "6"],
+    ["train", "--model", "nope"],
+    ["train", "--param", "regularization=abc"],
+    ["eval", "--seeds", "x"],
+    ["replay", "--window", "0"],
+    ["bench", "--index", "annoy"],
+    ["check", "--only", "nope"],
+    ["demo", "--script", "x.script", "--size", "1x1"],
+    ["recommend", "--no-such-flag"],
+]
+
+
+@pytest.mark.parametrize("args", USAGE, ids=[" ".join(a)[:50] for a in USAGE])
+def test_usage_errors_exit_2_and_other_errors_exit_1(capsys, home, args):
+    rc, _, err = run(capsys, home, *args)
+    assert rc == 2, err
+    assert one_clean_line(err) is None and err.startswith("recsys-tui: error: "), err
+    rc, _, err = run(capsys, home, "recommend", "--user", "5000")  # a valid command line, unknown user
+    assert rc == 1 and "unknown user 5000" in err
+
+
+def test_recommend_all_users_json_scores_are_numbers(capsys, home):
+    rc, out, err = run(capsys, home, "recommend", "--all-users", "-k", "2", "--format", "json")
+    assert rc == 0, err
+    rows = json.loads(out)
+    assert len(rows) == 943 * 2 and all(isinstance(r["score"], float) for r in rows)
+
+
 def test_recommend_all_users_csv(capsys, home):
     rc, out, err = run(capsys, home, "recommend", "--all-users", "--format", "csv")
     assert rc == 0, err

@@ -109,7 +109,7 @@ def test_bad_scripts_and_flags_get_one_line_errors(capsys, home, tmp_path, scrip
     path = tmp_path / "bad.script"
     path.write_text(script)
     rc, _, err = run(capsys, home, "demo", "--script", str(path), *args)
-    assert rc == 1
+    assert rc == (2 if args else 1)  # a flag value that cannot be used is a usage error
     lines = [x for x in err.splitlines() if x.strip()]
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in err
 

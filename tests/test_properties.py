@@ -4,8 +4,6 @@ it with a clean, expected error — never another exception, never a traceback."
 from __future__ import annotations
 
 import contextlib
-import importlib
-import importlib.util
 import io
 import math
 
@@ -206,18 +204,14 @@ def test_cli_arguments_exit_cleanly(home, command, data):
         assert len(lines) == 1 and lines[0].startswith("recsys-tui"), (argv, stderr)
 
 
-# -- demo scripts (when a demo parser exists) ---------------------------------------------------
+# -- demo scripts ------------------------------------------------------------------------------
 
 @FEW
 @given(file_text)
 def test_demo_script_parser_refuses_cleanly(text):
-    if importlib.util.find_spec("recsys_tui.commands.demo") is None:
-        pytest.skip("no demo command yet")
-    demo = importlib.import_module("recsys_tui.commands.demo")
-    parse = getattr(demo, "parse_script", None)
-    if parse is None:
-        pytest.skip("the demo module has no parse_script")
+    from recsys_tui.commands.demo import parse_script
+
     try:
-        parse(text)
+        parse_script(text)
     except RecsysError:
         return

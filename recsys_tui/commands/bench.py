@@ -11,6 +11,7 @@ from rich.table import Table
 from core.index import INDEX_KINDS
 from core.results import STEPS
 from data.fsutil import atomic_write_json
+from recsys_tui.commands.train import UsageProblem
 from recsys_tui.context import STATE
 from training.bench import BenchError, BenchOptions, run
 
@@ -76,8 +77,12 @@ def register(app: typer.Typer) -> None:
 
         Runs on a temporary copy of the home: your event log is never written.
         """
-        options = BenchOptions(events=events, warmup=warmup, redis_url=STATE.effective_redis_url(redis_url),
-                               index=index, synthetic_items=synthetic_items, seed=seed).check()
+        try:
+            options = BenchOptions(events=events, warmup=warmup, index=index, seed=seed,
+                                   redis_url=STATE.effective_redis_url(redis_url),
+                                   synthetic_items=synthetic_items).check()
+        except BenchError as exc:
+            raise UsageProblem(str(exc)) from None
         if json_file is not None and json_file.is_dir():
             raise BenchError(f"--json {json_file} is a folder; give a file name")
         home = STATE.home

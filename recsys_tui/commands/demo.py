@@ -27,7 +27,7 @@ from data.movielens import GENRES
 from recsys_tui.context import STATE
 from recsys_tui.demo_script import Action, DemoScriptError, parse_script
 
-__all__ = ["DemoError", "parse_script", "parse_size", "register", "run_demo"]
+__all__ = ["DemoError", "DemoUsageError", "parse_script", "parse_size", "register", "run_demo"]
 
 MAX_SCRIPT_BYTES = 1_000_000
 SHOWN = 10
@@ -37,14 +37,20 @@ class DemoError(RecsysError):
     """The demo could not run an action (the message names the script line)."""
 
 
+class DemoUsageError(DemoScriptError):
+    """A ``demo`` flag value that cannot be used."""
+
+    exit_code = 2
+
+
 def parse_size(text: str) -> tuple[int, int]:
     """``"120x40"`` → (120, 40); terminals from 40×12 to 500×200."""
     w, sep, h = text.lower().partition("x")
     if not sep or not w.isdigit() or not h.isdigit():
-        raise DemoScriptError(f"--size must look like 120x40, got {text[:40]!r}")
+        raise DemoUsageError(f"--size must look like 120x40, got {text[:40]!r}")
     size = int(w), int(h)
     if not (40 <= size[0] <= 500 and 12 <= size[1] <= 200):
-        raise DemoScriptError(f"--size {size[0]}x{size[1]} is outside 40x12 … 500x200")
+        raise DemoUsageError(f"--size {size[0]}x{size[1]} is outside 40x12 … 500x200")
     return size
 
 
@@ -326,13 +332,24 @@ def register(app: typer.Typer) -> None:
         json_file: Annotated[Path | None, typer.Option(
             "--json", help="Also write the latency summary and failures here.")] = None,
     ) -> None:
-        """Run the real app headless from a script and print a transcript (SSH demos, CI)."""
+        """Run the real app headless from a script and print a transcript (SSH demos, CI).
+
+        \b
+        One action a line; # starts a comment (search and expect-reason take the rest of the line):
+          login ID | login new        search TEXT       genre NAME|all     select ITEM
+          rate 1-5   click   similar   undo             rate-top COUNT [STARS]
+          retrain   wait   help   learning              press KEY          screenshot PATH.svg
+          expect-changed   expect-excluded   expect-personal   expect-cold
+          expect-degraded  expect-new-version             expect-reason TEXT
+        A failed expect-… line is marked in the transcript and makes the command exit 1.
+        Examples: examples/demo.script, examples/latency.script.
+        """
         from recsys_tui.commands.online import open_engine
 
         dims = parse_size(size)
         actions = read_script(script)
         if screenshot is not None and screenshot.suffix.lower() != ".svg":
-            raise DemoError(f"--screenshot {screenshot} should end in .svg")
+            raise DemoUsageError(f"--screenshot {screenshot} should end in .svg")
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         engine = open_engine()
         # bound to today's stdout: Textual redirects sys.stdout while the app runs

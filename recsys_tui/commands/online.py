@@ -31,6 +31,12 @@ def open_engine() -> Engine:
     return open_ready(STATE.home, STATE.effective_redis_url(), say)
 
 
+def _k(k: int) -> int:
+    if not 1 <= k <= 1000:
+        raise UsageProblem(f"-k must be an integer 1–1000, got {k}")
+    return k
+
+
 def _rec_rows(recs: RecList, changes: dict[int, str] | None = None) -> list[tuple]:
     return [(r.rank, r.item_id, r.title, round(float(r.score), 4), r.reason,
              *((changes.get(r.item_id, ""),) if changes is not None else ()))
@@ -78,13 +84,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Top-k for one user (with reasons and timing) or for every user (batch)."""
         _choice(fmt, FORMATS, "format")
+        _k(k)
         if (user is None) == (not all_users):
             raise UsageProblem("give exactly one of --user ID or --all-users")
         engine = open_engine()
         try:
             if all_users:
                 users, items, scores = engine.recommend_all(k)
-                rows = [(int(u), rank + 1, int(items[n, rank]), f"{scores[n, rank]:.6f}")
+                rows = [(int(u), rank + 1, int(items[n, rank]), round(float(scores[n, rank]), 6))
                         for n, u in enumerate(users) for rank in range(items.shape[1])
                         if items[n, rank] > 0]
                 emit(STATE.console, ["user_id", "rank", "item_id", "score"], rows, fmt)
@@ -104,6 +111,7 @@ def register(app: typer.Typer) -> None:
                  k: KOpt = 10, fmt: FmtOpt = "table") -> None:
         """Record a rating, then show the new top-k with rank changes and step timings."""
         _choice(fmt, FORMATS, "format")
+        _k(k)
         try:
             stars = int(rating)
         except ValueError:
@@ -122,6 +130,7 @@ def register(app: typer.Typer) -> None:
                   k: KOpt = 10, fmt: FmtOpt = "table") -> None:
         """Record a click or view (an implicit signal), then show the new top-k."""
         _choice(fmt, FORMATS, "format")
+        _k(k)
         _choice(kind, ("click", "view"), "event kind")
         engine = open_engine()
         try:
@@ -133,6 +142,7 @@ def register(app: typer.Typer) -> None:
     def undo_cmd(user: UserOpt, k: KOpt = 10, fmt: FmtOpt = "table") -> None:
         """Undo the user's newest logged event."""
         _choice(fmt, FORMATS, "format")
+        _k(k)
         engine = open_engine()
         try:
             _print_event(engine.undo_last(user, k), fmt)
@@ -152,6 +162,7 @@ def register(app: typer.Typer) -> None:
     def similar_cmd(item: ItemOpt, k: KOpt = 10, fmt: FmtOpt = "table") -> None:
         """More like this: items whose vectors are closest to the item's."""
         _choice(fmt, FORMATS, "format")
+        _k(k)
         engine = open_engine()
         try:
             result = engine.similar(item, k)

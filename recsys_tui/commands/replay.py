@@ -20,6 +20,8 @@ from recsys_tui.progress import stages
 class ReplayUsageError(RecsysError):
     """A ``replay``/``report`` flag value that cannot be used."""
 
+    exit_code = 2
+
 
 def _command() -> str:
     return "recsys-tui " + " ".join(shlex.quote(a) for a in sys.argv[1:])

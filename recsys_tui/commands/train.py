@@ -24,6 +24,8 @@ from training.pipeline import train
 class UsageProblem(RecsysError):
     """A flag value the command cannot use."""
 
+    exit_code = 2
+
 
 def _choice(value: str, options, what: str) -> str:
     if value not in options:
