@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import zipfile
 from pathlib import Path
 
@@ -306,3 +307,16 @@ def test_failed_staging_leaves_the_published_folder_untouched(tmp_path):
         raise RuntimeError("crash before publish")
     assert (final / "f").read_text() == "one"
     assert os.listdir(tmp_path) == ["pub"]
+
+
+def test_atomic_writes_get_the_usual_file_mode(tmp_path):
+    """mkstemp makes 0600 files; published files get what open() would give under the umask."""
+    from data.fsutil import atomic_write_bytes
+
+    mask = os.umask(0)
+    os.umask(mask)
+    target, plain = tmp_path / "CURRENT", tmp_path / "plain"
+    atomic_write_bytes(target, b"v0001\n")
+    plain.write_bytes(b"x")
+    assert target.read_bytes() == b"v0001\n"
+    assert stat.S_IMODE(target.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode) == 0o666 & ~mask
