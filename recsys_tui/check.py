@@ -104,10 +104,12 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """One ``redis-server`` on loopback without persistence; ``kill`` is SIGKILL."""
+    """One ``redis-server`` on loopback without persistence; ``kill`` is SIGKILL, so a restarted
+    server comes back empty. Also the tests' server (``tests/redis_server.py``)."""
 
     workdir: Path
     port: int = field(default_factory=free_port)
+    extra_args: list[str] = field(default_factory=list)
     proc: subprocess.Popen | None = None
 
     @property
@@ -121,7 +123,7 @@ class Server:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
             [REDIS_BINARY, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir), "--daemonize", "no"],
+             "--appendonly", "no", "--dir", str(self.workdir), "--daemonize", "no", *self.extra_args],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
