@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 STEPS = ("validate", "log", "foldin", "features", "search", "rerank")
 """Hot-path steps, in the order they run; ``total`` is their wall-clock sum."""
+
+
+def percentile(values, q: float, empty: float = math.nan) -> float:
+    """The ``q``-th percentile (0–100, linear interpolation as numpy) of ``values``; ``empty`` if none.
+
+    The one definition behind every p50/p99 the app, the demo, ``bench`` and ``check`` print."""
+    arr = np.asarray(values, dtype=np.float64)
+    return float(np.percentile(arr, q)) if arr.size else empty
 
 
 class Stopwatch:

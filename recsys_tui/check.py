@@ -38,6 +38,7 @@ from core import artifacts, keys
 from core.engine import Engine
 from core.event_log import EventLog
 from core.home import Home
+from core.results import percentile
 from data.cache import cache_dir, has_cache
 from data.errors import RecsysError
 from data.fsutil import atomic_write_json, sha256_file
@@ -299,10 +300,6 @@ def one_clean_line(stderr: str, progress: bool = False) -> str | None:
     if len(lines) != 1:
         return f"{len(lines)} stderr lines: {stderr.strip()[:200]!r}"
     return None
-
-
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q)) if values else 0.0
 
 
 # -- subprocess workers --------------------------------------------------------------------------
@@ -748,8 +745,8 @@ def scenario_concurrency(home: Home, workdir: Path, procs: int = 4, n: int = 500
         problems = store_matches_log(engine) + log_consistent(home.event_log)
         out.fault("exact popularity and per-user counts", not problems, "; ".join(problems))
         engine.close()
-        out.notes.update(p50_ms=round(percentile(latencies, 50), 3),
-                         p99_ms=round(percentile(latencies, 99), 3))
+        out.notes.update(p50_ms=round(percentile(latencies, 50, 0.0), 3),
+                         p99_ms=round(percentile(latencies, 99, 0.0), 3))
     finally:
         server.stop()
     return out

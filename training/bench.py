@@ -37,7 +37,7 @@ from core.engine import Engine
 from core.home import Home
 from core.index import INDEX_KINDS, VectorIndex
 from core.keys import NAMESPACE
-from core.results import STEPS
+from core.results import STEPS, percentile
 from data.errors import RecsysError
 
 Say = Callable[[str], None]
@@ -91,10 +91,7 @@ class BenchOptions:
 
 def percentiles(values: list[float] | np.ndarray, which: tuple[int, ...] = (50, 95, 99)) -> dict[str, float]:
     """``{"p50": …, "p95": …, "p99": …}`` (linear interpolation; empty input gives zeros)."""
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.size == 0:
-        return {f"p{q}": 0.0 for q in which}
-    return {f"p{q}": float(v) for q, v in zip(which, np.percentile(arr, which), strict=True)}
+    return {f"p{q}": percentile(values, q, 0.0) for q in which}
 
 
 def peak_rss_mb() -> float:

@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.console import Console
 
-from core.results import EventResult, RecList
+from core.results import EventResult, RecList, percentile
 from data.errors import RecsysError
 from data.fsutil import atomic_write_bytes, atomic_write_json
 from data.movielens import GENRES
@@ -106,10 +105,6 @@ class Transcript:
         else:
             self.failures.append(f"line {action.line}: {action} — {detail}")
             self.say(f"  ✗ FAILED: {detail}")
-
-
-def _pct(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
 class Runner:
@@ -273,9 +268,9 @@ def summary(app, out: Transcript) -> dict:
     render, engine = list(app.render_ms), list(app.engine_ms)
     stats = {
         "interactions": len(engine),
-        "keypress_to_pane_ms": {"p50": _pct(render, 50), "p99": _pct(render, 99),
+        "keypress_to_pane_ms": {"p50": percentile(render, 50), "p99": percentile(render, 99),
                                 "max": max(render, default=float("nan"))},
-        "engine_ms": {"p50": _pct(engine, 50), "p99": _pct(engine, 99)},
+        "engine_ms": {"p50": percentile(engine, 50), "p99": percentile(engine, 99)},
         "expect_failures": list(out.failures),
     }
     out.say()

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import math
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Sparkline, Static
 
-from core.results import Timings
+from core.results import Timings, percentile
 
 STEPS = (("validate", "valid"), ("log", "log"), ("features", "feat"), ("foldin", "fold"),
          ("search", "search"), ("rerank", "rerank"))
 SPARK_POINTS = 40
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (``q`` in 0–100) of ``values``; NaN when empty."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
 
 
 class LatencyPane(Vertical):
