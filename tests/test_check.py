@@ -52,7 +52,7 @@ def test_check_without_redis_server_is_one_clean_line(home, tmp_path):
 
 def test_check_refuses_an_unknown_scenario(home):
     rc, _, stderr = check.run_cli(["--home", str(home.root), "check", "--only", "nope"])
-    assert rc == 1 and check.one_clean_line(stderr) is None and "unknown scenario" in stderr
+    assert rc == 2 and check.one_clean_line(stderr) is None and "unknown scenario" in stderr  # usage
 
 
 def test_totals_add_up():
