@@ -39,6 +39,7 @@ from core.results import (
 from data.errors import RecsysError
 from data.fetch import load as load_dataset
 from data.movielens import Dataset
+from models.als import ALSRecommender
 from models.base import EmbeddingModel, top_k
 
 CLICK_VALUE = 3.0
@@ -53,13 +54,19 @@ class EngineError(RecsysError):
 
 @dataclass
 class _UserState:
-    """A user's effective history: training ratings overlaid with logged events."""
+    """A user's effective history: training ratings overlaid with logged events.
+
+    ``logged`` lists the items the user touched online (in the event log), oldest first, each once
+    at its latest event; the fold-in weights them by their recency (docs/METHOD.md §1).
+    """
 
     ratings: dict[int, float] = field(default_factory=dict)
     clicks: set[int] = field(default_factory=set)
+    logged: list[int] = field(default_factory=list)
     vector: np.ndarray | None = None
     idx: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     values: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
+    recency: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     seen_idx: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     personal: bool = False
     last: RecList | None = None
@@ -133,6 +140,7 @@ class Engine:
         self.model = artifact.trained.model
         self.items = artifact.trained.items
         self.is_embedding = isinstance(self.model, EmbeddingModel)
+        self._weights_online = isinstance(self.model, ALSRecommender)  # fold_in takes recencies
         self.index = artifact.index
         if self.is_embedding and (self.index is None or (index_kind and index_kind != self.index.kind)):
             self.index = VectorIndex.build(self.model.item_factors, index_kind or "flat")
@@ -246,6 +254,9 @@ class Engine:
 
     @staticmethod
     def _overlay(state: _UserState, event: Event) -> None:
+        if event.item_id in state.logged:
+            state.logged.remove(event.item_id)
+        state.logged.append(event.item_id)
         if event.kind == "rating":
             state.ratings[event.item_id] = float(event.rating)  # type: ignore[arg-type]
         else:
@@ -258,9 +269,13 @@ class Engine:
         pairs.sort()
         state.idx = np.array([p[0] for p in pairs], dtype=np.int64)
         state.values = np.array([p[1] for p in pairs], dtype=np.float32)
+        newest = len(state.logged) - 1
+        age = {self._idx_of[i]: newest - n for n, i in enumerate(state.logged) if i in self._idx_of}
+        state.recency = np.array([age.get(p[0], -1) for p in pairs], dtype=np.int64)
         state.seen_idx = state.idx
         if self.is_embedding:
-            state.vector = self.model.fold_in(state.idx, state.values)
+            state.vector = self.model.fold_in(state.idx, state.values, state.recency) \
+                if self._weights_online else self.model.fold_in(state.idx, state.values)
             state.personal = bool(len(state.idx)) and bool(np.any(state.vector != 0))
         else:
             state.vector = None
@@ -308,7 +323,8 @@ class Engine:
             cand = top_k(all_scores, k, exclude=state.seen_idx)
             scores = all_scores[cand]
             sw.lap("search")
-        best = top_contributors(self.model, state.idx, state.values, cand)
+        best = top_contributors(self.model, state.idx, state.values, cand,
+                                state.recency if self._weights_online else None)
         recs = []
         for n, (j, s) in enumerate(zip(cand.tolist(), scores.tolist(), strict=True)):
             item = int(self.items.ids[j])

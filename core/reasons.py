@@ -12,8 +12,11 @@ import numpy as np
 
 
 def top_contributors(model, items: np.ndarray, ratings: np.ndarray,
-                     targets: np.ndarray) -> np.ndarray | None:
+                     targets: np.ndarray, recency: np.ndarray | None = None) -> np.ndarray | None:
     """For each target item index, the position in ``items`` of its largest contributor.
+
+    ``recency`` (ALS only): the entries' online recencies, passed on to ``contributions`` so the
+    terms use the same confidences as the fold-in.
 
     Returns ``None`` when the model has no exact decomposition (popularity, random); entries are
     -1 where no rated item contributes positively.
@@ -23,7 +26,8 @@ def top_contributors(model, items: np.ndarray, ratings: np.ndarray,
     if len(items) == 0 or len(targets) == 0:
         return None
     if hasattr(model, "contributions"):  # the model decomposes its own score (ALS, hybrid)
-        contrib = model.contributions(items, ratings, targets)
+        contrib = model.contributions(items, ratings, targets) if recency is None \
+            else model.contributions(items, ratings, targets, recency)
     elif hasattr(model, "gram") and hasattr(model, "weighting"):
         conf = model.weighting.row(items, ratings)
         y = model.item_factors[items].astype(np.float64)

@@ -25,6 +25,12 @@ class ALSRecommender(EmbeddingModel):
     Ratings of 2 stars and up stay (weak) positives: under the stratified protocol every held-out
     rating counts as relevant, and a 2-star film still says what the user chooses to watch.
 
+    Online events (``models.weighting``): a positive entry given online (in the app, the CLI or the
+    replay, after the batch fit) with recency k (k of the user's logged items are newer) carries
+    max(1, online_weight · online_decay^k) × its confidence. Batch data has none, so the offline fit
+    does not depend on them; ``fit(ratings, recency=…)`` weights logged ratings the same way in a
+    retrain.
+
     ``fold_in`` re-solves one user's vector against the fixed item factors from the user's full
     history: the same normal equations implicit's Cholesky solver builds (so it equals
     ``AlternatingLeastSquares.recalculate_user``). After fitting, ``user_factors`` are re-solved the
@@ -44,6 +50,8 @@ class ALSRecommender(EmbeddingModel):
         "bm25_b": 0.8,
         "negative_below": 1.0,
         "negative_weight": 1.0,
+        "online_weight": 64.0,
+        "online_decay": 0.7,
         "use_cg": True,
         "random_state": 0,
     }
@@ -59,6 +67,7 @@ class ALSRecommender(EmbeddingModel):
                 k1=float(p["bm25_k1"]), b=float(p["bm25_b"]), user_idf=bool(p["user_idf"]),
                 negative_below=float(p["negative_below"]),
                 negative_weight=float(p["negative_weight"]),
+                online_weight=float(p["online_weight"]), online_decay=float(p["online_decay"]),
             )
         except ValueError as exc:
             raise ModelError(f"als: {exc}") from None
@@ -66,13 +75,17 @@ class ALSRecommender(EmbeddingModel):
         self.user_factors = np.zeros((0, int(p["factors"])), dtype=np.float32)
         self._gram: np.ndarray | None = None
 
-    def fit(self, ratings: sp.csr_matrix) -> ALSRecommender:
+    def fit(self, ratings: sp.csr_matrix, recency: np.ndarray | None = None) -> ALSRecommender:
+        """Fit on a users × items CSR of stars; ``recency`` (one int per stored entry, aligned with
+        ``ratings.data``; −1 = batch) weights entries given online (``Weighting.online_multiplier``)."""
         from implicit.cpu.als import AlternatingLeastSquares
 
         p = self.params
         self.n_items = ratings.shape[1]
+        if recency is not None and len(recency) != ratings.nnz:
+            raise ModelError(f"als: recency has {len(recency)} entries for {ratings.nnz} ratings")
         self.weighting.fit(ratings)
-        conf = self.weighting.matrix(ratings)
+        conf = self.weighting.matrix(ratings, recency)
         with threadpool_limits(limits=1, user_api="blas"):  # implicit checks BLAS when built
             model = AlternatingLeastSquares(
                 factors=int(p["factors"]), regularization=float(p["regularization"]), alpha=1.0,
@@ -82,7 +95,7 @@ class ALSRecommender(EmbeddingModel):
             model.fit(conf, show_progress=False)
         self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
         self._gram = None
-        self.user_factors = self.fold_in_rows(ratings)
+        self.user_factors = self.fold_in_rows(ratings, recency)
         return self
 
     @property
@@ -93,31 +106,35 @@ class ALSRecommender(EmbeddingModel):
             self._gram = y.T @ y + float(self.params["regularization"]) * np.eye(y.shape[1])
         return self._gram
 
-    def fold_in(self, items: np.ndarray, ratings: np.ndarray) -> np.ndarray:
+    def fold_in(self, items: np.ndarray, ratings: np.ndarray,
+                recency: np.ndarray | None = None) -> np.ndarray:
+        """Exact ALS user step for this history (``recency``: optional, −1 = batch entry)."""
         items = np.asarray(items, dtype=np.int64)
         if len(items) == 0:
             return np.zeros(self.item_factors.shape[1], dtype=np.float32)
-        conf = self.weighting.row(items, ratings)
+        conf = self.weighting.row(items, ratings, recency)
         y = self.item_factors[items].astype(np.float64)
         a = self.gram + (y.T * (np.abs(conf) - 1.0)) @ y
         b = y.T @ np.where(conf > 0, conf, 0.0)
         return np.linalg.solve(a, b).astype(np.float32)
 
-    def contributions(self, items: np.ndarray, ratings: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    def contributions(self, items: np.ndarray, ratings: np.ndarray, targets: np.ndarray,
+                      recency: np.ndarray | None = None) -> np.ndarray:
         """items × targets: rated item j's exact share cⱼ⁺·yᵢᵀA⁻¹yⱼ of each target's score yᵢᵀx."""
         items = np.asarray(items, dtype=np.int64)
-        conf = self.weighting.row(items, ratings)
+        conf = self.weighting.row(items, ratings, recency)
         y = self.item_factors[items].astype(np.float64)
         a = self.gram + (y.T * (np.abs(conf) - 1.0)) @ y
         w = np.linalg.solve(a, self.item_factors[np.asarray(targets, dtype=np.int64)].astype(np.float64).T)
         return (y @ w) * np.where(conf > 0, conf, 0.0)[:, None]
 
-    def fold_in_rows(self, ratings: sp.csr_matrix) -> np.ndarray:
+    def fold_in_rows(self, ratings: sp.csr_matrix, recency: np.ndarray | None = None) -> np.ndarray:
         """``fold_in`` of every row of a users × items rating matrix (rows × factors)."""
         out = np.zeros((ratings.shape[0], self.item_factors.shape[1]), np.float32)
         for u in range(ratings.shape[0]):
             lo, hi = ratings.indptr[u], ratings.indptr[u + 1]
-            out[u] = self.fold_in(ratings.indices[lo:hi], ratings.data[lo:hi])
+            out[u] = self.fold_in(ratings.indices[lo:hi], ratings.data[lo:hi],
+                                  None if recency is None else recency[lo:hi])
         return out
 
     def score_users(self, ratings: sp.csr_matrix) -> np.ndarray:
@@ -130,6 +147,7 @@ class ALSRecommender(EmbeddingModel):
             "idf": np.asarray(self.weighting.idf, dtype=np.float64),
             "avg_len": np.array([self.weighting.avg_len]),
             "user_idf": np.array([int(self.weighting.user_idf)]),
+            "online_weight": np.array([self.weighting.online_weight, self.weighting.online_decay]),
         }
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
@@ -141,4 +159,8 @@ class ALSRecommender(EmbeddingModel):
         # versions published before the per-user IDF existed have no flag: they were trained without
         self.weighting.user_idf = bool(arrays["user_idf"][0]) if "user_idf" in arrays else False
         self.params["user_idf"] = self.weighting.user_idf
+        # versions published before online weighting existed folded logged ratings in at weight 1
+        online = arrays["online_weight"] if "online_weight" in arrays else np.array([1.0, 1.0])
+        self.weighting.online_weight, self.weighting.online_decay = float(online[0]), float(online[1])
+        self.params["online_weight"], self.params["online_decay"] = float(online[0]), float(online[1])
         self._gram = None

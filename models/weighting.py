@@ -19,6 +19,19 @@ predicted preference is pulled towards 0, i.e. down from any positive score, nev
 Either way a low rating never pulls recommendations towards the movie, and because n_u counts
 only positive entries, adding a disliked rating leaves every other confidence unchanged.
 
+Online events: a positive entry the person gave *online* (logged in the app, the CLI or the replay
+after the batch model was trained) has its confidence multiplied by
+
+    m = max(1, online_weight · online_decay^k)
+
+where k is its *recency*: how many of the user's logged items are newer (0 = the latest). A rating
+given now, in session, is a stronger and fresher signal than a bulk rating from 1998; as the person
+goes on, it fades back to the weight of a batch rating. ``recency`` (one int per entry, −1 for batch
+entries) is passed to ``row``. Dislikes keep ``-negative_weight`` (their meaning does not depend on
+when they were given). The batch data has no online entries, so offline results do not depend on
+these two parameters; ``recsys-tui train`` gives logged ratings the same recencies (from the event
+log), so a retrain and the fold-in solve the same weighted problem.
+
 Everything that depends on the user (n_u, L) is recomputed from the full history passed to
 ``row``, so a one-user fold-in uses exactly the confidences training used.
 """
@@ -51,6 +64,8 @@ class Weighting:
     user_idf: bool = False
     negative_below: float = 0.0
     negative_weight: float = 1.0
+    online_weight: float = 1.0
+    online_decay: float = 1.0
     idf: np.ndarray | None = None
     avg_len: float = 1.0
     n_items: int = 1
@@ -62,6 +77,10 @@ class Weighting:
             raise ValueError("alpha must be > 0")
         if self.negative_weight < 1:
             raise ValueError("negative_weight must be ≥ 1 (1 = a low rating counts as unrated)")
+        if not self.online_weight >= 1:
+            raise ValueError("online_weight must be ≥ 1 (1 = online ratings count like batch ones)")
+        if not 0 < self.online_decay <= 1:
+            raise ValueError("online_decay must be in (0, 1] (1 = online ratings never fade)")
 
     def _values(self, ratings: np.ndarray) -> np.ndarray:
         if self.scheme == "binary":
@@ -84,8 +103,18 @@ class Weighting:
         """ln N − ln(1 + n_u), floored at ``USER_IDF_FLOOR``."""
         return float(user_idf(self.n_items, n_positive))
 
-    def row(self, items: np.ndarray, ratings: np.ndarray) -> np.ndarray:
-        """Signed confidences for one user's full history (negative = disliked)."""
+    def online_multiplier(self, recency: np.ndarray) -> np.ndarray:
+        """max(1, online_weight · online_decay^k) per entry of recency k ≥ 0; 1 for batch (k < 0)."""
+        k = np.asarray(recency, dtype=np.float64)
+        m = np.maximum(1.0, self.online_weight * self.online_decay ** np.maximum(k, 0.0))
+        return np.where(k >= 0, m, 1.0)
+
+    def row(self, items: np.ndarray, ratings: np.ndarray, recency: np.ndarray | None = None) -> np.ndarray:
+        """Signed confidences for one user's full history (negative = disliked).
+
+        ``recency`` (optional, one int per entry): −1 for a batch rating, else how many of the
+        user's logged items are newer; positive confidences are scaled by ``online_multiplier``.
+        """
         ratings = np.asarray(ratings, dtype=np.float64)
         v = self._values(ratings)
         negative = ratings <= self.negative_below
@@ -95,18 +124,28 @@ class Weighting:
         if self.user_idf and len(v):
             v = v * self.user_weight(int((~negative).sum()))
         c = self.alpha * v
+        if recency is not None:
+            recency = np.asarray(recency)
+            if recency.shape != c.shape:
+                raise ValueError(f"recency has {recency.size} entries for {c.size} ratings")
+            if self.online_weight != 1.0:
+                c = c * self.online_multiplier(recency)
         if negative.any():
             c[negative] = -self.negative_weight
         # a confidence of exactly 0 would mean "no information": keep a small positive floor
         return np.where(c == 0, 1e-6, c)
 
-    def matrix(self, ratings: sp.csr_matrix) -> sp.csr_matrix:
-        """Signed confidences for every row of a users × items matrix."""
+    def matrix(self, ratings: sp.csr_matrix, recency: np.ndarray | None = None) -> sp.csr_matrix:
+        """Signed confidences for every row of a users × items matrix.
+
+        ``recency``: optional int per stored entry of ``ratings`` (aligned with ``ratings.data``).
+        """
         out = ratings.astype(np.float64, copy=True).tocsr()
         for u in range(out.shape[0]):
             lo, hi = out.indptr[u], out.indptr[u + 1]
             if hi > lo:
-                out.data[lo:hi] = self.row(out.indices[lo:hi], out.data[lo:hi])
+                out.data[lo:hi] = self.row(out.indices[lo:hi], out.data[lo:hi],
+                                           None if recency is None else recency[lo:hi])
         return out.astype(np.float32)
 
     def state(self) -> dict:
@@ -114,5 +153,7 @@ class Weighting:
         return {
             "scheme": self.scheme, "alpha": self.alpha, "bm25": self.bm25, "k1": self.k1,
             "b": self.b, "user_idf": self.user_idf, "negative_below": self.negative_below,
-            "negative_weight": self.negative_weight, "avg_len": self.avg_len, "n_items": self.n_items,
+            "negative_weight": self.negative_weight, "online_weight": self.online_weight,
+            "online_decay": self.online_decay,
+            "avg_len": self.avg_len, "n_items": self.n_items,
         }

@@ -33,7 +33,8 @@ def unseen_items(engine: Engine, user: int, n: int, start: int = 1) -> list[int]
     return [r.item_id for r in rows[start:start + n]]
 
 
-def full_solve(engine: Engine, history: dict[int, float]) -> np.ndarray:
+def full_solve(engine: Engine, history: dict[int, float],
+               recency: dict[int, int] | None = None) -> np.ndarray:
     """The user's ALS least-squares solution over *every* item, computed from scratch.
 
     minimise Σ_i c_i (p_i − x·y_i)² + λ‖x‖² with c_i = |conf| and p_i = [conf > 0] for the user's
@@ -42,7 +43,8 @@ def full_solve(engine: Engine, history: dict[int, float]) -> np.ndarray:
     model = engine.model
     idx = np.array(sorted(engine._idx_of[i] for i in history), dtype=np.int64)
     values = np.array([history[int(engine.items.ids[j])] for j in idx], dtype=np.float32)
-    conf = model.weighting.row(idx, values)
+    ages = np.array([(recency or {}).get(int(engine.items.ids[j]), -1) for j in idx])
+    conf = model.weighting.row(idx, values, ages)  # online entries: × max(1, w · decay^age)
     y = model.item_factors.astype(np.float64)
     weight = np.ones(len(y))
     pref = np.zeros(len(y))
@@ -65,7 +67,7 @@ def test_fold_in_equals_a_fresh_full_solve(engine):
     history.update({new_a: 5.0, new_b: CLICK_VALUE, rated: 1.0})
     got_idx, got_values = engine.user_arrays(USER)
     assert dict(zip(engine.items.ids[got_idx].tolist(), got_values.tolist(), strict=True)) == history
-    expected = full_solve(engine, history)
+    expected = full_solve(engine, history, {rated: 0, new_b: 1, new_a: 2})  # 0 = the latest event
     vector = engine.embedding(USER)
     np.testing.assert_allclose(vector, expected, rtol=1e-3, atol=1e-5)
     assert np.linalg.norm(vector - expected) < 1e-3 * np.linalg.norm(expected)
@@ -292,3 +294,38 @@ def test_bad_reads_are_refused(engine):
                  lambda: engine.history(0), lambda: engine.movie(5000), lambda: engine.user(-1)):
         with pytest.raises(EngineError):
             call()
+
+
+def test_a_retrain_with_logged_events_agrees_with_the_fold_in(home):
+    """``train`` weights logged ratings by the same recencies as the engine: the stored user vector of
+    the retrained model *is* the engine's fold-in (and differs from an unweighted fold-in)."""
+    engine = Engine.open(home)
+    try:
+        a, b, c = unseen_items(engine, USER, 3, start=40)
+        engine.record(USER, a, "rating", 5)
+        engine.record(USER, b, "rating", 4)
+        engine.record(USER, c, "view")
+        engine.record(USER, a, "rating", 4)  # re-rated: now the newest
+        result = train(home, "als", {"online_weight": 8.0, "online_decay": 0.7})
+        assert result.n_logged == 3
+        engine.reload()
+        history = {int(engine.items.ids[j]): float(r) for j, r in zip(*engine.trained.history(USER),
+                                                                        strict=True)}
+        history[c] = CLICK_VALUE
+        expected = full_solve(engine, history, {a: 0, c: 1, b: 2})
+        vector = engine.embedding(USER)
+        np.testing.assert_allclose(vector, expected, rtol=1e-3, atol=1e-5)
+        idx, values = engine.user_arrays(USER)
+        assert not np.allclose(vector, engine.model.fold_in(idx, values), rtol=1e-2, atol=1e-3)
+        # the retrained model's own vector for the user was solved with the same weights (the view
+        # is not a training rating, so compare against the ratings-only fold-in)
+        row = engine.trained.users.index(USER)
+        t_idx, t_values = engine.trained.history(USER)
+        ids = engine.items.ids[t_idx].tolist()
+        ages = np.array([{a: 0, c: 1, b: 2}.get(i, -1) for i in ids])
+        np.testing.assert_allclose(engine.model.user_factors[row],
+                                   engine.model.fold_in(t_idx, t_values, ages), rtol=1e-4, atol=1e-5)
+        assert not np.allclose(engine.model.user_factors[row], engine.model.fold_in(t_idx, t_values),
+                               rtol=1e-2, atol=1e-3)
+    finally:
+        engine.close()

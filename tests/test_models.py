@@ -258,3 +258,88 @@ def test_a_version_saved_before_the_user_idf_loads_without_it(fitted, tmp_path):
     loaded.load_arrays(arrays)
     items, ratings = _row(fitted["als"].train, 2)
     np.testing.assert_allclose(loaded.fold_in(items, ratings), old.fold_in(items, ratings), rtol=1e-6)
+
+
+# -- online events: confidence × max(1, online_weight · online_decay^recency) -----------------------
+
+ONLINE = {"online_weight": 6.0, "online_decay": 0.5}
+
+
+def test_online_multiplier_fades_with_recency_and_leaves_batch_and_dislikes_alone():
+    w = Weighting(alpha=1.0, negative_below=1.0, online_weight=8.0, online_decay=0.5)
+    np.testing.assert_allclose(w.online_multiplier(np.array([-1, 0, 1, 2, 3, 9])), [1, 8, 4, 2, 1, 1])
+    items, ratings = np.arange(4), np.array([4.0, 4.0, 1.0, 5.0])
+    batch = w.row(items, ratings)
+    online = w.row(items, ratings, np.array([-1, 1, 0, 0]))
+    np.testing.assert_allclose(online, [4.0, 16.0, -1.0, 40.0])  # the 1-star dislike keeps −1
+    np.testing.assert_allclose(batch, [4.0, 4.0, -1.0, 5.0])
+    with pytest.raises(ValueError):
+        Weighting(online_weight=0.5)
+    with pytest.raises(ValueError):
+        Weighting(online_decay=0.0)
+    with pytest.raises(ValueError):
+        w.row(items, ratings, np.array([0, 1]))
+
+
+def test_online_weighting_does_not_change_a_batch_fit(fitted):
+    """Batch data has no online entries: the offline model is identical whatever the weights."""
+    plain = ALSRecommender(**SMALL["als"]).fit(fitted["als"].train)
+    weighted = ALSRecommender(**SMALL["als"], **ONLINE).fit(fitted["als"].train)
+    np.testing.assert_array_equal(plain.item_factors, weighted.item_factors)
+    np.testing.assert_array_equal(plain.user_factors, weighted.user_factors)
+
+
+def _dense_solve_explicit(model: ALSRecommender, items, conf) -> np.ndarray:
+    y = model.item_factors.astype(np.float64)
+    c, p = np.ones(len(y)), np.zeros(len(y))
+    c[items], p[items] = np.abs(conf), conf > 0
+    a = (y.T * c) @ y + model.params["regularization"] * np.eye(y.shape[1])
+    return np.linalg.solve(a, y.T @ (c * p))
+
+
+def test_fold_in_with_online_entries_equals_a_full_solve_with_those_weights(fitted):
+    model = ALSRecommender(**SMALL["als"], **ONLINE).fit(fitted["als"].train)
+    items, ratings = _row(fitted["als"].train, 7)
+    recency = np.full(len(items), -1)
+    recency[-3:] = [2, 0, 1]  # the last three entries were given online, the second-last most recently
+    vector = model.fold_in(items, ratings, recency)
+    # the confidences written out by hand: 0.9 · r · user IDF, × max(1, 6 · 0.5^k) when online
+    n_pos = int((ratings > 1).sum())
+    idf = max(np.log(N_ITEMS) - np.log1p(n_pos), 0.05)
+    mult = np.where(recency >= 0, np.maximum(1.0, 6.0 * 0.5 ** np.maximum(recency, 0)), 1.0)
+    conf = np.where(ratings > 1, 0.9 * ratings * idf * mult, -1.0)
+    np.testing.assert_allclose(vector, _dense_solve_explicit(model, items, conf), rtol=1e-4, atol=1e-5)
+    assert not np.allclose(vector, model.fold_in(items, ratings), rtol=1e-3, atol=1e-4)
+    # the reasons decompose the same score
+    targets = np.arange(N_ITEMS)
+    parts = model.contributions(items, ratings, targets, recency)
+    np.testing.assert_allclose(parts.sum(axis=0), model.item_factors @ vector, rtol=1e-3, atol=1e-4)
+
+
+def test_fit_with_recency_stores_each_users_weighted_fold_in(fitted):
+    train = fitted["als"].train
+    recency = np.full(train.nnz, -1)
+    recency[train.indptr[3]:train.indptr[4]] = np.arange(train.indptr[4] - train.indptr[3])[::-1]
+    model = ALSRecommender(**SMALL["als"], **ONLINE).fit(train, recency)
+    plain = ALSRecommender(**SMALL["als"], **ONLINE).fit(train)
+    assert not np.allclose(model.item_factors, plain.item_factors)  # the weights entered the fit
+    for u in (3, 5):
+        items, ratings = _row(train, u)
+        row = recency[train.indptr[u]:train.indptr[u + 1]]
+        np.testing.assert_allclose(model.user_factors[u], model.fold_in(items, ratings, row),
+                                   rtol=1e-4, atol=1e-5)
+    from models.base import ModelError
+
+    with pytest.raises(ModelError):
+        ALSRecommender(**SMALL["als"]).fit(train, recency[:-1])
+
+
+def test_online_weights_survive_save_and_load_and_old_versions_get_none(fitted):
+    model = ALSRecommender(**SMALL["als"], **ONLINE).fit(fitted["als"].train)
+    loaded = create("als", **model.params)
+    loaded.load_arrays(model.arrays())
+    assert (loaded.weighting.online_weight, loaded.weighting.online_decay) == (6.0, 0.5)
+    old = create("als", **model.params)
+    old.load_arrays({k: v for k, v in model.arrays().items() if k != "online_weight"})
+    assert (old.weighting.online_weight, old.weighting.online_decay) == (1.0, 1.0)
+    assert old.params["online_weight"] == 1.0

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 from core import artifacts
 from core.event_log import EventLog
@@ -16,7 +17,10 @@ from data.errors import DataError
 from data.fetch import load as load_dataset
 from data.movielens import Dataset, Interactions
 from data.parsers import parse_interactions_text
-from models.bundle import TrainedModel
+from data.vocab import IdMap
+from models.als import ALSRecommender
+from models.bundle import TrainedModel, build_matrix
+from models.registry import create, model_class
 
 Step = Callable[[str], None]
 """Told the name of each stage as it starts (for progress displays)."""
@@ -50,16 +54,69 @@ def logged_ratings(log: EventLog) -> Interactions:
                                     [e.rating for e in events], [e.ts for e in events])
 
 
+@dataclass
+class Logged:
+    """The event log's contribution to training: its ratings, and every logged (user, item) pair's
+    recency — how many of that user's logged items are newer (the engine's definition)."""
+
+    ratings: Interactions
+    recency: dict[tuple[int, int], int]
+
+    def __len__(self) -> int:
+        return len(self.ratings)
+
+
+def logged_history(log: EventLog) -> Logged:
+    """Logged ratings plus recencies, counted over every kind of event that was not undone."""
+    order: dict[int, list[int]] = {}
+    for e in log.events():
+        items = order.setdefault(e.user_id, [])
+        if e.item_id in items:
+            items.remove(e.item_id)
+        items.append(e.item_id)
+    recency = {(u, i): len(items) - 1 - n for u, items in order.items() for n, i in enumerate(items)}
+    return Logged(logged_ratings(log), recency)
+
+
+def entry_recency(train: sp.csr_matrix, recency: dict[tuple[int, int], int], users: IdMap,
+                  items: IdMap) -> np.ndarray:
+    """One int per stored entry of ``train`` (aligned with ``train.data``): −1 unless logged."""
+    out = np.full(train.nnz, -1, dtype=np.int64)
+    for (u, i), k in recency.items():
+        row, col = users.index(u), items.index(i)
+        if row is None or col is None:
+            continue
+        lo, hi = train.indptr[row], train.indptr[row + 1]
+        at = lo + np.searchsorted(train.indices[lo:hi], col)
+        if at < hi and train.indices[at] == col:
+            out[at] = k
+    return out
+
+
+def fit_model(model: str, inter: Interactions, item_ids: np.ndarray, params: dict,
+              logged: Logged | None = None) -> TrainedModel:
+    """``TrainedModel.fit``; for ALS, logged (online) ratings are weighted by recency as in the fold-in."""
+    if logged is None or not len(logged) or not issubclass(model_class(model), ALSRecommender):
+        return TrainedModel.fit(model, inter, item_ids=item_ids, **params)
+    users, items = IdMap.from_ids(inter.user_ids), IdMap.from_ids(item_ids)
+    train = build_matrix(inter, users, items)
+    fitted = create(model, **params).fit(train, entry_recency(train, logged.recency, users, items))
+    popularity = np.bincount(train.indices, minlength=len(items)).astype(np.float32)
+    return TrainedModel(fitted, users, items, train, popularity)
+
+
 def training_data(dataset: Dataset, log: EventLog | None, ratings_file: Path | None) -> tuple[
-        Interactions, int]:
+        Interactions, Logged]:
+    """(everything to train on, the event log's ratings among it with their recencies)."""
     base = read_ratings_file(ratings_file) if ratings_file else dataset.interactions
     if ratings_file is not None:
         unknown = np.setdiff1d(base.item_ids, np.array(sorted(dataset.movies)))
         if len(unknown):
             raise DataError(f"{ratings_file}: item id {int(unknown[0])} is not in the MovieLens "
                             f"catalogue ({len(unknown)} unknown item ids)")
-    logged = logged_ratings(log) if log is not None else Interactions.from_arrays([], [], [], [])
-    return Interactions.concat([base, logged]), len(logged)
+    logged = logged_history(log) if log is not None \
+        else Logged(Interactions.from_arrays([], [], [], []), {})
+    return Interactions.concat([base, logged.ratings]), logged
 
 
 def train(home: Home, model: str = "als", params: dict | None = None, *,
@@ -74,14 +131,15 @@ def train(home: Home, model: str = "als", params: dict | None = None, *,
     dataset = load_dataset(home.data)
     log = EventLog(home.event_log) if use_log else None
     try:
-        inter, n_logged = training_data(dataset, log, ratings_file)
+        inter, logged = training_data(dataset, log, ratings_file)
+        n_logged = len(logged)
     finally:
         if log is not None:
             log.close()
     timings["load_s"] = time.perf_counter() - t0
     step("fit")
     t1 = time.perf_counter()
-    trained = TrainedModel.fit(model, inter, item_ids=np.array(sorted(dataset.movies)), **(params or {}))
+    trained = fit_model(model, inter, np.array(sorted(dataset.movies)), params or {}, logged)
     timings["fit_s"] = time.perf_counter() - t1
     step("publish")
     t2 = time.perf_counter()

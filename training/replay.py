@@ -13,9 +13,11 @@
    window curves.
 
 All strategies score against the same engine state, so one engine serves them all and every event
-is logged exactly once. ``us_per_event`` is the strategy's own work per event (scoring plus its
-online update) plus, for every strategy that learns, the shared cost of ``engine.record``; the
-frozen strategy learns nothing and pays only its scoring.
+is logged exactly once. The replayed events are *online* events for the engine: with ALS the fold-in
+weights each by its recency (``online_weight``/``online_decay``, docs/METHOD.md §1), exactly as for a
+person using the app; the batch model trained on the first part has none. ``us_per_event`` is the
+strategy's own work per event (scoring plus its online update) plus, for every strategy that learns,
+the shared cost of ``engine.record``; the frozen strategy learns nothing and pays only its scoring.
 """
 
 from __future__ import annotations
