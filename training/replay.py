@@ -64,10 +64,12 @@ STRATEGIES: dict[str, str] = {
 DEFAULT_STRATEGIES = ("frozen", "popularity", "foldin", "ease", "transitions", "blend",
                       "frozen_nofallback")
 REPLAY_ALS_PARAMS = {"bm25": False, "user_idf": False, "alpha": 1.0, "negative_below": 2.0,
-                     "negative_weight": 1.0, "regularization": 30.0, "iterations": 30}
+                     "negative_weight": 1.0, "regularization": 30.0, "iterations": 30,
+                     "online_weight": 1.0, "online_decay": 1.0}
 """ALS parameters chosen for the replay on the training-period validation stream (first 64,000
 ratings fit, next 16,000 replayed) among four candidates: product defaults, regularization 67.5, and
-these with regularization 30 or 60. Confidence = stars, ratings ≤ 2 carry no preference (|c| = 1).
+these with regularization 30 or 60. Confidence = stars, ratings ≤ 2 carry no preference (|c| = 1),
+no online weighting (they predate it; docs/METHOD.md §9 compares them with today's defaults).
 Use them with ``run_replay(..., model="als", params=REPLAY_ALS_PARAMS)`` or ``replay -p key=value``."""
 LEARNS = {"popularity", "foldin", "ease", "transitions", "blend"}
 
