@@ -457,3 +457,24 @@ def test_a_failed_start_is_reported_once_and_makes_run_app_fail(home):
     drive(app, body, (80, 24))
     failure = startup_failure(app)
     assert failure is not None and "recsys-tui train" in failure
+
+
+def test_palette_loads_a_version_published_by_another_process(home):
+    """`recsys-tui train` in another terminal publishes; "Load newest model" swaps it in live."""
+    from training.pipeline import train
+
+    async def body(app: RecsysApp, pilot) -> None:
+        await app.login(2)
+        item = await unrated_movie(app)
+        await app.select(item)
+        await app.rate(5)  # an event before the swap must survive it
+        before = app.engine.version
+        published = await asyncio.to_thread(lambda: train(home, "als").version)
+        assert app.engine.version == before  # nothing changes until asked
+        version = await app.load_latest()
+        assert version == published == app.engine.version != before
+        assert app.last_recs.model_version == version and item not in app.last_recs.item_ids
+        assert version in text_of(app, "#status")
+        assert app.engine.movie(item, 2).your_rating == 5
+
+    drive(make_app(home), body, (120, 40))

@@ -154,6 +154,10 @@ class RecsysApp(PilotSurface, App):
         if (main := self._main_or_warn()) is not None:
             main.action_retrain(model)
 
+    def command_load_latest(self) -> None:
+        if (main := self._main_or_warn()) is not None:
+            main.action_load_latest()
+
     def command_index(self, kind: str) -> None:
         if (main := self._main_or_warn()) is not None:
             main.change_index(kind)

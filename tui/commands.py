@@ -9,7 +9,8 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 
 class RecsysCommands(Provider):
-    """Switch user, change model (retrain), change index type, retrain, export, learning view, help."""
+    """Switch user, change model (retrain), load the newest model, change index type, retrain,
+    export, learning view, help."""
 
     def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
         app = self.app
@@ -17,6 +18,8 @@ class RecsysCommands(Provider):
         out: list[tuple[str, Callable[[], object], str]] = [
             ("Switch user", app.command_switch_user, "Pick another MovieLens user or a new one"),  # type: ignore[attr-defined]
             ("Retrain now", partial(app.command_retrain, None), "Retrain on data + your events, swap live"),  # type: ignore[attr-defined]
+            ("Load newest model", app.command_load_latest,  # type: ignore[attr-defined]
+             "Switch to the version `recsys-tui train` published last (e.g. in another terminal)"),
             ("Export recommendations to CSV", app.command_export, "Write the current top-10 to reports/"),  # type: ignore[attr-defined]
             ("Learning view", app.command_learning, "Replay: watch HR@10 improve as models learn"),  # type: ignore[attr-defined]
             ("Help: keys", app.action_help, "Every key binding"),  # type: ignore[attr-defined]

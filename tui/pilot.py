@@ -11,6 +11,7 @@ the app has finished the action: the worker ran and the UI was updated.
   key actions as the keyboard; returns after the recommendation pane has refreshed.
 - ``await app.similar() -> SimilarList``: more like the selected movie.
 - ``await app.retrain(model=None) -> str``: retrain in the background, reload, return the version.
+- ``await app.load_latest() -> str``: load the newest published version (palette command).
 - ``await app.set_index(kind)``, ``await app.export() -> str`` (CSV path),
   ``await app.learning() -> report`` (opens the learning view and waits for the replay).
 - ``app.last_result`` (EventResult), ``app.last_recs`` (RecList), ``app.engine_ms`` (engine total
@@ -120,6 +121,12 @@ class PilotSurface:
             raise PilotError("retraining is not available")
         fut = self._expect("retrain")
         self._need_main().action_retrain(model)
+        return await self._until(fut)
+
+    async def load_latest(self) -> str:
+        """Load the newest published version; returns it once the list is refreshed."""
+        fut = self._expect("retrain")
+        self._need_main().action_load_latest()
         return await self._until(fut)
 
     async def set_index(self, kind: str) -> RecList:

@@ -349,22 +349,41 @@ class MainScreen(EngineScreen):
         if self.app.services.retrain is None:  # type: ignore[attr-defined]
             self.app.notify("Retraining is not available here.", severity="warning")
             return
+        if self.user_id is None or self._model_busy():
+            return
+        self.refresh_status(busy=f"retraining {model or 'current model'}: starting")
+        self.retrain(model, self.user_id)
+
+    def _model_busy(self) -> bool:
         if any(w.group == "retrain" and not w.is_finished for w in self.app.workers):
             self.app.notify("A retrain is already running; the new model swaps in when it is ready.",
                             severity="warning")
-            return
-        self.refresh_status(busy=f"retraining {model or 'current model'}: starting")
-        self.retrain(model)
+            return True
+        return False
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="retrain")
-    def retrain(self, model: str | None) -> None:
+    def retrain(self, model: str | None, user: int) -> None:
         def step(stage: str) -> None:
             self.post_message(RetrainProgress(stage))
 
         version = self.app.services.retrain(step, model)  # type: ignore[attr-defined]
         step(f"loading {version}")
+        self._swap_in(version, user)
+
+    def action_load_latest(self) -> None:
+        """Load the newest published version (e.g. from `recsys-tui train` in another terminal)."""
+        if self.user_id is None or self._model_busy():
+            return
+        self.refresh_status(busy="loading the newest published model")
+        self.load_latest(self.user_id)
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="retrain")
+    def load_latest(self, user: int) -> None:
+        self._swap_in(None, user)
+
+    def _swap_in(self, version: str | None, user: int) -> None:
+        """(worker) Load ``version`` (None: the current one), re-fold users, post the new list."""
         version, refolded = self.engine.reload(version)
-        user = self.user_id
         recs = self.engine.recommend(user, K)
         self.post_message(RetrainDone(version, refolded, recs, self.engine.profile(user)))
 
