@@ -350,7 +350,12 @@ def scenario_redis_killed(home: Home, ref_home: Home, workdir: Path, n: int = 60
     """Redis SIGKILLed mid-stream, restarted empty (noticed and unnoticed): compare with a clean run."""
     out = Outcome("redis killed mid-stream")
     stream = event_stream(7, n, [*range(1, 41), 944])
-    faulty, clean = Server(workdir / "faulty").start(), Server(workdir / "clean").start()
+    faulty = Server(workdir / "faulty").start()
+    try:
+        clean = Server(workdir / "clean").start()
+    except BaseException:
+        faulty.stop()
+        raise
     try:
         ref = Engine.open(ref_home, clean.url)
         ref.new_user()
@@ -698,19 +703,21 @@ def scenario_disk(template: Home, workdir: Path) -> Outcome:
         else:
             os.chmod(home.root, 0o555)
             ok = os.geteuid() != 0
-        if not ok:
-            out.notes["read_only"] = "skipped: running as root without mount rights"
-        else:
-            for args in (["rate", "-u", "1", "-i", "99", "-r", "5"], ["train", "--model", "popularity"]):
-                rc, _, stderr = run_cli(["--home", str(home.root), *args])
-                problem = one_clean_line(stderr, progress=True)
-                out.crashes += "Traceback" in stderr
-                out.fault(f"read-only home: {args[0]} refused with one clear line",
-                          rc == 1 and problem is None and "writable" in stderr,
-                          f"rc={rc} {problem or stderr.strip()[:160]}")
-                out.notes[f"read_only_{args[0]}"] = stderr.strip()[:200]
-        if not mounted:
-            os.chmod(home.root, 0o755)
+        try:
+            if not ok:
+                out.notes["read_only"] = "skipped: running as root without mount rights"
+            else:
+                for args in (["rate", "-u", "1", "-i", "99", "-r", "5"], ["train", "--model", "popularity"]):
+                    rc, _, stderr = run_cli(["--home", str(home.root), *args])
+                    problem = one_clean_line(stderr, progress=True)
+                    out.crashes += "Traceback" in stderr
+                    out.fault(f"read-only home: {args[0]} refused with one clear line",
+                              rc == 1 and problem is None and "writable" in stderr,
+                              f"rc={rc} {problem or stderr.strip()[:160]}")
+                    out.notes[f"read_only_{args[0]}"] = stderr.strip()[:200]
+        finally:
+            if not mounted:
+                os.chmod(home.root, 0o755)
     not_a_dir = workdir / "home-is-a-file"
     not_a_dir.write_text("x")
     rc, _, stderr = run_cli(["--home", str(not_a_dir), "rate", "-u", "1", "-i", "2", "-r", "3"])

@@ -91,6 +91,8 @@ def register(app: typer.Typer) -> None:
             raise ReplayUsageError(f"--window must be ≥ 1, got {window}")
         if limit is not None and limit < 1:
             raise ReplayUsageError(f"--limit must be ≥ 1, got {limit}")
+        if json_out is not None and json_out.is_dir():  # refuse before a 30-second replay, not after
+            raise ReplayUsageError(f"--json {json_out} is a folder; give a file name")
         try:
             names = parse_strategies(strategies)
         except ReplayError as exc:
