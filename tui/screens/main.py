@@ -73,7 +73,6 @@ class MainScreen(EngineScreen):
         self.similar = None
         self.search_text = ""
         self.genre: str | None = None
-        self.sort_index = -1
         self.was_degraded: str | None = None
         self.frozen = False
 
@@ -138,7 +137,6 @@ class MainScreen(EngineScreen):
         """Show ``user_id``'s list, profile and ratings (called on log-in and user switch)."""
         self.user_id = user_id
         self.similar = None
-        self.query_one(LatencyPane).what = ""
         self.refresh_status(error="")
         self.load_user(user_id)
         self.run_search(self.search_text, self.genre)
@@ -234,8 +232,9 @@ class MainScreen(EngineScreen):
         self.query_one("#search", Input).focus()
 
     def action_sort(self) -> None:
-        self.sort_index = (self.sort_index + 1) % len(COLUMNS)
-        self.catalogue.sort_by(COLUMNS[self.sort_index][0])
+        keys = [key for key, _, _ in COLUMNS]
+        current = self.catalogue.sort_column
+        self.catalogue.sort_by(keys[(keys.index(current) + 1) % len(keys)] if current in keys else keys[0])
 
     def action_genre(self) -> None:
         from tui.screens.pickers import GenrePicker
@@ -250,10 +249,6 @@ class MainScreen(EngineScreen):
 
         self.app.push_screen(GenrePicker(["(all genres)", *genres], self.genre), chosen)
 
-    def set_genre(self, genre: str | None) -> None:
-        self.genre = genre
-        self.run_search(self.search_text, genre)
-
     def action_similar(self) -> None:
         if self._need_selection():
             self.find_similar(self.selected)
@@ -265,7 +260,7 @@ class MainScreen(EngineScreen):
         self.post_message(SimilarReady(similar, rows, self.engine.catalogue.title(item_id)))
 
     def on_similar_ready(self, message: SimilarReady) -> None:
-        self.catalogue.show_rows(message.rows, f"more like {message.title} (/ to search)", mode="similar")
+        self.catalogue.show_rows(message.rows, f"more like {message.title} (/ to search)")
         self.similar = message.similar
         self.query_one(LatencyPane).show_timings(message.similar.timings, "more like this")
         self.app.settle("similar", message.similar)  # type: ignore[attr-defined]

@@ -34,8 +34,6 @@ class CataloguePane(Vertical):
         self.order: list[int] = []
         self.sort_column: str | None = None
         self.sort_reverse = False
-        self.genre: str | None = None
-        self.mode = "search"
         self.label = ""
 
     def compose(self) -> ComposeResult:
@@ -50,9 +48,8 @@ class CataloguePane(Vertical):
     def table(self) -> DataTable:
         return self.query_one("#catalogue-table", DataTable)
 
-    def show_rows(self, rows: list[MovieRow], label: str, mode: str = "search") -> None:
+    def show_rows(self, rows: list[MovieRow], label: str) -> None:
         """Replace the table's contents, keep the sort order, put the cursor on the first row."""
-        self.mode = mode
         self.rows = {r.item_id: r for r in rows}
         self.order = [r.item_id for r in rows]
         self.label = label

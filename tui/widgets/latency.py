@@ -25,8 +25,6 @@ class LatencyPane(Vertical):
         super().__init__(**kwargs)
         self.engine_ms: list[float] = []
         self.app_ms: list[float] = []
-        self.timings: Timings | None = None
-        self.what = ""
 
     def compose(self) -> ComposeResult:
         yield Static("no interaction yet:\nrate a movie with 1–5", id="latency-steps")
@@ -35,8 +33,6 @@ class LatencyPane(Vertical):
 
     def show_timings(self, timings: Timings, what: str) -> None:
         """The breakdown of the last engine call (``what`` goes in the pane's bottom border)."""
-        self.timings = timings
-        self.what = what
         cells = [f"{short:<6}{timings.steps.get(step, 0.0):5.2f}" for step, short in STEPS]
         text = Text("\n".join(" ".join(cells[n:n + 2]) for n in range(0, len(cells), 2)))
         self.query_one("#latency-steps", Static).update(text, layout=False)
