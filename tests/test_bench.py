@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from core.event_log import EventLog
 from core.feature_store import FeatureStore
 from core.keys import NAMESPACE
 from core.results import STEPS
 from recsys_tui.cli import main
+from tests.events import logged
 from training.bench import BenchError, BenchOptions, percentiles, recall_at_k, run
 
 pytestmark = pytest.mark.integration
@@ -20,16 +20,8 @@ def _ordered(p: dict) -> bool:
     return p["p50"] <= p["p95"] <= p["p99"]
 
 
-def _log_count(home) -> int:
-    log = EventLog(home.event_log)
-    try:
-        return log.count()
-    finally:
-        log.close()
-
-
 def test_bench_report_schema_and_sanity(home):
-    before = _log_count(home)
+    before = logged(home)
     report = run(home, BenchOptions(events=200, warmup=20, synthetic_items=2000, synthetic_queries=50,
                                     batch_runs=2))
     assert report["events"] == 200 and report["warmup"] == 20
@@ -55,7 +47,7 @@ def test_bench_report_schema_and_sanity(home):
         assert 0.0 <= row["recall_at_10"] <= 1.0, kind
         assert row["p50_ms"] <= row["p99_ms"] and row["build_s"] >= 0, kind
     assert syn["indexes"]["hnsw"]["params"]["M"] > 0 and syn["indexes"]["ivf"]["params"]["nprobe"] > 0
-    assert _log_count(home) == before, "bench events must never reach the user's event log"
+    assert logged(home) == before, "bench events must never reach the user's event log"
     assert json.loads(json.dumps(report)) == report, "the report is plain JSON"
 
 
@@ -95,12 +87,12 @@ def test_bench_real_redis_cleans_up_and_refuses_live_store(home, redis_server):
     (["--redis-url", "http://x"], "malformed Redis URL"),
 ])
 def test_bad_flags_one_line_error(home, capsys, args, words):
-    before = _log_count(home)
+    before = logged(home)
     rc = main(["--home", str(home.root), "bench", *args])
     err = capsys.readouterr().err
     assert rc != 0
     assert words in err and len(err.strip().splitlines()) == 1, err
-    assert _log_count(home) == before
+    assert logged(home) == before
 
 
 def test_bench_needs_a_trained_home(tmp_path, capsys):

@@ -13,10 +13,10 @@ import json
 import pytest
 
 from core import artifacts
-from core.event_log import EventLog
 from core.results import STEPS
 from recsys_tui.check import one_clean_line, run_cli
 from recsys_tui.cli import main
+from tests.events import logged
 from tests.redis_server import free_port
 
 PASSWORD = "pa55-Word-Never-Shown"
@@ -26,16 +26,6 @@ def run(capsys, home, *args: str) -> tuple[int, str, str]:
     rc = main(["--home", str(home.root), *args])
     out = capsys.readouterr()
     return rc, out.out, out.err
-
-
-def logged(home) -> int:
-    if not home.event_log.exists():
-        return 0
-    log = EventLog(home.event_log)
-    try:
-        return log.count()
-    finally:
-        log.close()
 
 
 # -- bad input ---------------------------------------------------------------------------------

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from core.event_log import EventLog
 from recsys_tui.cli import main
 from recsys_tui.demo_script import Action, DemoScriptError, parse_script
+from tests.events import logged
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "demo.script"
 
@@ -18,14 +18,6 @@ def run(capsys, home, *args: str) -> tuple[int, str, str]:
     rc = main(["--home", str(home.root), *args])
     out = capsys.readouterr()
     return rc, out.out, out.err
-
-
-def logged(home) -> int:
-    log = EventLog(home.event_log)
-    try:
-        return log.count()
-    finally:
-        log.close()
 
 
 # -- the script language -----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from core.home import Home
 from data.cache import write_cache
 from data.movielens import Dataset, Interactions, Movie, UserInfo
 from recsys_tui.cli import main
+from tests.events import logged
 from training.replay import DEFAULT_STRATEGIES, ReplayError, parse_strategies, run_replay
 
 CLUSTERS, PER_CLUSTER = 6, 10
@@ -119,14 +120,4 @@ def test_cli_replay_on_ml100k_writes_json(home, tmp_path, capsys):
     assert set(data["strategies"]) == {"frozen", "popularity", "foldin", "ease"}
     for row in data["strategies"].values():
         assert 0.0 <= row["hr_at_10"] <= 1.0 and row["us_per_event"] > 0
-    assert home.event_log.exists() is False or _count(home) == 0, "the user's own log is untouched"
-
-
-def _count(home) -> int:
-    from core.event_log import EventLog
-
-    log = EventLog(home.event_log)
-    try:
-        return log.count()
-    finally:
-        log.close()
+    assert home.event_log.exists() is False or logged(home) == 0, "the user's own log is untouched"

@@ -8,6 +8,7 @@ import pytest
 
 from core.engine import Engine
 from recsys_tui.cli import main
+from tests.events import logged
 from training.report import adaptation, differentiation, temp_copy
 
 pytestmark = pytest.mark.integration
@@ -49,7 +50,7 @@ def test_report_command_writes_markdown_and_json(home, tmp_path, capsys):
     for heading in ("Offline evaluation", "Prequential replay", "Adaptation", "Differentiation"):
         assert heading in text
     assert data["command"] in text and "numpy " in text
-    assert not home.event_log.exists() or _count(home) == 0, "the home's own log is untouched"
+    assert not home.event_log.exists() or logged(home) == 0, "the home's own log is untouched"
 
 
 def test_report_refuses_bad_flags(home, tmp_path, capsys):
@@ -57,13 +58,3 @@ def test_report_refuses_bad_flags(home, tmp_path, capsys):
     assert main(["--home", str(home.root), "report", "--models", "nope", "--out", str(tmp_path)]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "--seeds" in err[0] and "unknown model" in err[1]
-
-
-def _count(home) -> int:
-    from core.event_log import EventLog
-
-    log = EventLog(home.event_log)
-    try:
-        return log.count()
-    finally:
-        log.close()
