@@ -5,7 +5,8 @@ the app has finished the action: the worker ran and the UI was updated.
 
 - ``await app.wait_ready()``: the engine is open and the login table is filled.
 - ``await app.login(user_id | "new") -> RecList``: log in (or switch to) a user; "new" creates one.
-- ``await app.search(text, genre=None) -> list[MovieRow]``: the catalogue search.
+- ``await app.search(text, genre=None) -> list[MovieRow]``: the catalogue search (``genre`` None
+  keeps the current filter, "" clears it).
 - ``await app.select(item_id) -> MovieRow``: select a movie (detail pane).
 - ``await app.rate(n) / app.click() / app.undo() -> EventResult``: the hot path, through the same
   key actions as the keyboard; returns after the recommendation pane has refreshed.

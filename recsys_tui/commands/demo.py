@@ -141,12 +141,10 @@ class Runner:
             out.recs(recs, f"logged in as user {recs.user_id}")
         elif verb in ("search", "genre"):
             if verb == "search":
-                self.search_text = args[0]
-                genre = None
+                self.search_text, genre = args[0], None  # keep the genre filter
             else:
-                genre = self._genre(args[0])
-                app._need_main().genre = genre or None
-            rows = await app.search(self.search_text, genre or None)
+                genre = self._genre(args[0])  # "" clears it
+            rows = await app.search(self.search_text, genre)
             shown = "; ".join(f"#{r.item_id} {r.title}" for r in rows[:5])
             more = " …" if len(rows) > 5 else ""
             out.say(f"  {len(rows)} movie{'s' * (len(rows) != 1)}" + (f": {shown}{more}" if rows else ""))

@@ -162,9 +162,10 @@ class MainScreen(EngineScreen):
     # -- catalogue -------------------------------------------------------------------------------
 
     def set_search(self, text: str, genre: str | None = None) -> None:
-        """Put ``text`` in the search box and search now (the pilot's ``search``)."""
+        """Put ``text`` in the search box and search now (the pilot's ``search``); ``genre`` None
+        keeps the current genre filter, "" clears it."""
         self.search_text = text
-        self.genre = genre if genre is not None else self.genre
+        self.genre = (genre or None) if genre is not None else self.genre
         self.query_one("#search", Input).value = text
         self.run_search(text, self.genre)
 
