@@ -325,6 +325,16 @@ def _walk(engine: Engine, past: Dataset, stream, n: int, names: list[str], windo
     is_new = np.array([u not in train_users for u in users], dtype=bool)
     setup_s = time.perf_counter() - t_setup
     clock = time.perf_counter_ns
+
+    def learn(update, args: tuple, *strategies: str) -> None:
+        """Run one online model's update; charge its cost to every strategy that uses it."""
+        t0 = clock()
+        update(*args)
+        dt = clock() - t0
+        for s in strategies:
+            if s in cost_ns:
+                cost_ns[s] += dt
+
     t_walk = time.perf_counter()
     for e in range(n):
         u, i, r, ts = users[e], its[e], ratings[e], stamps[e]
@@ -343,23 +353,11 @@ def _walk(engine: Engine, past: Dataset, stream, n: int, names: list[str], windo
             record_steps[step_name] = record_steps.get(step_name, 0.0) + ms
         n_user[u] = n_user.get(u, 0) + 1
         if ease is not None:
-            t0 = clock()
-            ease.update(u, i, r)
-            dt = clock() - t0
-            for s in ("ease", "blend"):
-                if s in cost_ns:
-                    cost_ns[s] += dt
+            learn(ease.update, (u, i, r), "ease", "blend")
         if trans is not None:
-            t0 = clock()
-            trans.update(u, i, r)
-            dt = clock() - t0
-            for s in ("transitions", "blend"):
-                if s in cost_ns:
-                    cost_ns[s] += dt
+            learn(trans.update, (u, i, r), "transitions", "blend")
         if pop is not None:
-            t0 = clock()
-            pop.update(i, ts)
-            cost_ns["blend"] += clock() - t0
+            learn(pop.update, (i, ts), "blend")
         done = e + 1
         if done % step == 0 or done == n:
             for s in names:
