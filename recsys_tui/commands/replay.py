@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from data.errors import RecsysError
+from recsys_tui.commands.train import _seeds
 from recsys_tui.context import STATE
 from recsys_tui.progress import stages
 
@@ -146,12 +147,7 @@ def register(app: typer.Typer) -> None:
 
         if limit is not None and limit < 1:
             raise ReplayUsageError(f"--limit must be ≥ 1, got {limit}")
-        try:
-            seed_list = [int(s) for s in seeds.split(",") if s.strip()]
-        except ValueError:
-            raise ReplayUsageError(f"--seeds expects comma-separated integers, got {seeds!r}") from None
-        if not seed_list or any(s < 0 for s in seed_list):
-            raise ReplayUsageError(f"--seeds expects non-negative integers, got {seeds!r}")
+        seed_list = _seeds(seeds)
         model_list = [m.strip() for m in models.split(",") if m.strip()] if models else None
         if models is not None and not model_list:
             raise ReplayUsageError("--models is empty")
