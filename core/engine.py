@@ -39,7 +39,6 @@ from core.results import (
 from data.errors import RecsysError
 from data.fetch import load as load_dataset
 from data.movielens import Dataset
-from models.als import ALSRecommender
 from models.base import EmbeddingModel, top_k
 
 CLICK_VALUE = 3.0
@@ -140,7 +139,7 @@ class Engine:
         self.model = artifact.trained.model
         self.items = artifact.trained.items
         self.is_embedding = isinstance(self.model, EmbeddingModel)
-        self._weights_online = isinstance(self.model, ALSRecommender)  # fold_in takes recencies
+        self._weights_online = self.model.weighs_online_recency
         self.index = artifact.index
         if self.is_embedding and (self.index is None or (index_kind and index_kind != self.index.kind)):
             self.index = VectorIndex.build(self.model.item_factors, index_kind or "flat")

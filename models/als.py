@@ -38,6 +38,7 @@ class ALSRecommender(EmbeddingModel):
     """
 
     name = "als"
+    weighs_online_recency: ClassVar[bool] = True
     defaults: ClassVar[dict[str, Any]] = {
         "factors": 64,
         "regularization": 67.5,

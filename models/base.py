@@ -24,6 +24,8 @@ class Recommender(ABC):
 
     name: ClassVar[str]
     defaults: ClassVar[dict[str, Any]] = {}
+    weighs_online_recency: ClassVar[bool] = False
+    """True when ``fold_in``/``contributions`` take each entry's online recency (docs/METHOD.md §1)."""
 
     def __init__(self, **params: Any) -> None:
         unknown = set(params) - set(self.defaults)
