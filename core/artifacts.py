@@ -17,11 +17,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.index import VectorIndex, VectorIndexError
-from data.errors import RecsysError
-from data.fsutil import atomic_write_bytes, atomic_write_json, publish_dir, sha256_file, staging_dir
-from models.base import ModelError
-from models.bundle import TrainedModel
+from recsys_tui.common.errors import RecsysError
+from recsys_tui.common.fsutil import (
+    atomic_write_bytes,
+    atomic_write_json,
+    publish_dir,
+    sha256_file,
+    staging_dir,
+)
+from recsys_tui.core.index import VectorIndex, VectorIndexError
+from recsys_tui.models.base import ModelError
+from recsys_tui.models.bundle import TrainedModel
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"

@@ -6,9 +6,8 @@ import re
 from collections import Counter
 
 import numpy as np
-
-from core.results import MovieRow, UserSummary
-from data.movielens import GENRES, Dataset
+from recsys_tui.core.results import MovieRow, UserSummary
+from recsys_tui.data.movielens import GENRES, Dataset
 
 _WORD = re.compile(r"[\w']+")
 

@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from core import artifacts
-from core.catalogue import Catalogue
-from core.event_log import EVENT_KINDS, Event, EventLog
-from core.feature_store import FeatureStore, StoreError
-from core.home import Home
-from core.index import VectorIndex
-from core.keys import InvalidId, valid_id
-from core.reasons import top_contributors
-from core.results import (
+from recsys_tui.common.errors import RecsysError
+from recsys_tui.core import artifacts
+from recsys_tui.core.catalogue import Catalogue
+from recsys_tui.core.event_log import EVENT_KINDS, Event, EventLog
+from recsys_tui.core.feature_store import FeatureStore, StoreError
+from recsys_tui.core.home import Home
+from recsys_tui.core.index import VectorIndex
+from recsys_tui.core.keys import InvalidId, valid_id
+from recsys_tui.core.reasons import top_contributors
+from recsys_tui.core.results import (
     EventResult,
     HistoryEntry,
     MovieRow,
@@ -36,10 +36,9 @@ from core.results import (
     UserSummary,
     rank_changes,
 )
-from data.errors import RecsysError
-from data.fetch import load as load_dataset
-from data.movielens import Dataset
-from models.base import EmbeddingModel, top_k
+from recsys_tui.data.fetch import load as load_dataset
+from recsys_tui.data.movielens import Dataset
+from recsys_tui.models.base import EmbeddingModel, top_k
 
 CLICK_VALUE = 3.0
 """A click or view counts like a 3-star rating (a mild positive) unless the item is rated."""

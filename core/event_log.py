@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from data.errors import RecsysError
+from recsys_tui.common.errors import RecsysError
 
 EVENT_KINDS = ("rating", "click", "view")
 SCHEMA_VERSION = 1

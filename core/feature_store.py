@@ -15,12 +15,11 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import numpy as np
 import redis
+from recsys_tui.common.errors import RecsysError
+from recsys_tui.core import keys
+from recsys_tui.core.event_log import Event, EventLog
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-
-from core import keys
-from core.event_log import Event, EventLog
-from data.errors import RecsysError
 
 RECENT_CAP = 50
 SOCKET_TIMEOUT_S = 0.5

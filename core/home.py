@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from platformdirs import user_data_dir
-
-from data.errors import RecsysError
+from recsys_tui.common.errors import RecsysError
 
 HOME_ENV = "RECSYS_TUI_HOME"
 REDIS_ENV = "RECSYS_TUI_REDIS_URL"

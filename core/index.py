@@ -7,8 +7,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
-
-from data.errors import RecsysError
+from recsys_tui.common.errors import RecsysError
 
 INDEX_KINDS = ("flat", "hnsw", "ivf")
 HNSW_M = 32

@@ -14,7 +14,7 @@ user-supplied string ever reaches a key.
 
 from __future__ import annotations
 
-from data.errors import RecsysError
+from recsys_tui.common.errors import RecsysError
 
 NAMESPACE = "rs:v1"
 MAX_ID = 2**31 - 1

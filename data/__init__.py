@@ -1,7 +1,7 @@
 """MovieLens-100K: fetch, verify, parse, the canonical on-disk cache, id vocabularies and splits."""
 
-from data.errors import DataError, RecsysError
-from data.movielens import GENRES, Dataset, Interactions, Movie, UserInfo
+from recsys_tui.common.errors import DataError, RecsysError
+from recsys_tui.data.movielens import GENRES, Dataset, Interactions, Movie, UserInfo
 
 __all__ = [
     "GENRES",

@@ -9,11 +9,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-
-from data.errors import DataError
-from data.fsutil import load_npz, publish_dir, save_npz, sha256_file, staging_dir
-from data.movielens import N_ITEMS, N_RATINGS, N_USERS, Dataset, Interactions, Movie, UserInfo
-from data.parsers import ratings_array
+from recsys_tui.common.errors import DataError
+from recsys_tui.common.fsutil import load_npz, publish_dir, save_npz, sha256_file, staging_dir
+from recsys_tui.data.movielens import N_ITEMS, N_RATINGS, N_USERS, Dataset, Interactions, Movie, UserInfo
+from recsys_tui.data.parsers import ratings_array
 
 CACHE_NAME = "ml-100k"
 CACHE_FORMAT = 1

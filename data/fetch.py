@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from data.cache import has_cache, load_cache, verify_ml100k, write_cache
-from data.movielens import Dataset
-from data.sources import Progress, from_source
+from recsys_tui.data.cache import has_cache, load_cache, verify_ml100k, write_cache
+from recsys_tui.data.movielens import Dataset
+from recsys_tui.data.sources import Progress, from_source
 
 
 def fetch(data_root: Path, source: str = "auto", progress: Progress | None = None,

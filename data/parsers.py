@@ -10,9 +10,8 @@ import re
 from collections.abc import Iterable
 
 import numpy as np
-
-from data.errors import DataError
-from data.movielens import GENRES, Interactions, Movie, UserInfo
+from recsys_tui.common.errors import DataError
+from recsys_tui.data.movielens import GENRES, Interactions, Movie, UserInfo
 
 MAX_ID = 2**31 - 1
 _YEAR_IN_TITLE = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})\)\s*$")

@@ -16,9 +16,9 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from data.errors import DataError
-from data.movielens import Dataset
-from data.parsers import (
+from recsys_tui.common.errors import DataError
+from recsys_tui.data.movielens import Dataset
+from recsys_tui.data.parsers import (
     parse_recbole_inter,
     parse_recbole_item,
     parse_recbole_user,

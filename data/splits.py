@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-
-from data.movielens import Interactions
+from recsys_tui.data.movielens import Interactions
 
 
 def stratified_split(

@@ -1,6 +1,6 @@
 """Recommenders behind one small interface: ALS, EASE, two-stage, popularity, random."""
 
-from models.base import EmbeddingModel, ModelError, Recommender
-from models.registry import MODEL_NAMES, create, model_class
+from recsys_tui.models.base import EmbeddingModel, ModelError, Recommender
+from recsys_tui.models.registry import MODEL_NAMES, create, model_class
 
 __all__ = ["MODEL_NAMES", "EmbeddingModel", "ModelError", "Recommender", "create", "model_class"]

@@ -6,10 +6,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+from recsys_tui.models.base import EmbeddingModel, ModelError
+from recsys_tui.models.weighting import Weighting
 from threadpoolctl import threadpool_limits
-
-from models.base import EmbeddingModel, ModelError
-from models.weighting import Weighting
 
 
 class ALSRecommender(EmbeddingModel):

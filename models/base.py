@@ -11,8 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-
-from data.errors import RecsysError
+from recsys_tui.common.errors import RecsysError
 
 
 class ModelError(RecsysError):

@@ -6,8 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-
-from models.base import Recommender
+from recsys_tui.models.base import Recommender
 
 
 class PopularityRecommender(Recommender):

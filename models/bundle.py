@@ -8,12 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-
-from data.fsutil import atomic_write_json, load_npz, save_npz
-from data.movielens import Interactions
-from data.vocab import IdMap
-from models.base import EmbeddingModel, ModelError, Recommender, top_k, top_k_rows
-from models.registry import create
+from recsys_tui.common.fsutil import atomic_write_json, load_npz, save_npz
+from recsys_tui.data.movielens import Interactions
+from recsys_tui.data.vocab import IdMap
+from recsys_tui.models.base import EmbeddingModel, ModelError, Recommender, top_k, top_k_rows
+from recsys_tui.models.registry import create
 
 BUNDLE_FILES = ("model.npz", "vocab.npz", "train.npz", "model.json")
 

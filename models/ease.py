@@ -6,9 +6,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-
-from models.base import ModelError, Recommender
-from models.weighting import user_idf
+from recsys_tui.models.base import ModelError, Recommender
+from recsys_tui.models.weighting import user_idf
 
 
 class EASERecommender(Recommender):

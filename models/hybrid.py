@@ -19,10 +19,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-
-from models.als import ALSRecommender
-from models.base import EmbeddingModel, ModelError, top_k
-from models.ease import EASERecommender
+from recsys_tui.models.als import ALSRecommender
+from recsys_tui.models.base import EmbeddingModel, ModelError, top_k
+from recsys_tui.models.ease import EASERecommender
 
 _EASE_KEYS = {"ease_l2": "l2", "ease_scheme": "scheme", "ease_user_idf": "user_idf",
               "ease_negative_below": "negative_below"}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.als import ALSRecommender
-from models.base import ModelError, Recommender
-from models.baselines import PopularityRecommender, RandomRecommender
-from models.ease import EASERecommender
-from models.hybrid import HybridRecommender
+from recsys_tui.models.als import ALSRecommender
+from recsys_tui.models.base import ModelError, Recommender
+from recsys_tui.models.baselines import PopularityRecommender, RandomRecommender
+from recsys_tui.models.ease import EASERecommender
+from recsys_tui.models.hybrid import HybridRecommender
 
 _MODELS: dict[str, type[Recommender]] = {
     cls.name: cls

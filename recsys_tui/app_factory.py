@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from core.engine import Engine
-from core.home import Home
-from data.errors import RecsysError
-from tui.app import RecsysApp
-from tui.services import PointReport, Services, SetupReport, StepReport
+from recsys_tui.common.errors import RecsysError
+from recsys_tui.core.engine import Engine
+from recsys_tui.core.home import Home
+from recsys_tui.tui.app import RecsysApp
+from recsys_tui.tui.services import PointReport, Services, SetupReport, StepReport
 
 REPLAY_LIMIT = 3000
 """Events the in-app learning view replays (the full replay is ``recsys-tui replay``)."""
@@ -45,8 +45,8 @@ def make_services(home: Home, redis_url: str | None = None, index: str | None = 
         return Engine.open(home, redis_url, index)
 
     def retrain(step: StepReport, model: str | None) -> str:
-        from training.pipeline import train
-        from training.replay import home_model
+        from recsys_tui.training.pipeline import train
+        from recsys_tui.training.replay import home_model
 
         current, params = home_model(home)
         name = model or current
@@ -54,13 +54,13 @@ def make_services(home: Home, redis_url: str | None = None, index: str | None = 
         return train(home, name, params if name == current else None, index=kind, step=step).version
 
     def replay(on_point: PointReport):
-        from training.replay import run_replay
+        from recsys_tui.training.replay import run_replay
 
         return run_replay(home, list(REPLAY_STRATEGIES), limit=REPLAY_LIMIT, window=REPLAY_WINDOW,
                           on_point=on_point)
 
-    from core.index import INDEX_KINDS
-    from models.registry import MODEL_NAMES
+    from recsys_tui.core.index import INDEX_KINDS
+    from recsys_tui.models.registry import MODEL_NAMES
 
     return Services(open_engine=open_engine, needs_setup=needs_setup, setup=setup, retrain=retrain,
                     replay=replay, models=MODEL_NAMES, indexes=INDEX_KINDS)

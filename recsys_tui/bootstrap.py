@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from core import artifacts
-from core.engine import Engine
-from core.home import Home
-from data.cache import has_cache
-from data.fetch import fetch
-from data.sources import Progress
-from training.pipeline import train
+from recsys_tui.core import artifacts
+from recsys_tui.core.engine import Engine
+from recsys_tui.core.home import Home
+from recsys_tui.data.cache import has_cache
+from recsys_tui.data.fetch import fetch
+from recsys_tui.data.sources import Progress
+from recsys_tui.training.pipeline import train
 
 Say = Callable[[str], None]
 

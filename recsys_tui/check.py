@@ -34,14 +34,14 @@ from pathlib import Path
 
 import numpy as np
 
-from core import artifacts, keys
-from core.engine import Engine
-from core.event_log import EventLog
-from core.home import Home
-from core.results import percentile
-from data.cache import cache_dir, has_cache
-from data.errors import RecsysError
-from data.fsutil import atomic_write_json, sha256_file
+from recsys_tui.common.errors import RecsysError
+from recsys_tui.common.fsutil import atomic_write_json, sha256_file
+from recsys_tui.core import artifacts, keys
+from recsys_tui.core.engine import Engine
+from recsys_tui.core.event_log import EventLog
+from recsys_tui.core.home import Home
+from recsys_tui.core.results import percentile
+from recsys_tui.data.cache import cache_dir, has_cache
 
 REDIS_BINARY = shutil.which("redis-server")
 KEY_SCHEMA = re.compile(r"^rs:v1:(\{u:[1-9]\d*\}:(meta|recent|emb)|pop|wm|epoch|lock:rebuild)$")
@@ -761,7 +761,7 @@ def scenario_concurrency(home: Home, workdir: Path, procs: int = 4, n: int = 500
 
 def scenario_bad_inputs(home: Home, seed: int = 3, n: int = 400) -> Outcome:
     """Random and hostile inputs to the parsers and the engine: clean errors only, no crash."""
-    from data import parsers
+    from recsys_tui.data import parsers
 
     out = Outcome("bad input (parse/api)")
     rng = random.Random(seed)
@@ -852,7 +852,7 @@ def prepare(user_home: Home, workdir: Path, say: Callable[[str], None]) -> Home:
         shutil.copytree(user_home.artifacts / version, template / "artifacts" / version)
         artifacts.set_current(template / "artifacts", version)
     else:
-        from training.pipeline import train
+        from recsys_tui.training.pipeline import train
 
         say("training a model in the temp home (none published yet)")
         train(Home(template), "als")

@@ -73,7 +73,7 @@ def _one_line(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning every expected failure into one line and exit code."""
-    from data.errors import RecsysError
+    from recsys_tui.common.errors import RecsysError
 
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from rich.console import Console
 
-from core.home import REDIS_ENV, Home
+from recsys_tui.core.home import REDIS_ENV, Home
 
 
 @dataclass

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from data.errors import RecsysError
+from recsys_tui.common.errors import RecsysError
 
 MAX_ITEM = 1_000_000_000
 MAX_REPEAT = 10_000

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from data.errors import RecsysError
-from models.registry import model_class
+from recsys_tui.common.errors import RecsysError
+from recsys_tui.models.registry import model_class
 
 
 class ParamError(RecsysError):

@@ -16,7 +16,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from data.sources import Progress as ProgressFn
+from recsys_tui.data.sources import Progress as ProgressFn
 
 
 @contextlib.contextmanager

@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from recsys_tui.core.home import Home
 
-from core.home import Home
 from tests.redis_server import REDIS_BINARY, RedisServer
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -33,8 +33,8 @@ def ml100k_data(tmp_path_factory) -> Path:
 
     Reuses the default home's cache (``recsys-tui data fetch`` in CI), else fetches once.
     """
-    from data.cache import has_cache
-    from data.fetch import fetch
+    from recsys_tui.data.cache import has_cache
+    from recsys_tui.data.fetch import fetch
 
     default = Home.resolve().data
     if has_cache(default):
@@ -50,7 +50,7 @@ def ml100k_data(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def trained_home_template(tmp_path_factory, ml100k_data) -> Path:
     """A home with the dataset and a published default ALS model (built once per session)."""
-    from training.pipeline import train
+    from recsys_tui.training.pipeline import train
 
     root = tmp_path_factory.mktemp("trained-home")
     shutil.copytree(ml100k_data, root / "data")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.event_log import EventLog
+from recsys_tui.core.event_log import EventLog
 
 
 def logged(home) -> int:

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from core import artifacts
-from core.artifacts import ArtifactError
-from core.index import VectorIndexError
-from data.fsutil import sha256_file
-from data.movielens import Interactions
-from models.bundle import TrainedModel
+from recsys_tui.common.fsutil import sha256_file
+from recsys_tui.core import artifacts
+from recsys_tui.core.artifacts import ArtifactError
+from recsys_tui.core.index import VectorIndexError
+from recsys_tui.data.movielens import Interactions
+from recsys_tui.models.bundle import TrainedModel
 
 RECOVER = "recsys-tui train"
 

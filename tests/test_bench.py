@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from recsys_tui.core.feature_store import FeatureStore
+from recsys_tui.core.keys import NAMESPACE
+from recsys_tui.core.results import STEPS
+from recsys_tui.training.bench import BenchError, BenchOptions, percentiles, recall_at_k, run
 
-from core.feature_store import FeatureStore
-from core.keys import NAMESPACE
-from core.results import STEPS
 from recsys_tui.cli import main
 from tests.events import logged
-from training.bench import BenchError, BenchOptions, percentiles, recall_at_k, run
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
+from recsys_tui.core.event_log import EventLog
 
-from core.event_log import EventLog
 from recsys_tui import check
 
 REQUIRED = {"faults_injected", "faults_survived", "events_written", "events_found", "bad_inputs_tried",

@@ -11,9 +11,9 @@ import io
 import json
 
 import pytest
+from recsys_tui.core import artifacts
+from recsys_tui.core.results import STEPS
 
-from core import artifacts
-from core.results import STEPS
 from recsys_tui.check import one_clean_line, run_cli
 from recsys_tui.cli import main
 from tests.events import logged

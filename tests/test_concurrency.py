@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from recsys_tui.core.engine import Engine
 
-from core.engine import Engine
 from recsys_tui import check
 
 pytestmark = [pytest.mark.redis, pytest.mark.faults]

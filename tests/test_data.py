@@ -10,11 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from data.cache import RECOVER, cache_dir, has_cache, load_cache, write_cache
-from data.errors import DataError
-from data.fetch import fetch
-from data.fsutil import (
+from recsys_tui.common.errors import DataError
+from recsys_tui.common.fsutil import (
     atomic_write_bytes,
     atomic_write_json,
     load_npz,
@@ -22,10 +19,12 @@ from data.fsutil import (
     save_npz,
     staging_dir,
 )
-from data.movielens import GENRES, Dataset, Interactions, Movie, UserInfo
-from data.parsers import parse_interactions_text, parse_udata, parse_uitem, parse_uuser
-from data.sources import from_source
-from data.splits import stratified_split, temporal_split
+from recsys_tui.data.cache import RECOVER, cache_dir, has_cache, load_cache, write_cache
+from recsys_tui.data.fetch import fetch
+from recsys_tui.data.movielens import GENRES, Dataset, Interactions, Movie, UserInfo
+from recsys_tui.data.parsers import parse_interactions_text, parse_udata, parse_uitem, parse_uuser
+from recsys_tui.data.sources import from_source
+from recsys_tui.data.splits import stratified_split, temporal_split
 
 # -- parsers ---------------------------------------------------------------------------------
 
@@ -311,7 +310,7 @@ def test_failed_staging_leaves_the_published_folder_untouched(tmp_path):
 
 def test_atomic_writes_get_the_usual_file_mode(tmp_path):
     """mkstemp makes 0600 files; published files get what open() would give under the umask."""
-    from data.fsutil import atomic_write_bytes
+    from recsys_tui.common.fsutil import atomic_write_bytes
 
     mask = os.umask(0)
     os.umask(mask)

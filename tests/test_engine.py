@@ -10,10 +10,9 @@ import sys
 
 import numpy as np
 import pytest
-
-from core.engine import CLICK_VALUE, Engine, EngineError
-from core.results import STEPS
-from training.pipeline import train
+from recsys_tui.core.engine import CLICK_VALUE, Engine, EngineError
+from recsys_tui.core.results import STEPS
+from recsys_tui.training.pipeline import train
 
 USER = 1
 

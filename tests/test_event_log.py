@@ -5,8 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-
-from core.event_log import EventLog, EventLogError
+from recsys_tui.core.event_log import EventLog, EventLogError
 
 
 @pytest.fixture

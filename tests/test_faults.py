@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
+import recsys_tui.core.engine as engine_mod
+from recsys_tui.core import artifacts
+from recsys_tui.core.engine import Engine
+from recsys_tui.core.event_log import EventLog
+from recsys_tui.core.home import Home
 
-import core.engine as engine_mod
-from core import artifacts
-from core.engine import Engine
-from core.event_log import EventLog
-from core.home import Home
 from recsys_tui import check
 
 pytestmark = [pytest.mark.faults]

@@ -6,10 +6,10 @@ import re
 
 import numpy as np
 import pytest
+from recsys_tui.core import keys
+from recsys_tui.core.event_log import EventLog
+from recsys_tui.core.feature_store import RECENT_CAP, FeatureStore, StoreError
 
-from core import keys
-from core.event_log import EventLog
-from core.feature_store import RECENT_CAP, FeatureStore, StoreError
 from tests.redis_server import free_port
 
 PASSWORD = "hunter2-Very-Secret"

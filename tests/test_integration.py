@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from core import artifacts
-from core.engine import Engine
-from data.cache import ML100K_CONTENT_HASH
-from data.fetch import fetch
-from data.movielens import N_ITEMS, N_RATINGS, N_USERS
-from training.evaluate import evaluate
-from training.pipeline import train
+from recsys_tui.core import artifacts
+from recsys_tui.core.engine import Engine
+from recsys_tui.data.cache import ML100K_CONTENT_HASH
+from recsys_tui.data.fetch import fetch
+from recsys_tui.data.movielens import N_ITEMS, N_RATINGS, N_USERS
+from recsys_tui.training.evaluate import evaluate
+from recsys_tui.training.pipeline import train
 
 pytestmark = [pytest.mark.integration]
 

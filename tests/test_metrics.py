@@ -7,8 +7,7 @@ import math
 import numpy as np
 import pytest
 import scipy.sparse as sp
-
-from training.metrics import coverage, hit_matrix, personalization, ranking_metrics
+from recsys_tui.training.metrics import coverage, hit_matrix, personalization, ranking_metrics
 
 
 def relevant(rows: list[list[int]], n_items: int = 10) -> sp.csr_matrix:

@@ -7,16 +7,15 @@ import json
 import numpy as np
 import pytest
 import scipy.sparse as sp
-
-from data.fsutil import load_npz, save_npz
-from data.movielens import Interactions
-from models.als import ALSRecommender
-from models.base import EmbeddingModel, top_k, top_k_rows
-from models.bundle import TrainedModel
-from models.ease import EASERecommender
-from models.hybrid import HybridRecommender
-from models.registry import MODEL_NAMES, create
-from models.weighting import Weighting
+from recsys_tui.common.fsutil import load_npz, save_npz
+from recsys_tui.data.movielens import Interactions
+from recsys_tui.models.als import ALSRecommender
+from recsys_tui.models.base import EmbeddingModel, top_k, top_k_rows
+from recsys_tui.models.bundle import TrainedModel
+from recsys_tui.models.ease import EASERecommender
+from recsys_tui.models.hybrid import HybridRecommender
+from recsys_tui.models.registry import MODEL_NAMES, create
+from recsys_tui.models.weighting import Weighting
 
 N_USERS, N_ITEMS = 40, 30
 SMALL = {
@@ -212,7 +211,7 @@ def test_ease_and_hybrid_ignore_a_one_star_rating(fitted):
 
 
 def test_bad_weighting_parameters_are_model_errors():
-    from models.base import ModelError
+    from recsys_tui.models.base import ModelError
 
     with pytest.raises(ModelError):
         ALSRecommender(negative_weight=0.5)
@@ -224,8 +223,8 @@ def test_bad_weighting_parameters_are_model_errors():
 @pytest.mark.integration
 def test_hybrid_serves_through_the_engine(home):
     """FAISS retrieval + re-rank in the engine gives the model's own two-stage list, with reasons."""
-    from core.engine import Engine
-    from training.pipeline import train
+    from recsys_tui.core.engine import Engine
+    from recsys_tui.training.pipeline import train
 
     train(home, "hybrid")
     engine = Engine.open(home)
@@ -328,7 +327,7 @@ def test_fit_with_recency_stores_each_users_weighted_fold_in(fitted):
         row = recency[train.indptr[u]:train.indptr[u + 1]]
         np.testing.assert_allclose(model.user_factors[u], model.fold_in(items, ratings, row),
                                    rtol=1e-4, atol=1e-5)
-    from models.base import ModelError
+    from recsys_tui.models.base import ModelError
 
     with pytest.raises(ModelError):
         ALSRecommender(**SMALL["als"]).fit(train, recency[:-1])

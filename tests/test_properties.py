@@ -10,11 +10,11 @@ import math
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from recsys_tui.common.errors import RecsysError
+from recsys_tui.core.engine import Engine
+from recsys_tui.data import parsers
+from recsys_tui.data.movielens import GENRES
 
-from core.engine import Engine
-from data import parsers
-from data.errors import RecsysError
-from data.movielens import GENRES
 from recsys_tui import check
 
 COMMON = settings(max_examples=150, deadline=None,

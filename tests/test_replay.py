@@ -6,13 +6,13 @@ import json
 
 import numpy as np
 import pytest
+from recsys_tui.core.home import Home
+from recsys_tui.data.cache import write_cache
+from recsys_tui.data.movielens import Dataset, Interactions, Movie, UserInfo
+from recsys_tui.training.replay import DEFAULT_STRATEGIES, ReplayError, parse_strategies, run_replay
 
-from core.home import Home
-from data.cache import write_cache
-from data.movielens import Dataset, Interactions, Movie, UserInfo
 from recsys_tui.cli import main
 from tests.events import logged
-from training.replay import DEFAULT_STRATEGIES, ReplayError, parse_strategies, run_replay
 
 CLUSTERS, PER_CLUSTER = 6, 10
 N_ITEMS = CLUSTERS * PER_CLUSTER

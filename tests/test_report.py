@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from recsys_tui.core.engine import Engine
+from recsys_tui.training.report import adaptation, differentiation, temp_copy
 
-from core.engine import Engine
 from recsys_tui.cli import main
 from tests.events import logged
-from training.report import adaptation, differentiation, temp_copy
 
 pytestmark = pytest.mark.integration
 

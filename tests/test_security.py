@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 import redis
+from recsys_tui.common.errors import DataError
+from recsys_tui.core import artifacts, keys
+from recsys_tui.core.engine import Engine, EngineError
+from recsys_tui.core.feature_store import ACL_COMMANDS, FeatureStore, redact
+from recsys_tui.data.cache import cache_dir, load_cache
 
-from core import artifacts, keys
-from core.engine import Engine, EngineError
-from core.feature_store import ACL_COMMANDS, FeatureStore, redact
-from data.cache import cache_dir, load_cache
-from data.errors import DataError
 from recsys_tui import check
 from tests.conftest import no_redis_binary
 from tests.redis_server import REDIS_BINARY, RedisServer, free_port

@@ -13,16 +13,16 @@ import shutil
 from collections.abc import Awaitable, Callable
 
 import pytest
+from recsys_tui.core import artifacts
+from recsys_tui.core.home import Home
+from recsys_tui.tui.app import PilotError, RecsysApp
+from recsys_tui.tui.screens.help import HelpScreen, binding_rows
+from recsys_tui.tui.screens.learning import LearningScreen
+from recsys_tui.tui.screens.login import LoginScreen
+from recsys_tui.tui.screens.main import MainScreen
 from textual.widgets import DataTable, Static
 
-from core import artifacts
-from core.home import Home
 from recsys_tui.app_factory import make_app, make_services
-from tui.app import PilotError, RecsysApp
-from tui.screens.help import HelpScreen, binding_rows
-from tui.screens.learning import LearningScreen
-from tui.screens.login import LoginScreen
-from tui.screens.main import MainScreen
 
 pytestmark = pytest.mark.tui
 SIZES = [(80, 24), (120, 40)]
@@ -329,7 +329,7 @@ def test_command_palette_changes_the_index(home):
 
 
 def test_learning_view_draws_curves_without_blocking(home):
-    from training.replay import run_replay
+    from recsys_tui.training.replay import run_replay
 
     services = make_services(home)
     services.replay = lambda on_point: run_replay(home, ["popularity", "foldin"], limit=400, window=100,
@@ -411,7 +411,7 @@ def test_a_second_retrain_while_one_runs_is_refused(home):
 
 
 def test_closing_the_learning_view_stops_its_replay(home):
-    from training.replay import run_replay
+    from recsys_tui.training.replay import run_replay
 
     points: list[int] = []
     finished: list[bool] = []
@@ -463,7 +463,7 @@ def test_a_failed_start_is_reported_once_and_makes_run_app_fail(home):
 
 def test_palette_loads_a_version_published_by_another_process(home):
     """`recsys-tui train` in another terminal publishes; "Load newest model" swaps it in live."""
-    from training.pipeline import train
+    from recsys_tui.training.pipeline import train
 
     async def body(app: RecsysApp, pilot) -> None:
         await app.login(2)

@@ -31,14 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from core import artifacts
-from core.engine import Engine
-from core.home import Home
-from core.index import INDEX_KINDS, VectorIndex
-from core.keys import NAMESPACE
-from core.results import STEPS, percentile
-from data.errors import RecsysError
+from recsys_tui.common.errors import RecsysError
+from recsys_tui.core import artifacts
+from recsys_tui.core.engine import Engine
+from recsys_tui.core.home import Home
+from recsys_tui.core.index import INDEX_KINDS, VectorIndex
+from recsys_tui.core.keys import NAMESPACE
+from recsys_tui.core.results import STEPS, percentile
 
 Say = Callable[[str], None]
 K = 10
@@ -277,7 +276,7 @@ def run_synthetic(n_items: int, n_queries: int, seed: int, say: Say,
 
 def _guard_real_store(url: str) -> Callable[[], int]:
     """Refuse a Redis that already holds recsys-tui data; return a cleanup for the bench's keys."""
-    from core.feature_store import FeatureStore, StoreError
+    from recsys_tui.core.feature_store import FeatureStore, StoreError
 
     store = FeatureStore.open(url)
     try:

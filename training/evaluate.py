@@ -8,13 +8,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-
-from data.movielens import Dataset, Interactions
-from data.splits import stratified_split, temporal_split
-from data.vocab import IdMap
-from models.base import top_k
-from models.bundle import TrainedModel
-from training.metrics import coverage, personalization, ranking_metrics
+from recsys_tui.data.movielens import Dataset, Interactions
+from recsys_tui.data.splits import stratified_split, temporal_split
+from recsys_tui.data.vocab import IdMap
+from recsys_tui.models.base import top_k
+from recsys_tui.models.bundle import TrainedModel
+from recsys_tui.training.metrics import coverage, personalization, ranking_metrics
 
 PROTOCOLS = ("stratified", "temporal")
 BASELINES = ("random", "popularity")
@@ -76,7 +75,7 @@ def split(inter: Interactions, protocol: str, seed: int) -> tuple[Interactions, 
 
 
 def _seeded(name: str, params: dict, seed: int) -> dict:
-    from models.registry import model_class
+    from recsys_tui.models.registry import model_class
 
     defaults = model_class(name).defaults
     for key in ("random_state", "seed"):

@@ -17,8 +17,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 import numpy as np
-
-from data.movielens import Interactions
+from recsys_tui.data.movielens import Interactions
 
 EASE_PARAMS = {"l2": 400.0, "negative_max": 2.0, "negative_weight": 0.5, "decay": 0.85}
 TRANSITION_PARAMS = {"window": 8, "decay_w": 0.85, "sym": 1.0, "last": 8, "decay_l": 0.7, "beta": 100.0}

@@ -9,18 +9,17 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-
-from core import artifacts
-from core.event_log import EventLog
-from core.home import Home
-from data.errors import DataError
-from data.fetch import load as load_dataset
-from data.movielens import Dataset, Interactions
-from data.parsers import parse_interactions_text
-from data.vocab import IdMap
-from models.als import ALSRecommender
-from models.bundle import TrainedModel, build_matrix
-from models.registry import create, model_class
+from recsys_tui.common.errors import DataError
+from recsys_tui.core import artifacts
+from recsys_tui.core.event_log import EventLog
+from recsys_tui.core.home import Home
+from recsys_tui.data.fetch import load as load_dataset
+from recsys_tui.data.movielens import Dataset, Interactions
+from recsys_tui.data.parsers import parse_interactions_text
+from recsys_tui.data.vocab import IdMap
+from recsys_tui.models.als import ALSRecommender
+from recsys_tui.models.bundle import TrainedModel, build_matrix
+from recsys_tui.models.registry import create, model_class
 
 Step = Callable[[str], None]
 """Told the name of each stage as it starts (for progress displays)."""

@@ -29,18 +29,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from core import artifacts
-from core.engine import Engine
-from core.home import Home
-from data.cache import write_cache
-from data.errors import RecsysError
-from data.fetch import load as load_dataset
-from data.movielens import Dataset
-from data.splits import temporal_split
-from models.base import top_k
-from models.bundle import TrainedModel
-from training.online import (
+from recsys_tui.common.errors import RecsysError
+from recsys_tui.core import artifacts
+from recsys_tui.core.engine import Engine
+from recsys_tui.core.home import Home
+from recsys_tui.data.cache import write_cache
+from recsys_tui.data.fetch import load as load_dataset
+from recsys_tui.data.movielens import Dataset
+from recsys_tui.data.splits import temporal_split
+from recsys_tui.models.base import top_k
+from recsys_tui.models.bundle import TrainedModel
+from recsys_tui.training.online import (
     BLEND_PARAMS,
     EASE_PARAMS,
     TRANSITION_PARAMS,
@@ -49,7 +48,7 @@ from training.online import (
     OnlineTransitions,
     blend,
 )
-from training.pipeline import train
+from recsys_tui.training.pipeline import train
 
 K = 10
 STRATEGIES: dict[str, str] = {
@@ -232,7 +231,7 @@ def run_replay(home: Home, strategies: list[str] | None = None, train_fraction: 
         model, home_params = home_model(home)
         params = home_params if params is None else params
     params = dict(params or {})
-    from models.registry import model_class
+    from recsys_tui.models.registry import model_class
 
     if "random_state" in model_class(model).defaults:
         params["random_state"] = int(seed)

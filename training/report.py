@@ -24,15 +24,14 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-
-from core import artifacts
-from core.engine import Engine
-from core.home import Home
-from data.errors import RecsysError
-from data.fetch import load as load_dataset
-from data.fsutil import atomic_write_bytes, atomic_write_json
-from models.base import top_k
-from training.metrics import coverage, personalization
+from recsys_tui.common.errors import RecsysError
+from recsys_tui.common.fsutil import atomic_write_bytes, atomic_write_json
+from recsys_tui.core import artifacts
+from recsys_tui.core.engine import Engine
+from recsys_tui.core.home import Home
+from recsys_tui.data.fetch import load as load_dataset
+from recsys_tui.models.base import top_k
+from recsys_tui.training.metrics import coverage, personalization
 
 K = 10
 POPULAR_POOL = 200
@@ -213,9 +212,9 @@ def build_report(home: Home, out: Path | None = None, *, seeds: list[int] | None
 
     ``limit`` caps the replay events and the adaptation users (for quick runs).
     """
-    from models.registry import MODEL_NAMES
-    from training.evaluate import evaluate
-    from training.replay import run_replay
+    from recsys_tui.models.registry import MODEL_NAMES
+    from recsys_tui.training.evaluate import evaluate
+    from recsys_tui.training.replay import run_replay
 
     say = say or (lambda _text: None)
     start = time.perf_counter()

@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-from data.movielens import Dataset
-from data.splits import stratified_split
-from models.registry import model_class
-from training.evaluate import evaluate_split, split
+from recsys_tui.data.movielens import Dataset
+from recsys_tui.data.splits import stratified_split
+from recsys_tui.models.registry import model_class
+from recsys_tui.training.evaluate import evaluate_split, split
 
 VALIDATION_OFFSET = 1000
 """The validation split's seed is the protocol seed plus this (fixed, so tuning is reproducible)."""

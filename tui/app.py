@@ -12,14 +12,13 @@ from __future__ import annotations
 import gc
 from typing import ClassVar
 
+from recsys_tui.core.results import EventResult, RecList, UserSummary
+from recsys_tui.tui.commands import RecsysCommands
+from recsys_tui.tui.pilot import PilotError, PilotSurface
+from recsys_tui.tui.services import EngineAPI, Services
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import Worker
-
-from core.results import EventResult, RecList, UserSummary
-from tui.commands import RecsysCommands
-from tui.pilot import PilotError, PilotSurface
-from tui.services import EngineAPI, Services
 
 IDLE_GC_S = 1.0
 """Seconds without an interaction after which the app runs the full garbage collection itself."""
@@ -61,8 +60,8 @@ class RecsysApp(PilotSurface, App):
     # -- screens ---------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        from tui.screens.login import LoginScreen
-        from tui.screens.setup import SetupScreen
+        from recsys_tui.tui.screens.login import LoginScreen
+        from recsys_tui.tui.screens.setup import SetupScreen
 
         if self.engine is not None:
             self.push_screen(LoginScreen())
@@ -71,7 +70,7 @@ class RecsysApp(PilotSurface, App):
 
     def engine_ready(self, engine: EngineAPI, setup_ran: bool) -> None:
         """Called by the start-up screen once the engine is open."""
-        from tui.screens.login import LoginScreen
+        from recsys_tui.tui.screens.login import LoginScreen
 
         self.engine = engine
         self.freeze_heap()
@@ -109,8 +108,8 @@ class RecsysApp(PilotSurface, App):
 
     def login_as(self, user_id: int) -> None:
         """Log in as ``user_id`` from the login screen (first time or switching)."""
-        from tui.screens.login import LoginScreen
-        from tui.screens.main import MainScreen
+        from recsys_tui.tui.screens.login import LoginScreen
+        from recsys_tui.tui.screens.main import MainScreen
 
         self.user_id = user_id
         if self.main is None:
@@ -133,7 +132,7 @@ class RecsysApp(PilotSurface, App):
         return self._users[user_id]
 
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen
+        from recsys_tui.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())

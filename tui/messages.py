@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from recsys_tui.core.results import EventResult, MovieRow, Profile, RecList, SimilarList, UserSummary
+from recsys_tui.tui.services import EngineAPI
 from textual.message import Message
-
-from core.results import EventResult, MovieRow, Profile, RecList, SimilarList, UserSummary
-from tui.services import EngineAPI
 
 
 class SetupProgress(Message):

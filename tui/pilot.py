@@ -30,7 +30,7 @@ import asyncio
 import os
 from typing import Any
 
-from core.results import EventResult, RecList
+from recsys_tui.core.results import EventResult, RecList
 
 PILOT_TIMEOUT_S = float(os.environ.get("RECSYS_TUI_PILOT_TIMEOUT", "120"))
 """How long a pilot call waits for the app before giving up (``asyncio.TimeoutError``)."""

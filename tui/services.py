@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from core.results import (
+from recsys_tui.core.results import (
     EventResult,
     MovieRow,
     Profile,

@@ -8,12 +8,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from core.index import INDEX_KINDS
-from core.results import STEPS
-from data.fsutil import atomic_write_json
 from recsys_tui.commands.train import UsageProblem
+from recsys_tui.common.fsutil import atomic_write_json
 from recsys_tui.context import STATE
-from training.bench import BenchError, BenchOptions, run
+from recsys_tui.core.index import INDEX_KINDS
+from recsys_tui.core.results import STEPS
+from recsys_tui.training.bench import BenchError, BenchOptions, run
 
 
 def _ms(value: float) -> str:

@@ -39,9 +39,9 @@ def register(app: typer.Typer) -> None:
             help=f"Run just this scenario (repeatable): {', '.join(SCENARIOS)}.")] = None,
     ) -> None:
         """Inject faults (Redis and process kills, corrupt files, full disk, bad input) and report."""
-        from data.fsutil import atomic_write_json
         from recsys_tui.check import run_suite, totals
         from recsys_tui.commands.train import _choice
+        from recsys_tui.common.fsutil import atomic_write_json
 
         for name in only or ():
             _choice(name, SCENARIOS, "scenario")

@@ -7,10 +7,10 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from data.cache import cache_dir, read_manifest
-from data.fetch import fetch, load
-from data.movielens import Dataset
 from recsys_tui.context import STATE
+from recsys_tui.data.cache import cache_dir, read_manifest
+from recsys_tui.data.fetch import fetch, load
+from recsys_tui.data.movielens import Dataset
 from recsys_tui.progress import download_bar
 
 

@@ -19,11 +19,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from core.results import EventResult, RecList, percentile
-from data.errors import RecsysError
-from data.fsutil import atomic_write_bytes, atomic_write_json
-from data.movielens import GENRES
+from recsys_tui.common.errors import RecsysError
+from recsys_tui.common.fsutil import atomic_write_bytes, atomic_write_json
 from recsys_tui.context import STATE
+from recsys_tui.core.results import EventResult, RecList, percentile
+from recsys_tui.data.movielens import GENRES
 from recsys_tui.demo_script import Action, DemoScriptError, parse_script
 
 __all__ = ["DemoError", "DemoUsageError", "parse_script", "parse_size", "register", "run_demo"]
@@ -282,7 +282,7 @@ def summary(app, out: Transcript) -> dict:
 
 async def _drive(app, actions: list[Action], size: tuple[int, int], out: Transcript,
                  screenshot: Path | None) -> dict:
-    from tui.pilot import PilotError
+    from recsys_tui.tui.pilot import PilotError
 
     async with app.run_test(size=size) as pilot:
         runner = Runner(app, pilot, out)

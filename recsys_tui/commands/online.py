@@ -6,11 +6,11 @@ from typing import Annotated
 
 import typer
 
-from core.engine import Engine
-from core.results import EventResult, RecList
 from recsys_tui.bootstrap import needs_setup, open_ready
 from recsys_tui.commands.train import UsageProblem, _choice
 from recsys_tui.context import STATE
+from recsys_tui.core.engine import Engine
+from recsys_tui.core.results import EventResult, RecList
 from recsys_tui.output import FORMATS, emit, timing_line
 from recsys_tui.progress import download_bar
 

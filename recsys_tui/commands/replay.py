@@ -12,8 +12,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from data.errors import RecsysError
 from recsys_tui.commands.train import _seeds
+from recsys_tui.common.errors import RecsysError
 from recsys_tui.context import STATE
 from recsys_tui.progress import stages
 
@@ -83,8 +83,8 @@ def register(app: typer.Typer) -> None:
                                   "parameters).")] = None,
     ) -> None:
         """Test-then-learn through the real engine: train on the past, replay the rest in time order."""
-        from data.fsutil import atomic_write_json
-        from training.replay import ReplayError, parse_strategies, run_replay
+        from recsys_tui.common.fsutil import atomic_write_json
+        from recsys_tui.training.replay import ReplayError, parse_strategies, run_replay
 
         if not 0 < train_fraction < 1:
             raise ReplayUsageError(f"--train-fraction must be between 0 and 1, got {train_fraction}")
@@ -101,9 +101,9 @@ def register(app: typer.Typer) -> None:
         home = STATE.home.ensure()
         params = None
         if model is not None or param:
-            from models.registry import MODEL_NAMES
+            from recsys_tui.models.registry import MODEL_NAMES
             from recsys_tui.params import parse_params
-            from training.replay import home_model
+            from recsys_tui.training.replay import home_model
 
             model = model or home_model(home)[0]
             if model not in MODEL_NAMES:
@@ -143,7 +143,7 @@ def register(app: typer.Typer) -> None:
             help="Comma-separated models to evaluate (default: als, ease, hybrid if available).")] = None,
     ) -> None:
         """Eval + replay + adaptation + differentiation → a Markdown report and its JSON."""
-        from training.report import build_report
+        from recsys_tui.training.report import build_report
 
         if limit is not None and limit < 1:
             raise ReplayUsageError(f"--limit must be ≥ 1, got {limit}")
@@ -151,7 +151,7 @@ def register(app: typer.Typer) -> None:
         model_list = [m.strip() for m in models.split(",") if m.strip()] if models else None
         if models is not None and not model_list:
             raise ReplayUsageError("--models is empty")
-        from models.registry import MODEL_NAMES
+        from recsys_tui.models.registry import MODEL_NAMES
 
         for name in model_list or []:
             if name not in MODEL_NAMES:

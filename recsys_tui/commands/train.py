@@ -10,15 +10,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from core.index import INDEX_KINDS
-from data.errors import RecsysError
-from data.fetch import fetch
-from models.registry import MODEL_NAMES, model_class
+from recsys_tui.common.errors import RecsysError
 from recsys_tui.context import STATE
+from recsys_tui.core.index import INDEX_KINDS
+from recsys_tui.data.fetch import fetch
+from recsys_tui.models.registry import MODEL_NAMES, model_class
 from recsys_tui.params import parse_params
 from recsys_tui.progress import download_bar, stages
-from training.evaluate import METRICS, PROTOCOLS, evaluate
-from training.pipeline import train
+from recsys_tui.training.evaluate import METRICS, PROTOCOLS, evaluate
+from recsys_tui.training.pipeline import train
 
 
 class UsageProblem(RecsysError):
@@ -168,7 +168,7 @@ def register(app: typer.Typer) -> None:
                                        f"{','.join(map(str, seed_list))} (mean ± std)"))
         STATE.console.print(f"evaluated in {elapsed:.1f} s")
         if json_out is not None:
-            from data.fsutil import atomic_write_json
+            from recsys_tui.common.fsutil import atomic_write_json
 
             atomic_write_json(json_out, {**report.to_json(), "elapsed_s": elapsed})
             STATE.console.print(f"wrote {json_out}")
@@ -184,7 +184,7 @@ def register(app: typer.Typer) -> None:
         json_out: Annotated[Path | None, typer.Option("--json", help="Write all rows as JSON.")] = None,
     ) -> None:
         """Grid-search hyper-parameters on a validation split carved from the training part."""
-        from training.tune import DEFAULT_GRIDS, tune
+        from recsys_tui.training.tune import DEFAULT_GRIDS, tune
 
         _choice(model, tuple(DEFAULT_GRIDS), "model to tune")
         home = STATE.home.ensure()
@@ -206,6 +206,6 @@ def register(app: typer.Typer) -> None:
         STATE.console.print(f"best {model} parameters on validation: {result.best_params} "
                             f"({result.elapsed_s:.1f} s)")
         if json_out is not None:
-            from data.fsutil import atomic_write_json
+            from recsys_tui.common.fsutil import atomic_write_json
 
             atomic_write_json(json_out, json.loads(json.dumps(result.to_json(), default=str)))

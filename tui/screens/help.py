@@ -13,11 +13,11 @@ from textual.widgets import DataTable, Static
 
 def binding_rows() -> list[tuple[str, str, str, str]]:
     """(where, key, id, description) for every binding the app declares."""
-    from tui.app import RecsysApp
-    from tui.screens.learning import LearningScreen
-    from tui.screens.login import LoginScreen
-    from tui.screens.main import MainScreen
-    from tui.screens.pickers import GenrePicker
+    from recsys_tui.tui.app import RecsysApp
+    from recsys_tui.tui.screens.learning import LearningScreen
+    from recsys_tui.tui.screens.login import LoginScreen
+    from recsys_tui.tui.screens.main import MainScreen
+    from recsys_tui.tui.screens.pickers import GenrePicker
 
     rows = []
     owners = (("everywhere", RecsysApp), ("main", MainScreen), ("login", LoginScreen),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from recsys_tui.tui.messages import ReplayDone, ReplayPoint
+from recsys_tui.tui.screens.base import EngineScreen
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -11,9 +13,6 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
-
-from tui.messages import ReplayDone, ReplayPoint
-from tui.screens.base import EngineScreen
 
 MARKERS = ("x", "•", "+", "o", "*", "#", "@")
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from recsys_tui.core.results import UserSummary
+from recsys_tui.tui.messages import UserChosen, UsersLoaded
+from recsys_tui.tui.screens.base import EngineScreen
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Footer, Input, Static
-
-from core.results import UserSummary
-from tui.messages import UserChosen, UsersLoaded
-from tui.screens.base import EngineScreen
 
 
 def matches(user: UserSummary, text: str) -> bool:

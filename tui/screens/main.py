@@ -13,15 +13,9 @@ import time
 from datetime import datetime
 from typing import ClassVar
 
-from textual import work
-from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
-from textual.widgets import Footer, Input
-
-from core.results import RecList, rank_changes
-from data.fsutil import atomic_write_bytes
-from tui.messages import (
+from recsys_tui.common.fsutil import atomic_write_bytes
+from recsys_tui.core.results import RecList, rank_changes
+from recsys_tui.tui.messages import (
     EventRecorded,
     Exported,
     MovieHighlighted,
@@ -32,13 +26,18 @@ from tui.messages import (
     SearchDone,
     SimilarReady,
 )
-from tui.screens.base import EngineScreen
-from tui.widgets.catalogue import COLUMNS, CataloguePane
-from tui.widgets.detail import MovieDetail
-from tui.widgets.latency import LatencyPane
-from tui.widgets.profile import ProfilePane
-from tui.widgets.recommendations import RecsPane
-from tui.widgets.status import StatusBar
+from recsys_tui.tui.screens.base import EngineScreen
+from recsys_tui.tui.widgets.catalogue import COLUMNS, CataloguePane
+from recsys_tui.tui.widgets.detail import MovieDetail
+from recsys_tui.tui.widgets.latency import LatencyPane
+from recsys_tui.tui.widgets.profile import ProfilePane
+from recsys_tui.tui.widgets.recommendations import RecsPane
+from recsys_tui.tui.widgets.status import StatusBar
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import Footer, Input
 
 K = 10
 SEARCH_LIMIT = 200
@@ -238,7 +237,7 @@ class MainScreen(EngineScreen):
         self.catalogue.sort_by(keys[(keys.index(current) + 1) % len(keys)] if current in keys else keys[0])
 
     def action_genre(self) -> None:
-        from tui.screens.pickers import GenrePicker
+        from recsys_tui.tui.screens.pickers import GenrePicker
 
         genres = sorted({g for m in self.engine.catalogue.movies.values() for g in m.genres})
 
@@ -332,12 +331,12 @@ class MainScreen(EngineScreen):
     # -- background work -------------------------------------------------------------------------
 
     def action_switch_user(self) -> None:
-        from tui.screens.login import LoginScreen
+        from recsys_tui.tui.screens.login import LoginScreen
 
         self.app.push_screen(LoginScreen(switching=True))
 
     def action_learning(self) -> None:
-        from tui.screens.learning import LearningScreen
+        from recsys_tui.tui.screens.learning import LearningScreen
 
         self.app.push_screen(LearningScreen())
 

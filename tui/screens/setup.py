@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from recsys_tui.tui.messages import EngineReady, SetupProgress
+from recsys_tui.tui.screens.base import EngineScreen
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Footer, Log, ProgressBar, Static
 from textual.worker import Worker, WorkerState
-
-from tui.messages import EngineReady, SetupProgress
-from tui.screens.base import EngineScreen
 
 
 class SetupScreen(EngineScreen):

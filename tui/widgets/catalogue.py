@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from recsys_tui.core.results import MovieRow
+from recsys_tui.tui.messages import MovieHighlighted
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
-
-from core.results import MovieRow
-from tui.messages import MovieHighlighted
 
 COLUMNS = (("title", "Title", 30), ("yours", "You", 3), ("avg", "Avg", 4), ("n", "#Rat", 4),
            ("year", "Year", 4), ("genres", "Genres", None))

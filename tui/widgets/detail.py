@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from recsys_tui.core.results import MovieRow, SimilarList
+from recsys_tui.tui.widgets.catalogue import stars
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
-
-from core.results import MovieRow, SimilarList
-from tui.widgets.catalogue import stars
 
 
 class MovieDetail(VerticalScroll):

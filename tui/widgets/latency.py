@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from recsys_tui.core.results import Timings, percentile
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Sparkline, Static
-
-from core.results import Timings, percentile
 
 STEPS = (("validate", "valid"), ("log", "log"), ("features", "feat"), ("foldin", "fold"),
          ("search", "search"), ("rerank", "rerank"))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from recsys_tui.core.results import Profile, UserSummary
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
-
-from core.results import Profile, UserSummary
 
 SHOWN = 8
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from recsys_tui.core.results import RankChange, RecList
+from recsys_tui.tui.messages import MovieHighlighted
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
-
-from core.results import RankChange, RecList
-from tui.messages import MovieHighlighted
 
 
 def marker(change: RankChange | None, first: bool) -> str:
