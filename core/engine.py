@@ -1,6 +1,6 @@
 """The engine facade: the one object the CLI, the TUI, the replay and the tests talk to.
 
-Hot path of one interaction (DESIGN.md §2), each step timed with ``perf_counter_ns``:
+Hot path of one interaction (docs/ARCHITECTURE.md §2), each step timed with ``perf_counter_ns``:
 validate → log (SQLite commit) → fold-in (exact ALS solve for the user) → features (one Redis
 pipeline, embedding included) → search (FAISS) → rerank (drop seen items, attach reasons).
 """

@@ -1,4 +1,4 @@
-"""Deterministic train/test splits (DESIGN.md §4)."""
+"""Deterministic train/test splits (docs/METHOD.md §5)."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,12 @@ from recsys_tui.core.home import Home
 from tests.redis_server import REDIS_BINARY, RedisServer
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+# Tests are hermetic: the developer's home (where ``recsys-tui data fetch`` put the data set) is
+# only read, to seed a session's temporary homes; every command a test runs without ``--home``
+# lands in a throw-away home instead.
+_DEVELOPER_HOME = Home.resolve()
+os.environ["RECSYS_TUI_HOME"] = tempfile.mkdtemp(prefix="recsys-tui-test-home-")
 REQUIRE_REDIS = os.environ.get("RECSYS_TUI_REQUIRE_REDIS") == "1"
 
 
@@ -27,23 +34,30 @@ def pytest_report_header(config) -> str:
     return f"redis-server: {REDIS_BINARY or 'NOT FOUND (real-Redis tests will be skipped)'}"
 
 
-@pytest.fixture(scope="session")
-def ml100k_data(tmp_path_factory) -> Path:
-    """A data folder holding the verified ML-100K cache.
+def _seed_cache(target: Path) -> None:
+    """Put a verified ML-100K cache into ``target`` (a test's own data folder).
 
-    Reuses the default home's cache (``recsys-tui data fetch`` in CI), else fetches once.
+    Copied from the developer's (or CI's) home when that holds one — read, never written — else
+    fetched once. Nothing a test does reaches the developer's home.
     """
-    from recsys_tui.data.cache import has_cache
+    from recsys_tui.data.cache import cache_dir, has_cache
     from recsys_tui.data.fetch import fetch
 
-    default = Home.resolve().data
-    if has_cache(default):
-        return default
-    target = tmp_path_factory.mktemp("ml100k") / "data"
+    source = _DEVELOPER_HOME.data
+    if has_cache(source):
+        shutil.copytree(cache_dir(source), cache_dir(target))
+        return
     try:
         fetch(target, "auto")
     except Exception as exc:  # any failure means no dataset for this run
         pytest.skip(f"ML-100K unavailable and could not be fetched: {exc}")
+
+
+@pytest.fixture(scope="session")
+def ml100k_data(tmp_path_factory) -> Path:
+    """A session-scoped data folder holding the verified ML-100K cache (seeded once)."""
+    target = tmp_path_factory.mktemp("ml100k") / "data"
+    _seed_cache(target)
     return target
 
 
@@ -87,3 +101,8 @@ def store_url(request, tmp_path):
     server = RedisServer(tmp_path / "redis-param").start()
     yield server.url
     server.stop()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Remove the session's throw-away default home."""
+    shutil.rmtree(os.environ["RECSYS_TUI_HOME"], ignore_errors=True)

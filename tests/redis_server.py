@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recsys_tui.check import REDIS_BINARY, free_port
-from recsys_tui.check import Server as RedisServer
+from recsys_tui.faults.servers import REDIS_BINARY, free_port
+from recsys_tui.faults.servers import Server as RedisServer
 
 __all__ = ["REDIS_BINARY", "RedisServer", "free_port"]

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 from recsys_tui.core.event_log import EventLog
-
-from recsys_tui import check
+from recsys_tui.faults.outcome import Outcome, totals
+from recsys_tui.faults.workload import event_stream, one_clean_line, run_cli
 
 REQUIRED = {"faults_injected", "faults_survived", "events_written", "events_found", "bad_inputs_tried",
             "crashes"}
@@ -23,7 +23,7 @@ def test_check_writes_the_table_and_json_and_never_touches_the_users_log(home, t
     log.append(1, 1, "rating", 5.0)  # the user's own log: must stay exactly as it is
     log.close()
     out = tmp_path / "report.json"
-    rc, stdout, stderr = check.run_cli(["--home", str(home.root), "check", "--quick", "--json", str(out),
+    rc, stdout, stderr = run_cli(["--home", str(home.root), "check", "--quick", "--json", str(out),
                                         "--only", "redis-unreachable", "--only", "bad-inputs",
                                         "--only", "publish-killed"])
     assert rc == 0, stdout + stderr
@@ -46,29 +46,29 @@ def test_check_without_redis_server_is_one_clean_line(home, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "recsys_tui", "--home", str(home.root), "check", "--quick"],
                           capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 1
-    assert check.one_clean_line(proc.stderr) is None, proc.stderr
+    assert one_clean_line(proc.stderr) is None, proc.stderr
     assert "redis-server" in proc.stderr
 
 
 def test_check_refuses_an_unknown_scenario(home):
-    rc, _, stderr = check.run_cli(["--home", str(home.root), "check", "--only", "nope"])
-    assert rc == 2 and check.one_clean_line(stderr) is None and "unknown scenario" in stderr  # usage
+    rc, _, stderr = run_cli(["--home", str(home.root), "check", "--only", "nope"])
+    assert rc == 2 and one_clean_line(stderr) is None and "unknown scenario" in stderr  # usage
 
 
 def test_totals_add_up():
-    a, b = check.Outcome("a"), check.Outcome("b")
+    a, b = Outcome("a"), Outcome("b")
     a.fault("x", True)
     a.fault("y", False, "broke")
     b.fault("z", True)
     a.events_written, a.events_found, b.bad_inputs, b.crashes = 5, 4, 10, 1
-    assert check.totals([a, b]) == {"faults_injected": 3, "faults_survived": 2, "events_written": 5,
+    assert totals([a, b]) == {"faults_injected": 3, "faults_survived": 2, "events_written": 5,
                                     "events_found": 4, "bad_inputs_tried": 10, "crashes": 1}
     assert a.failures == ["y: broke"]
 
 
 def test_event_streams_are_deterministic_and_undo_only_live_events():
-    one = check.event_stream(3, 500, [1, 2, 3], undo_share=0.2)
-    assert one == check.event_stream(3, 500, [1, 2, 3], undo_share=0.2)
+    one = event_stream(3, 500, [1, 2, 3], undo_share=0.2)
+    assert one == event_stream(3, 500, [1, 2, 3], undo_share=0.2)
     live = dict.fromkeys([1, 2, 3], 0)
     for kind, user, _, _ in one:
         live[user] += -1 if kind == "undo" else 1

@@ -13,8 +13,8 @@ import json
 import pytest
 from recsys_tui.core import artifacts
 from recsys_tui.core.results import STEPS
+from recsys_tui.faults.workload import one_clean_line, run_cli
 
-from recsys_tui.check import one_clean_line, run_cli
 from recsys_tui.cli import main
 from tests.events import logged
 from tests.redis_server import free_port
@@ -108,7 +108,7 @@ def test_corrupt_artifacts_are_one_line_naming_the_fix(capsys, home):
 
 
 def test_unreachable_redis_degrades_with_one_line_and_keeps_the_event(capsys, home):
-    """DESIGN.md §3: with Redis down the app keeps working from the log and says so (exit 0)."""
+    """docs/ARCHITECTURE.md §3: with Redis down the app keeps working from the log and says so (exit 0)."""
     url = f"redis://:{PASSWORD}@127.0.0.1:{free_port()}/0"
     rc, out, err = run(capsys, home, "--redis-url", url, "rate", "-u", "2", "-i", "60", "-r", "5")
     assert rc == 0, err

@@ -7,6 +7,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -254,10 +255,13 @@ def test_reload_after_a_new_train_keeps_events(home):
 
 def test_timings_contain_every_step(engine):
     item = unseen_items(engine, USER, 1)[0]
+    t0 = time.perf_counter_ns()
     result = engine.record(USER, item, "rating", 4)
+    wall_ms = (time.perf_counter_ns() - t0) / 1e6
     assert set(STEPS) <= set(result.timings.steps)
     assert all(v >= 0 for v in result.timings.steps.values())
-    assert result.timings.total_ms == pytest.approx(sum(result.timings.steps.values()))
+    # The engine's own clock cannot run longer than the call it times (a double-counted step would).
+    assert 0 < result.timings.total_ms <= wall_ms
     recs = engine.recommend(USER)
     assert {"validate", "search", "rerank"} <= set(recs.timings.steps)
 

@@ -1,6 +1,6 @@
 """Faults against a real redis-server and real processes: what survives a kill, a corrupt file, a full disk.
 
-The scenarios live in ``recsys_tui.check`` (``recsys-tui check`` runs the same code with bigger loads);
+The scenarios live in ``recsys_tui.faults`` (``recsys-tui check`` runs the same code with bigger loads);
 each test here runs one and asserts on every fault it injected, plus direct checks of its own.
 """
 
@@ -17,8 +17,12 @@ from recsys_tui.core import artifacts
 from recsys_tui.core.engine import Engine
 from recsys_tui.core.event_log import EventLog
 from recsys_tui.core.home import Home
-
-from recsys_tui import check
+from recsys_tui.faults.outcome import Outcome
+from recsys_tui.faults.scenarios_files import corruptions, scenario_disk
+from recsys_tui.faults.scenarios_process import scenario_process_killed, scenario_publish_killed
+from recsys_tui.faults.scenarios_redis import scenario_redis_killed, scenario_redis_unreachable
+from recsys_tui.faults.verify import log_consistent, store_matches_log
+from recsys_tui.faults.workload import one_clean_line, run_cli
 
 pytestmark = [pytest.mark.faults]
 
@@ -28,7 +32,7 @@ def second_home(template: Path, dest: Path) -> Home:
     return Home(dest)
 
 
-def assert_survived(outcome: check.Outcome) -> None:
+def assert_survived(outcome: Outcome) -> None:
     assert outcome.injected > 0
     assert not outcome.failures, "\n".join(outcome.failures)
     assert outcome.crashes == 0
@@ -38,7 +42,7 @@ def assert_survived(outcome: check.Outcome) -> None:
 def test_redis_killed_mid_stream_then_back_empty_equals_a_run_that_never_failed(
         home, trained_home_template, tmp_path, redis_server):
     ref = second_home(trained_home_template, tmp_path / "ref")
-    outcome = check.scenario_redis_killed(home, ref, tmp_path / "servers", n=240)
+    outcome = scenario_redis_killed(home, ref, tmp_path / "servers", n=240)
     assert_survived(outcome)
     assert outcome.events_found == outcome.events_written == 240
     assert outcome.notes["degraded_events"] == 80
@@ -57,7 +61,7 @@ def test_store_recovers_automatically_after_the_retry_delay(home, redis_server, 
     redis_server.start()
     back = engine.record(2, 12, "rating", 3)
     assert back.degraded is None
-    assert check.store_matches_log(engine) == []
+    assert store_matches_log(engine) == []
     assert engine.store.user(1).counts == {"rating": 1, "click": 1, "view": 0}
     engine.close()
 
@@ -72,7 +76,7 @@ def test_redis_restarted_empty_between_two_events_is_rebuilt(home, redis_server)
     redis_server.start()
     result = engine.record(1, 300, "view")
     assert result.degraded is None
-    assert check.store_matches_log(engine) == []
+    assert store_matches_log(engine) == []
     assert engine.store.user(1).counts["rating"] == 7
     assert len(engine.store.user(2).recent) == 7
     engine.close()
@@ -80,7 +84,7 @@ def test_redis_restarted_empty_between_two_events_is_rebuilt(home, redis_server)
 
 @pytest.mark.redis
 def test_redis_unreachable_at_startup_degrades_and_cli_exits_zero(home, tmp_path):
-    outcome = check.scenario_redis_unreachable(home, tmp_path)
+    outcome = scenario_redis_unreachable(home, tmp_path)
     assert_survived(outcome)
     log = EventLog(home.event_log)
     assert log.count() == 2  # one from the engine, one from the CLI
@@ -89,17 +93,17 @@ def test_redis_unreachable_at_startup_degrades_and_cli_exits_zero(home, tmp_path
 
 @pytest.mark.redis
 def test_process_killed_during_a_burst_keeps_the_log_and_next_start_applies_it(home, tmp_path, redis_server):
-    outcome = check.scenario_process_killed(home, tmp_path, n=3000, kills=1)
+    outcome = scenario_process_killed(home, tmp_path, n=3000, kills=1)
     assert_survived(outcome)
     assert outcome.events_written >= 100
     # at most one event committed but not yet acknowledged when the kill landed
     assert 0 <= outcome.events_found - outcome.events_written <= 1
-    assert check.log_consistent(home.event_log) == []
+    assert log_consistent(home.event_log) == []
 
 
 def test_killed_during_publish_keeps_the_previous_version(home):
     before = artifacts.current_version(home.artifacts)
-    outcome = check.scenario_publish_killed(home, rounds=2)
+    outcome = scenario_publish_killed(home, rounds=2)
     assert_survived(outcome)
     after = artifacts.current_version(home.artifacts)
     assert after is not None and after >= str(before)
@@ -115,21 +119,21 @@ def test_staged_folder_and_unpublished_version_are_never_loaded(home):
     assert Engine.open(home).version == current
 
 
-@pytest.mark.parametrize("case", check.corruptions(), ids=lambda c: c[0])
+@pytest.mark.parametrize("case", corruptions(), ids=lambda c: c[0])
 def test_corrupt_files_are_refused_with_one_line_naming_the_fix(case, trained_home_template, tmp_path):
     what, damage, hint = case
     home = second_home(trained_home_template, tmp_path / "home")
     damage(home)
-    rc, stdout, stderr = check.run_cli(["--home", str(home.root), "recommend", "--user", "1"])
+    rc, stdout, stderr = run_cli(["--home", str(home.root), "recommend", "--user", "1"])
     assert rc == 1, (what, stdout, stderr)
-    assert check.one_clean_line(stderr) is None, stderr
+    assert one_clean_line(stderr) is None, stderr
     assert hint in stderr, stderr
     assert stderr.startswith("recsys-tui: error: ")
 
 
 def test_disk_full_and_read_only_home_fail_cleanly(trained_home_template, tmp_path):
     template = Home(trained_home_template)
-    outcome = check.scenario_disk(template, tmp_path)
+    outcome = scenario_disk(template, tmp_path)
     assert not outcome.failures, "\n".join(outcome.failures)
     assert outcome.crashes == 0
     assert outcome.events_found == outcome.events_written
@@ -141,8 +145,8 @@ def test_disk_full_and_read_only_home_fail_cleanly(trained_home_template, tmp_pa
 def test_home_that_is_a_file_is_refused(tmp_path):
     path = tmp_path / "not-a-folder"
     path.write_text("x")
-    rc, _, stderr = check.run_cli(["--home", str(path), "recommend", "--user", "1"])
-    assert rc == 1 and check.one_clean_line(stderr) is None
+    rc, _, stderr = run_cli(["--home", str(path), "recommend", "--user", "1"])
+    assert rc == 1 and one_clean_line(stderr) is None
     assert "home" in stderr
 
 

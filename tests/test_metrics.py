@@ -1,4 +1,4 @@
-"""Top-K metrics on hand-computed cases, exactly as DESIGN.md §4 defines them."""
+"""Top-K metrics on hand-computed cases, exactly as docs/METHOD.md §5 defines them."""
 
 from __future__ import annotations
 

@@ -14,8 +14,7 @@ from recsys_tui.common.errors import RecsysError
 from recsys_tui.core.engine import Engine
 from recsys_tui.data import parsers
 from recsys_tui.data.movielens import GENRES
-
-from recsys_tui import check
+from recsys_tui.faults.verify import KEY_SCHEMA
 
 COMMON = settings(max_examples=150, deadline=None,
                   suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -161,7 +160,7 @@ def test_search_never_crashes_and_keys_stay_in_schema(engine, text, genre, user)
     except RecsysError:
         return
     assert all(row.item_id > 0 for row in rows)
-    assert all(check.KEY_SCHEMA.match(k) for k in engine.store.all_keys())
+    assert all(KEY_SCHEMA.match(k) for k in engine.store.all_keys())
 
 
 # -- the command line ---------------------------------------------------------------------------

@@ -16,13 +16,14 @@ from recsys_tui.core import artifacts, keys
 from recsys_tui.core.engine import Engine, EngineError
 from recsys_tui.core.feature_store import ACL_COMMANDS, FeatureStore, redact
 from recsys_tui.data.cache import cache_dir, load_cache
+from recsys_tui.faults.verify import KEY_SCHEMA, store_matches_log
+from recsys_tui.faults.workload import run_cli
 
-from recsys_tui import check
 from tests.conftest import no_redis_binary
 from tests.redis_server import REDIS_BINARY, RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("data", "models", "training", "core", "tui", "recsys_tui")
+PACKAGES = ("common", "data", "models", "training", "core", "tui", "faults", "recsys_tui")
 PASSWORD = "s3cr3t-Pw-77"
 
 
@@ -104,7 +105,7 @@ def test_password_urls_work_and_are_never_printed(home, password_server):
     for url, args in ((good, ["status"]), (wrong, ["rate", "-u", "1", "-i", "51", "-r", "4"]),
                       (f"redis://127.0.0.1:{password_server.port}/0?password=x{PASSWORD}", ["status"]),
                       (f"http://:{PASSWORD}@127.0.0.1/0", ["status"])):
-        _, stdout, stderr = check.run_cli(["--home", str(home.root), "--redis-url", url, *args])
+        _, stdout, stderr = run_cli(["--home", str(home.root), "--redis-url", url, *args])
         assert PASSWORD not in stdout + stderr, (args, stdout, stderr)
         assert "Traceback" not in stderr
 
@@ -176,7 +177,7 @@ def test_acl_user_limited_to_the_prefix_and_the_store_commands(home, redis_serve
     assert engine.recommend(1).degraded is None
     admin.flushdb()  # the store is emptied behind the engine's back: the catch-up must be allowed too
     assert engine.record(1, 90, "click").degraded is None
-    assert check.store_matches_log(engine) == []
+    assert store_matches_log(engine) == []
     app = engine.store.client
     for attempt in (lambda: app.set("other:key", "x"), lambda: app.get("session:1"),
                     lambda: app.flushall(), lambda: app.keys("*"), lambda: app.config_get("*")):
@@ -216,7 +217,7 @@ def test_hostile_text_never_reaches_a_key_or_a_query(home, store, request):
     engine.record(1, 1, "rating", 3)
     engine.undo_last(1)
     engine.record(engine.new_user(), 2, "view")
-    stray = [k for k in engine.store.all_keys() if not check.KEY_SCHEMA.match(k)]
+    stray = [k for k in engine.store.all_keys() if not KEY_SCHEMA.match(k)]
     assert stray == []
     assert engine.log.count() == 3
     assert engine.log.integrity() == "ok"

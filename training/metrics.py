@@ -1,4 +1,4 @@
-"""Top-K metrics exactly as DESIGN.md §4 defines them.
+"""Top-K metrics exactly as docs/METHOD.md §5 defines them.
 
 ``recs`` is users × K item indices (best first, -1 = empty slot); ``relevant`` is a users × items
 CSR whose non-zeros are each user's test items (every test rating is relevant).

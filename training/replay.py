@@ -1,4 +1,4 @@
-"""Prequential (test-then-learn) replay through the real engine (DESIGN.md §4, docs/METHOD.md).
+"""Prequential (test-then-learn) replay through the real engine (docs/METHOD.md §6).
 
 1. The first ``train_fraction`` of the home's ratings by time become a *training-period dataset*,
    cached into a temporary home (all movies and users, only the ratings before the cut, so no

@@ -1,1 +1,5 @@
-"""Textual terminal app: asks the engine, never the stores or models directly."""
+"""The Textual app: screens, widgets, one ``.tcss``, bindings, command palette, pilot surface.
+
+Asks the engine (``core``) and may use ``data`` types and ``common``; never touches Redis, FAISS or
+implicit directly and never imports the CLI. See docs/ARCHITECTURE.md §1.
+"""

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from recsys_tui.check import SCENARIOS
 from recsys_tui.context import STATE
+from recsys_tui.faults.suite import SCENARIOS
 
 
 def _table(outcomes, totals: dict[str, int]) -> Table:
@@ -39,9 +39,10 @@ def register(app: typer.Typer) -> None:
             help=f"Run just this scenario (repeatable): {', '.join(SCENARIOS)}.")] = None,
     ) -> None:
         """Inject faults (Redis and process kills, corrupt files, full disk, bad input) and report."""
-        from recsys_tui.check import run_suite, totals
         from recsys_tui.commands.train import _choice
         from recsys_tui.common.fsutil import atomic_write_json
+        from recsys_tui.faults.outcome import totals
+        from recsys_tui.faults.suite import run_suite
 
         for name in only or ():
             _choice(name, SCENARIOS, "scenario")

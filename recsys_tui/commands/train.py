@@ -135,7 +135,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("eval")
     def eval_cmd(
-        protocol: Annotated[str, typer.Option(help="stratified or temporal (DESIGN.md §4).")] = "stratified",
+        protocol: Annotated[str, typer.Option(
+            help="stratified or temporal (docs/METHOD.md §5).")] = "stratified",
         seeds: Annotated[str, typer.Option(help="Comma-separated split seeds.")] = "42,43,44,45,46",
         models: Annotated[str, typer.Option(help="Comma-separated models (baselines always added).")]
         = "als,ease,hybrid",

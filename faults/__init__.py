@@ -1,0 +1,17 @@
+"""The fault suite's room: inject real faults into a throw-away home and a real ``redis-server``.
+
+Each scenario returns an ``Outcome`` (``outcome``): the faults it injected, which were survived
+(with the reason when not), events written and found afterwards, bad inputs tried and crashes.
+``suite.run_suite`` runs them for ``recsys-tui check``; the tests call the same scenarios and
+verify the results on their own (sqlite3 on the log, a separate Redis client).
+
+- ``servers``: real redis-server processes on free loopback ports (shared with the tests);
+- ``workload``: throw-away homes, deterministic event streams, CLI runs;
+- ``verify``: the store against the log, the log against itself;
+- ``worker``: the subprocesses the scenarios start and kill (``python -m recsys_tui.faults.worker``);
+- ``scenarios_*``: one module per class of fault (Redis, our process, files, load and hostile input);
+- ``suite``: the plan that ``recsys-tui check`` runs.
+
+Never touches the user's own home. May import ``core``, ``training`` (to train a missing model),
+``data`` and ``common``; nothing imports it but the CLI and the tests.
+"""
