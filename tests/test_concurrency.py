@@ -7,6 +7,8 @@ from recsys_tui.core.engine import Engine
 from recsys_tui.faults.scenarios_load import scenario_concurrency
 from recsys_tui.faults.verify import store_matches_log
 
+from tests.independent import assert_ids_contiguous, log_rows
+
 pytestmark = [pytest.mark.redis, pytest.mark.faults]
 
 
@@ -15,6 +17,9 @@ def test_four_processes_rating_concurrently_lose_nothing_and_count_exactly(home,
     assert not outcome.failures, "\n".join(outcome.failures)
     assert outcome.events_found == outcome.events_written == 1200
     assert 0 < outcome.notes["p50_ms"] <= outcome.notes["p99_ms"]
+    # Second opinion with sqlite3: every acknowledged event logged once, ids without gaps.
+    assert len(log_rows(home.event_log)) == 1200
+    assert_ids_contiguous(home.event_log)
     print(f"4 × 300 events: p50 {outcome.notes['p50_ms']} ms, p99 {outcome.notes['p99_ms']} ms per event")
 
 

@@ -15,7 +15,6 @@ import pytest
 import recsys_tui.core.engine as engine_mod
 from recsys_tui.core import artifacts
 from recsys_tui.core.engine import Engine
-from recsys_tui.core.event_log import EventLog
 from recsys_tui.core.home import Home
 from recsys_tui.faults.outcome import Outcome
 from recsys_tui.faults.scenarios_files import corruptions, scenario_disk
@@ -23,6 +22,8 @@ from recsys_tui.faults.scenarios_process import scenario_process_killed, scenari
 from recsys_tui.faults.scenarios_redis import scenario_redis_killed, scenario_redis_unreachable
 from recsys_tui.faults.verify import log_consistent, store_matches_log
 from recsys_tui.faults.workload import one_clean_line, run_cli
+
+from tests.independent import assert_ids_contiguous, live_counts, log_rows, redis_counts
 
 pytestmark = [pytest.mark.faults]
 
@@ -46,6 +47,10 @@ def test_redis_killed_mid_stream_then_back_empty_equals_a_run_that_never_failed(
     assert_survived(outcome)
     assert outcome.events_found == outcome.events_written == 240
     assert outcome.notes["degraded_events"] == 80
+    # Second opinion, read with sqlite3: the faulty run logged exactly what the clean run logged.
+    faulty = [r[1:] for r in log_rows(home.event_log)]
+    clean = [r[1:] for r in log_rows(ref.event_log)]
+    assert len(faulty) == 240 and faulty == clean
 
 
 @pytest.mark.redis
@@ -62,8 +67,9 @@ def test_store_recovers_automatically_after_the_retry_delay(home, redis_server, 
     back = engine.record(2, 12, "rating", 3)
     assert back.degraded is None
     assert store_matches_log(engine) == []
-    assert engine.store.user(1).counts == {"rating": 1, "click": 1, "view": 0}
     engine.close()
+    # Second opinion: a separate client reads the server, sqlite3 reads the log.
+    assert redis_counts(redis_server.url, 1) == live_counts(home.event_log)[1] == {"rating": 1, "click": 1}
 
 
 @pytest.mark.redis
@@ -77,18 +83,16 @@ def test_redis_restarted_empty_between_two_events_is_rebuilt(home, redis_server)
     result = engine.record(1, 300, "view")
     assert result.degraded is None
     assert store_matches_log(engine) == []
-    assert engine.store.user(1).counts["rating"] == 7
     assert len(engine.store.user(2).recent) == 7
     engine.close()
+    assert redis_counts(redis_server.url, 1) == live_counts(home.event_log)[1] == {"rating": 7, "view": 1}
 
 
 @pytest.mark.redis
 def test_redis_unreachable_at_startup_degrades_and_cli_exits_zero(home, tmp_path):
     outcome = scenario_redis_unreachable(home, tmp_path)
     assert_survived(outcome)
-    log = EventLog(home.event_log)
-    assert log.count() == 2  # one from the engine, one from the CLI
-    log.close()
+    assert len(log_rows(home.event_log)) == 2  # one from the engine, one from the CLI (sqlite3)
 
 
 @pytest.mark.redis
@@ -99,6 +103,9 @@ def test_process_killed_during_a_burst_keeps_the_log_and_next_start_applies_it(h
     # at most one event committed but not yet acknowledged when the kill landed
     assert 0 <= outcome.events_found - outcome.events_written <= 1
     assert log_consistent(home.event_log) == []
+    rows = log_rows(home.event_log)  # sqlite3, not the event-log class
+    assert 0 <= len(rows) - outcome.events_written <= 1
+    assert_ids_contiguous(home.event_log)
 
 
 def test_killed_during_publish_keeps_the_previous_version(home):
