@@ -1,6 +1,6 @@
 """The rooms keep their layering, the wheel owns one name, and the code stays ruff-clean.
 
-The rooms live in top-level folders (``common/ data/ models/ training/ core/ tui/``) but install as
+The rooms live in top-level folders (``common/ data/ models/ training/ core/ tui/ faults/``) but install as
 ``recsys_tui.data`` … (setuptools ``package-dir``). import-linter walks a package's folder on disk,
 so the contract test lays the tree out as it is installed (a copy under a temp folder) and runs
 import-linter there through its module: it never skips.
@@ -11,13 +11,16 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ROOMS = ("common", "data", "models", "training", "core", "tui")
+PACKAGE_DIR = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+ROOMS = tuple(folder for name, folder in PACKAGE_DIR.items() if name != "recsys_tui")
+"""Every room folder that installs under ``recsys_tui`` (read from pyproject, so it never goes stale)."""
 
 
 def installed_layout(target: Path) -> Path:
@@ -34,7 +37,7 @@ def test_import_contracts_hold(tmp_path):
     layout = installed_layout(tmp_path / "layout")
     result = subprocess.run(
         [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command as c; "
-         "sys.exit(c(['--config', sys.argv[1]]))", str(ROOT / "pyproject.toml")],
+         "sys.exit(c([sys.argv[1]]))", str(ROOT / "pyproject.toml")],
         cwd=layout, capture_output=True, text=True, env={"PYTHONPATH": str(layout), "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
@@ -62,8 +65,7 @@ def test_ruff_clean():
 def test_project_imports_do_not_leak_common_names():
     """From a neutral folder, ``import data`` (or models, core, …) is not this project."""
     code = ("import importlib.util, recsys_tui\n"
-            "print(','.join(n for n in ('common','data','models','training','core','tui') "
-            "if importlib.util.find_spec(n) is not None))")
+            f"print(','.join(n for n in {ROOMS!r} if importlib.util.find_spec(n) is not None))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == ""
