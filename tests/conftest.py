@@ -106,3 +106,23 @@ def store_url(request, tmp_path):
 def pytest_sessionfinish(session, exitstatus) -> None:
     """Remove the session's throw-away default home."""
     shutil.rmtree(os.environ["RECSYS_TUI_HOME"], ignore_errors=True)
+
+
+SLOW_MODULES = {"test_faults.py", "test_concurrency.py", "test_check.py", "test_report.py", "test_bench.py"}
+"""Whole modules that kill servers and processes, or run the reports and benchmarks end to end."""
+SLOW_TESTS = {
+    "test_hybrid_serves_through_the_engine", "test_password_urls_work_and_are_never_printed",
+    "test_cli_replay_on_ml100k_writes_json", "test_closing_the_learning_view_stops_its_replay",
+    "test_retrain_in_background_keeps_the_app_working", "test_learning_view_draws_curves_without_blocking",
+    "test_a_second_retrain_while_one_runs_is_refused",
+    "test_palette_loads_a_version_published_by_another_process",
+}
+"""Single tests of more than ~8 s on a loaded 2-core machine (full fits, retrains, replays)."""
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Fault runs, reports and benchmarks are ``slow``: ``-m "not slow"`` is the fast lane."""
+    for item in items:
+        if (item.path.name in SLOW_MODULES or item.get_closest_marker("faults")
+                or item.originalname in SLOW_TESTS):
+            item.add_marker(pytest.mark.slow)
