@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ROOMS = ("common", "data", "models", "training", "core", "tui")
+ROOMS = ("common", "data", "models", "training", "core", "tui", "api")
 
 
 def installed_layout(target: Path) -> Path:
