@@ -8,6 +8,7 @@ returned as a ``JSONResponse`` (the response models document it at /docs without
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 from fastapi import FastAPI, Query, Request, Response
@@ -147,7 +148,7 @@ def create_app(config: ApiConfig | None = None, engine: Engine | None = None) ->
         e = eng()
         reason = e.reconnect() if e.degraded else None
         return JSONResponse({"status": "degraded" if reason else "ok", "store": e.store.kind,
-                             "degraded": reason, "model_version": e.version})
+                             "degraded": reason, "model_version": e.version, "worker": os.getpid()})
 
     @app.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
     def metrics_route(request: Request) -> Response:

@@ -72,6 +72,7 @@ class HealthOut(BaseModel):
     store: str
     degraded: str | None
     model_version: str
+    worker: int = Field(description="Process id of the worker that answered")
 
 
 class ErrorOut(BaseModel):
