@@ -92,11 +92,12 @@ def register(app: typer.Typer) -> None:
         shown = f"[{host}]" if ":" in host else host
         STATE.err.print(f"serving model {plain(version)} on http://{shown}:{port} with {workers} "
                         f"worker(s){', bearer token required' if token else ''}; docs at /docs, "
-                        "metrics at /metrics; Ctrl+C stops", markup=False, highlight=False)
+                        "metrics at /metrics; Ctrl+C stops", markup=False, highlight=False, soft_wrap=True)
         try:
             uvicorn.run("recsys_tui.api.app:app_from_env", factory=True, host=host, port=port,
                         workers=workers, loop="auto", http="auto", access_log=access_log,
-                        log_level="warning", timeout_keep_alive=keep_alive, backlog=4096)
+                        log_level="info" if access_log else "warning", timeout_keep_alive=keep_alive,
+                        backlog=4096)
         finally:
             if metrics_dir:
                 shutil.rmtree(metrics_dir, ignore_errors=True)
