@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import resource
 import socket
 from typing import Annotated
 
@@ -56,3 +57,12 @@ def ensure_home_ready() -> None:
 def warn_if_exposed(host: str, what: str) -> None:
     if not is_loopback(host):
         STATE.err.print(f"note: {what} listens on {host}, reachable from other machines", markup=False)
+
+
+def raise_fd_limit() -> int:
+    """Lift the soft open-files limit to the hard one (thousands of keep-alive connections)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        return hard
+    return soft

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import tempfile
 from typing import Annotated
@@ -14,7 +13,14 @@ from recsys_tui.commands.train import UsageProblem
 from recsys_tui.common.errors import RecsysError
 from recsys_tui.common.text import plain
 from recsys_tui.context import STATE
-from recsys_tui.netopts import HostOpt, PortOpt, check_bind, ensure_home_ready, warn_if_exposed
+from recsys_tui.netopts import (
+    HostOpt,
+    PortOpt,
+    check_bind,
+    ensure_home_ready,
+    raise_fd_limit,
+    warn_if_exposed,
+)
 
 MAX_WORKERS = 32
 TOKEN_ENV = "RECSYS_TUI_API_TOKEN"
@@ -22,15 +28,6 @@ TOKEN_ENV = "RECSYS_TUI_API_TOKEN"
 
 class ServeUnavailable(RecsysError):
     """The [serve] extra is not installed."""
-
-
-def raise_fd_limit() -> int:
-    """Lift the soft open-files limit to the hard one (thousands of keep-alive connections)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        return hard
-    return soft
 
 
 def _check_engine_opens(redis_url: str | None) -> str:
