@@ -15,6 +15,7 @@ store is down counts this worker's events only (the shared Redis holds everyone'
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from recsys_tui.core.engine import Engine
 
@@ -24,8 +25,9 @@ OWN_IDS_CAP = 100_000
 class LogWatch:
     """Tracks the newest event id this worker has accounted for."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, on_forget: Callable[[int], None] | None = None) -> None:
         self.engine = engine
+        self._on_forget = on_forget
         self._lock = threading.Lock()
         self._seen = engine.log.max_id()
         self._own: set[int] = set()
@@ -53,3 +55,5 @@ class LogWatch:
     def _forget(self, user_id: int) -> None:
         with self.engine._lock:
             self.engine._users.pop(user_id, None)
+        if self._on_forget is not None:
+            self._on_forget(user_id)

@@ -244,3 +244,21 @@ def test_store_down_degrades_to_the_log(api_home, redis_server):
         assert [e.id for e in EventLog(api_home.event_log).events(30)][-1] == body["event_id"]
     finally:
         eng.close()
+
+
+def test_an_unchanged_users_list_comes_from_the_cache_until_their_next_event(client):
+    first = client.get("/recommend", params={"user": 77}).json()
+    again = client.get("/recommend", params={"user": 77}).json()
+    assert again["cached"] is True and again["items"] == first["items"]
+    assert set(again["timings_ms"]) == {"cache", "total"}
+    top = first["items"][0]["item_id"]
+    event = client.post("/events", json={"user": 77, "item": top, "kind": "rating", "rating": 5}).json()
+    after = client.get("/recommend", params={"user": 77}).json()
+    assert after["cached"] is False and after["items"] == event["items"]
+    assert top not in [i["item_id"] for i in after["items"]]
+
+
+def test_cold_start_lists_are_never_cached(client):
+    user = client.post("/users").json()["user"]
+    client.get("/recommend", params={"user": user})
+    assert client.get("/recommend", params={"user": user}).json()["cached"] is False

@@ -53,6 +53,8 @@ def register(app: typer.Typer) -> None:
         keep_alive: Annotated[int, typer.Option(
             "--keep-alive", help="Seconds an idle keep-alive connection stays open (1–3600).")] = 75,
         access_log: Annotated[bool, typer.Option("--access-log", help="Log every request line.")] = False,
+        cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Answer an unchanged user's "
+                                            "personal list from the worker's cache.")] = True,
     ) -> None:
         """Serve the HTTP API: /recommend, /events, /similar, /users, /healthz, /metrics, /docs."""
         try:
@@ -76,9 +78,10 @@ def register(app: typer.Typer) -> None:
         ensure_home_ready()
         version = _check_engine_opens(redis_url)
 
-        from recsys_tui.api.config import ApiConfig
+        from recsys_tui.api.config import NO_CACHE_VAR, ApiConfig
 
-        config = ApiConfig(str(STATE.home.root), redis_url, token or None)
+        config = ApiConfig(str(STATE.home.root), redis_url, token or None, cache=cache)
+        os.environ.pop(NO_CACHE_VAR, None)  # the flag decides, not a leftover variable
         os.environ.update(config.to_env())
         metrics_dir = None
         if workers > 1:
