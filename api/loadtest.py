@@ -78,7 +78,8 @@ class LoadPlan:
     def check(self) -> LoadPlan:
         loopback_target(self.url)
         if not 0 < self.duration_s <= MAX_DURATION_S:
-            raise LoadTestError(f"--duration must be 1–{MAX_DURATION_S} seconds, got {self.duration_s:g}")
+            raise LoadTestError(f"--duration must be above 0 and at most {MAX_DURATION_S} seconds, "
+                                f"got {self.duration_s:g}")
         if not 1 <= self.connections <= MAX_CONNECTIONS:
             raise LoadTestError(f"--connections must be 1–{MAX_CONNECTIONS}, got {self.connections}")
         if not 0 <= self.idle <= MAX_IDLE:

@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
     def loadtest_cmd(
         url: Annotated[str, typer.Option("--url", help="A running API on this machine, "
                                          "e.g. http://127.0.0.1:8000 (loopback only).")],
-        duration: Annotated[float, typer.Option("--duration", help="Measured seconds (1–600).")] = 30.0,
+        duration: Annotated[float, typer.Option("--duration", help="Measured seconds (at most 600).")] = 30.0,
         connections: Annotated[int, typer.Option("--connections", "-c",
                                                  help="Concurrent connections (1–1024).")] = 64,
         mix: Annotated[str, typer.Option("--mix", help="Route weights from recommend, events, similar.")]
@@ -79,7 +79,10 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
         out: Annotated[Path | None, typer.Option("--out", help="Also write the JSON report here.")] = None,
     ) -> None:
-        """Load-test a running API (events go to users the run creates; each is audited in the log)."""
+        """Load-test a running API (events go to users the run creates; each is audited in the log).
+
+        A bearer token, if the API needs one, is read from RECSYS_TUI_API_TOKEN.
+        """
         _choice(fmt, ("table", "json"), "format")
         try:
             from recsys_tui.api.loadtest import LoadPlan, LoadTestError, parse_mix, run_load
