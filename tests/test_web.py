@@ -127,3 +127,18 @@ def test_web_view_logs_in_rates_and_shows_the_changed_list(home, tmp_path):
         server.stop()
     hosts = {re.sub(r"^[a-z]+://([^/]+).*$", r"\1", u) for u in requested if not u.startswith("data:")}
     assert hosts == {f"127.0.0.1:{server.port}"}, f"the page fetched from elsewhere: {hosts}"
+
+
+def test_web_refuses_a_busy_port_with_one_line(home):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "recsys_tui", "--home", str(home.root), "web",
+                                 "--port", str(port)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
