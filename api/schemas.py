@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 
 class Item(BaseModel):
@@ -27,11 +27,13 @@ class RecommendOut(BaseModel):
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user: int = Field(description="A MovieLens user (1–943) or a user created with POST /users")
-    item: int = Field(description="A MovieLens item id (1–1682)")
+    # Strict: JSON true or "7" is not an id; a rating may be 5 or 5.0 (the engine wants whole stars).
+    user: StrictInt = Field(description="A MovieLens user (1–943) or a user created with POST /users")
+    item: StrictInt = Field(description="A MovieLens item id (1–1682)")
     kind: Literal["rating", "click"]
-    rating: int | None = Field(None, description="Stars 1–5 for a rating; absent for a click")
-    k: int = Field(10, description="How many recommendations to answer with (1–1000)")
+    rating: StrictInt | StrictFloat | None = Field(None, description="Whole stars 1–5 for a rating; "
+                                                   "absent for a click")
+    k: StrictInt = Field(10, description="How many recommendations to answer with (1–1000)")
 
 
 class EventOut(RecommendOut):

@@ -98,6 +98,11 @@ def test_event_is_logged_and_answers_the_new_list(client, engine):
     assert history["events"][-1]["item_id"] == top
 
 
+def test_a_whole_float_rating_is_accepted(client):
+    resp = client.post("/events", json={"user": 14, "item": 100, "kind": "rating", "rating": 4.0})
+    assert resp.status_code == 200 and resp.json()["rating"] == 4.0
+
+
 def test_click_needs_no_rating(client):
     resp = client.post("/events", json={"user": 13, "item": 100, "kind": "click"})
     assert resp.status_code == 200 and resp.json()["kind"] == "click" and resp.json()["rating"] is None
@@ -113,6 +118,12 @@ def test_click_needs_no_rating(client):
     ({"user": "x", "item": 100, "kind": "click"}, 400),
     ({"user": 13, "kind": "click"}, 400),
     ({"user": 13, "item": 100, "kind": "click", "k": 0}, 400),
+    ({"user": True, "item": 100, "kind": "click"}, 400),
+    ({"user": "13", "item": 100, "kind": "click"}, 400),
+    ({"user": 13, "item": 100, "kind": "rating", "rating": True}, 400),
+    ({"user": 13, "item": 100, "kind": "rating", "rating": 4.5}, 400),
+    ({"user": 13, "item": 100, "kind": "rating", "rating": "5"}, 400),
+    ({"user": 13, "item": 100.0, "kind": "click"}, 400),
     ({"user": 99999, "item": 100, "kind": "click"}, 404),
     ({"user": 13, "item": 99999, "kind": "click"}, 404),
 ])
