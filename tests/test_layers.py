@@ -86,6 +86,8 @@ def test_built_wheel_installed_in_a_clean_venv_exposes_only_recsys_tui(tmp_path)
     tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"recsys_tui"}
     assert any(n.endswith("recsys_tui/tui/app.tcss") for n in zipfile.ZipFile(wheel).namelist())
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(n.endswith("recsys_tui/webview/templates/app_index.html") for n in names)
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
