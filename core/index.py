@@ -8,6 +8,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 from recsys_tui.common.errors import RecsysError
+from recsys_tui.core.threads import batch, faiss_single
 
 INDEX_KINDS = ("flat", "hnsw", "ivf")
 HNSW_M = 32
@@ -59,6 +60,15 @@ class VectorIndex:
         ``progress(done, total)`` is called after each block of vectors is added (large HNSW builds
         take minutes).
         """
+        with batch():  # batch work: every core (core/threads.py)
+            return VectorIndex._build(vectors, kind, nlist=nlist, ef_search=ef_search, m=m,
+                                      ef_construction=ef_construction, nprobe=nprobe, seed=seed,
+                                      progress=progress)
+
+    @staticmethod
+    def _build(vectors: np.ndarray, kind: str, *, nlist: int | None, ef_search: int, m: int,
+               ef_construction: int, nprobe: int | None, seed: int,
+               progress: Callable[[int, int], None] | None) -> VectorIndex:
         _check_kind(kind)
         x = np.ascontiguousarray(vectors, dtype=np.float32)
         n, d = x.shape
@@ -95,7 +105,8 @@ class VectorIndex:
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` (indices, scores) for one query vector; fewer when the index is smaller."""
-        ids, scores = self.search_batch(np.asarray(query, dtype=np.float32)[None, :], k)
+        with faiss_single():  # one query: one OpenMP thread (core/threads.py)
+            ids, scores = self.search_batch(np.asarray(query, dtype=np.float32)[None, :], k)
         return ids[0], scores[0]
 
     def search_batch(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
