@@ -33,12 +33,15 @@ GAP_ROUNDS = 3
 """Resends after a ``gap`` reply (another process keeps writing the same user)."""
 REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
 SAFE_POLICIES = ("noeviction",)
-ACL_COMMANDS = ("ping", "exists", "hget", "hgetall", "hset", "hsetnx", "zrange", "zrevrange", "zscore",
-                "zadd", "sadd", "lrange", "get", "set", "del", "scan", "evalsha", "eval", "script|load",
-                "config|get", "multi", "exec")
-"""Every command the store sends (``config|get`` only to read ``maxmemory-policy``; without it the
-store warns): a Redis ACL user needs only these, on keys ``rs:v1:*``, e.g.
-``ACL SETUSER app on >PASSWORD resetkeys ~rs:v1:* resetchannels -@all +ping +exists ...``."""
+SCRIPT_COMMANDS = ("hget", "exists", "sismember", "hincrby", "lpush", "lrem", "ltrim", "zincrby", "set",
+                   "hset", "sadd", "zadd")
+"""What the write script runs (a Redis ACL checks each command inside a script too)."""
+ACL_COMMANDS = ("ping", "exists", "hget", "hgetall", "hset", "zrange", "zrevrange", "zscore", "zadd", "sadd",
+                "lrange", "get", "set", "del", "scan", "evalsha", "eval", "script|load", "multi", "exec",
+                *[c for c in SCRIPT_COMMANDS if c not in ("exists", "hget", "hset", "zadd", "sadd", "set")])
+"""Every command the store sends: a Redis ACL user needs only these, on keys ``rs:v1:*``, e.g.
+``ACL SETUSER app on >PASSWORD resetkeys ~rs:v1:* resetchannels -@all +ping +exists ...``. Without
+``+config|get`` the store cannot read ``maxmemory-policy`` and warns instead of checking it."""
 
 __all__ = ["RECENT_CAP", "FeatureStore", "StoreError", "StoreUrlError", "UserFeatures", "redact"]
 
@@ -91,7 +94,10 @@ class FeatureStore:
             text = str(exc).split("\n")[0][:160] or type(exc).__name__
             raise StoreError(f"feature store {self.url} unreachable: {text}") from None
         except redis.RedisError as exc:
-            raise StoreError(f"feature store {self.url} refused {what}: {str(exc)[:160]}") from None
+            text = str(exc).split("\n")[0][:160]
+            if "script" in text and "can't run" in text:
+                text += f" (the write script runs {' '.join(SCRIPT_COMMANDS)})"
+            raise StoreError(f"feature store {self.url} refused {what}: {text}") from None
 
     def ping(self) -> None:
         """Reach the server; the first time, check that it never evicts the store's keys."""

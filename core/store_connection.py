@@ -57,8 +57,9 @@ def redact(url: str | None) -> str:
             return f"***@{url.rpartition('@')[2]}"
         if "@" in netloc:
             user, _, host = netloc.rpartition("@")
-            name = user.partition(":")[0] if ":" in user else ""
-            netloc = f"{name}:***@{host}" if name else f"***@{host}"
+            name, _, password = user.partition(":")
+            # a user name is shown only beside a real password; alone it may be a misplaced secret
+            netloc = f"{name}:***@{host}" if name and password else f"***@{host}"
         return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
     except ValueError:
         return "<unparseable redis url>"
@@ -137,11 +138,11 @@ _CONNECTION = {"redis": _DeadlineTCP, "rediss": _DeadlineTLS, "unix": _DeadlineU
 def check_url(url: str) -> tuple[str, list[str]]:
     """The URL's scheme and warnings (TLS verification off), or ``StoreUrlError`` (one line)."""
     shown = redact(url)
-    scheme = urlsplit(url).scheme if "://" in url else ""
-    if scheme not in SCHEMES:
-        raise StoreUrlError(f"malformed Redis URL {shown!r}: use redis://, rediss:// or unix://")
     try:
         parts = urlsplit(url)
+        scheme = parts.scheme if "://" in url else ""
+        if scheme not in SCHEMES:
+            raise StoreUrlError(f"malformed Redis URL {shown!r}: use redis://, rediss:// or unix://")
         _ = parts.port  # raises on a port that is not a number 0–65535
         query = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
     except ValueError as exc:

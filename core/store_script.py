@@ -42,52 +42,45 @@ if global then
   local owner = redis.call('HGET', KEYS[6], 'log')
   if not owner then return {'unseeded', '0'} end
   if owner ~= ARGV[1] then return {'foreign', owner} end
-  if redis.call('EXISTS', KEYS[4]) == 0 or redis.call('EXISTS', KEYS[7]) == 0 then
-    return {'lost', 'popularity or user registry'}
-  end
+  if redis.call('EXISTS', KEYS[4], KEYS[7]) < 2 then return {'lost', 'popularity or user registry'} end
 end
-local m = redis.call('HMGET', meta, 'last_event_id', 'n_rating', 'n_click', 'n_view')
-local last = tonumber(m[1] or '0')
+local stored = redis.call('HGET', meta, 'last_event_id')
+local last = tonumber(stored or '0')
 local n = (#ARGV - 6) / 6
-local newest = tonumber(ARGV[7 + (n - 1) * 6])
-if last >= newest then return {'already', tostring(m[1] or '0')} end
-if global then
-  if not m[1] and redis.call('SISMEMBER', KEYS[7], user) == 1 then
-    return {'lost', 'user ' .. user .. ' meta'}
-  end
+if last >= tonumber(ARGV[7 + (n - 1) * 6]) then return {'already', stored or '0'} end
+local fresh = not stored
+if global and fresh and redis.call('SISMEMBER', KEYS[7], user) == 1 then
+  return {'lost', 'user ' .. user .. ' meta'}
 end
-local held = tonumber(m[2] or '0') + tonumber(m[3] or '0') + tonumber(m[4] or '0')
-if held > 0 and redis.call('EXISTS', recent) == 0 then
-  return {'lost', 'user ' .. user .. ' recent list'}
-end
-if last < tonumber(ARGV[2]) then return {'gap', tostring(m[1] or '0')} end
+if last < tonumber(ARGV[2]) then return {'gap', stored or '0'} end
 local cap = tonumber(ARGV[3])
 local out = {'applied', '0'}
-local top = nil
+local top, ts, length = nil, nil, 0
 for i = 0, n - 1 do
   local b = 7 + i * 6
   if tonumber(ARGV[b]) > last then
     local op, kind, item, entry = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
     if op == '+' then
       redis.call('HINCRBY', meta, 'n_' .. kind, 1)
-      redis.call('LPUSH', recent, entry)
-      redis.call('LTRIM', recent, 0, cap - 1)
+      length = redis.call('LPUSH', recent, entry)
       if global then redis.call('ZINCRBY', KEYS[4], 1, item) else table.insert(out, item .. ':1') end
     elseif op == '-' then
       redis.call('HINCRBY', meta, 'n_' .. kind, -1)
       redis.call('LREM', recent, 1, entry)
       if global then redis.call('ZINCRBY', KEYS[4], -1, item) else table.insert(out, item .. ':-1') end
     end
-    redis.call('HSET', meta, 'last_event_id', ARGV[b], 'updated', ARGV[b + 5])
-    top = ARGV[b]
+    top, ts = ARGV[b], ARGV[b + 5]
   end
 end
+if length > cap then redis.call('LTRIM', recent, 0, cap - 1) end
 if ARGV[4] ~= '' then
   redis.call('SET', emb, ARGV[4])
-  redis.call('HSET', meta, 'emb_version', ARGV[5])
+  redis.call('HSET', meta, 'last_event_id', top, 'updated', ts, 'emb_version', ARGV[5])
+else
+  redis.call('HSET', meta, 'last_event_id', top, 'updated', ts)
 end
 if global then
-  redis.call('SADD', KEYS[7], user)
+  if fresh then redis.call('SADD', KEYS[7], user) end
   redis.call('ZADD', KEYS[5], 'GT', top, 'applied')
 end
 out[2] = top
