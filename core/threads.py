@@ -90,6 +90,13 @@ def faiss_single() -> Iterator[None]:
         faiss.omp_set_num_threads(before)
 
 
+def faiss_threads() -> int:
+    """FAISS's OpenMP threads for the calling thread right now."""
+    import faiss
+
+    return int(faiss.omp_get_max_threads())
+
+
 def pools() -> dict[str, Any]:
     """The pools as the serving path sees them (threadpoolctl's info after ``pin()``, FAISS's OpenMP
     threads for one query) beside the process defaults that batch work uses. Leaves the pins set."""

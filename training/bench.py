@@ -45,10 +45,10 @@ from recsys_tui.common.errors import RecsysError
 from recsys_tui.core import artifacts
 from recsys_tui.core.engine import Engine
 from recsys_tui.core.home import Home
-from recsys_tui.core.index import INDEX_KINDS, VectorIndex
+from recsys_tui.core.index import HNSW_TARGET_RECALL, INDEX_KINDS, VectorIndex
 from recsys_tui.core.keys import NAMESPACE
 from recsys_tui.core.results import STEPS, percentile
-from recsys_tui.core.threads import pin, pools
+from recsys_tui.core.threads import batch, faiss_threads, pin, pools
 
 Say = Callable[[str], None]
 K = 10
@@ -64,6 +64,9 @@ CONTEND_MAX_S = 1800
 HEAVY_USERS = (13, 405)
 HEAVY_EVENTS = 40
 REFERENCE_REPS = 2000
+TUNING_QUERIES = 500
+"""Held-out queries (another seed) on which HNSW's efSearch is tuned; recall is then measured on
+the evaluation queries."""
 _HOG = ("import sys, time\nend = time.monotonic() + float(sys.argv[1])\nx = 0\n"
         "while time.monotonic() < end:\n    x = (x * 1103515245 + 12345) % 2147483648\n")
 
@@ -375,9 +378,12 @@ def run_synthetic(n_items: int, n_queries: int, seed: int, say: Say,
     """Build every index kind over ``n_items`` synthetic vectors; latency and recall@10 vs flat."""
     say(f"synthetic: drawing {n_items:,} item vectors")
     items, queries, how = synthetic_vectors(n_items, n_queries, seed, item_like, user_like)
+    _, tuning, _ = synthetic_vectors(MIN_SYNTHETIC_ITEMS, TUNING_QUERIES, seed + 1, item_like, user_like)
     out: dict = {"items": n_items, "dim": SYNTHETIC_DIM, "queries": n_queries, "k": K,
                  "vectors": how, "indexes": {}}
     exact = None
+    with batch():  # index builds are batch work: every core
+        build_threads = faiss_threads()
     for kind in ("flat", *[k for k in kinds if k != "flat"]):
         say(f"synthetic: building {kind} over {n_items:,} items")
 
@@ -387,13 +393,20 @@ def run_synthetic(n_items: int, n_queries: int, seed: int, say: Say,
         t0 = time.perf_counter()
         index = VectorIndex.build(items, kind, progress=progress)
         build_s = time.perf_counter() - t0
+        tuned: dict = {}
+        if kind == "hnsw":  # efSearch chosen for the recall target on separate tuning queries
+            t1 = time.perf_counter()
+            ef, tune_recall = index.tune_ef_search(tuning, K)
+            tuned = {"tune_s": time.perf_counter() - t1, "tuning_queries": len(tuning),
+                     "tuning_recall": tune_recall, "target_recall": HNSW_TARGET_RECALL}
+            say(f"synthetic: hnsw efSearch {ef} reaches recall {tune_recall:.3f} on tuning queries")
         say(f"synthetic: {kind} built in {build_s:.1f} s; querying")
         found, times = _single_query_ms(index, queries, K)
         if kind == "flat":
             exact = found
         row = {"build_s": build_s, **{f"{p}_ms": v for p, v in percentiles(times, (50, 99)).items()},
                "mean_ms": float(np.mean(times)), "recall_at_10": recall_at_k(found, exact),
-               "params": index.params()}
+               "params": index.params(), "build_threads": build_threads, **tuned}
         out["indexes"][kind] = row
         del index
     out["peak_rss_mb"] = peak_rss_mb()
@@ -458,11 +471,11 @@ def run(home: Home, options: BenchOptions, say: Say = lambda _: None) -> dict:
                 mine = events["event_to_recs_ms"]
                 report["ratio_to_reference"] = {
                     p: mine[p] / ref[p] if ref[p] > 0 else 0.0 for p in ("p50", "p99")}
-            say("heavy users: fold-in and reasons for users 13 and 405 and the lightest user")
-            report["heavy_users"] = run_heavy_users(engine, options.seed)
             report.update({"store": status.store, "store_url": status.store_url, "index": status.index,
                            "model": status.model, "model_version": status.model_version,
                            "logged_events": engine.log.count(), "peak_rss_mb": peak_rss_mb()})
+            say("heavy users: fold-in and reasons for users 13 and 405 and the lightest user")
+            report["heavy_users"] = run_heavy_users(engine, options.seed)
             say(f"batch: recommend_all({K}) × {options.batch_runs}")
             report["batch"] = run_batch(engine, options.batch_runs)
             item_like = getattr(engine.model, "item_factors", None)
