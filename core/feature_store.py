@@ -270,31 +270,43 @@ class FeatureStore:
     def _rebuild_lock(self) -> Iterator[None]:
         token = f"{time.time_ns()}"
         until = time.monotonic() + LOCK_TTL_MS / 1000
-        while not self.client.set(keys.REBUILD_LOCK, token, nx=True, px=LOCK_TTL_MS):
+
+        def take() -> bool:
+            with deadline():
+                return bool(self.client.set(keys.REBUILD_LOCK, token, nx=True, px=LOCK_TTL_MS))
+
+        while not take():
             if time.monotonic() > until:
                 raise StoreError(f"feature store {self.url}: another process holds the rebuild lock")
             time.sleep(0.02)
         try:
             yield
         finally:
-            if self.client.get(keys.REBUILD_LOCK) == token.encode():
-                self.client.delete(keys.REBUILD_LOCK)
+            with deadline():
+                if self.client.get(keys.REBUILD_LOCK) == token.encode():
+                    self.client.delete(keys.REBUILD_LOCK)
 
     def _wipe(self) -> None:
-        """Delete every key of the namespace but the rebuild lock (the epoch first)."""
-        self.client.delete(keys.EPOCH)
-        doomed = [k for k in self.client.scan_iter(match=f"{keys.NAMESPACE}:*", count=1000)
-                  if k.decode() != keys.REBUILD_LOCK]
-        for lo in range(0, len(doomed), 1000):
-            self.client.delete(*doomed[lo:lo + 1000])
+        """Delete every key of the namespace but the rebuild lock (the epoch first); each round
+        trip has its own deadline, so a large store is wiped page by page."""
+        with deadline():
+            self.client.delete(keys.EPOCH)
+        cursor = None
+        while cursor != 0:
+            with deadline():
+                cursor, found = self.client.scan(cursor or 0, match=f"{keys.NAMESPACE}:*", count=1000)
+                doomed = [k for k in found if k.decode() != keys.REBUILD_LOCK]
+                if doomed:
+                    self.client.delete(*doomed)
 
     def _seed(self, seed_popularity: dict[int, float], seed_tag: str) -> None:
         """Make the store valid for this log: wipe and reseed it when it is empty or incomplete."""
-        pipe = self.client.pipeline(transaction=False)
-        pipe.hget(keys.EPOCH, "log")
-        pipe.exists(keys.POPULARITY)
-        pipe.exists(keys.USERS)
-        owner, pop, users = pipe.execute()
+        with deadline():
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hget(keys.EPOCH, "log")
+            pipe.exists(keys.POPULARITY)
+            pipe.exists(keys.USERS)
+            owner, pop, users = pipe.execute()
         if owner is not None and owner.decode() not in ("", self.log_id) and self.log_id:
             raise self._refuse_foreign(owner.decode())
         if owner is not None and pop and users:
@@ -303,12 +315,14 @@ class FeatureStore:
             self.notes.append("popularity or user registry missing (evicted or deleted): rebuilt "
                               "from the log")
         self._wipe()
-        pipe = self.client.pipeline(transaction=True)
-        if seed_popularity:
-            pipe.zadd(keys.POPULARITY, {str(i): c for i, c in seed_popularity.items()})
-        pipe.sadd(keys.USERS, "0")
-        pipe.hset(keys.EPOCH, mapping={"seed": seed_tag, "created": int(time.time()), "log": self.log_id})
-        pipe.execute()
+        with deadline():
+            pipe = self.client.pipeline(transaction=True)
+            if seed_popularity:
+                pipe.zadd(keys.POPULARITY, {str(i): c for i, c in seed_popularity.items()})
+            pipe.sadd(keys.USERS, "0")
+            pipe.hset(keys.EPOCH, mapping={"seed": seed_tag, "created": int(time.time()),
+                                           "log": self.log_id})
+            pipe.execute()
 
     def catch_up(self, seed_popularity: dict[int, float], seed_tag: str,
                  events: Iterable[Event], last_per_user: dict[int, int]) -> set[int]:
@@ -320,8 +334,7 @@ class FeatureStore:
         time never sees one applied twice. Every round trip has its own deadline.
         """
         with self._guard("the catch-up", None), deadline(LOCK_TTL_MS / 1000), self._rebuild_lock():
-            with deadline():
-                self._seed(seed_popularity, seed_tag)
+            self._seed(seed_popularity, seed_tag)
             users = sorted(last_per_user)
             with deadline():
                 pipe = self.client.pipeline(transaction=False)
