@@ -152,8 +152,8 @@ def check_url(url: str) -> tuple[str, list[str]]:
         if key == "ssl_cert_reqs" and value.lower() in _INSECURE_CERT_REQS:
             warnings.append(f"TLS certificate verification is off (ssl_cert_reqs={value}): anyone on the "
                             "path can read and change the features; give ssl_ca_certs=PATH instead")
-    if scheme == "redis" and any(k.startswith("ssl") for k, _ in query):
-        warnings.append("ssl_* options are ignored on redis://; use rediss:// for TLS")
+    if scheme != "rediss" and any(k.startswith("ssl") for k, _ in query):
+        raise StoreUrlError(f"Redis URL {shown!r}: ssl_* options need a rediss:// URL")
     return scheme, warnings
 
 
@@ -170,6 +170,8 @@ def connect(url: str | None) -> tuple[redis.Redis, str, list[str]]:
             retry=Retry(NoBackoff(), 0), health_check_interval=30,
             connection_class=_CONNECTION[scheme],
         )
+        pool = client.connection_pool  # build one connection object now (no traffic) so that
+        pool.connection_class(**pool.connection_kwargs)  # an unknown query option fails here
     except (ValueError, TypeError, KeyError) as exc:
         raise StoreUrlError(f"malformed Redis URL {redact(url)!r} ({exc})") from None
     return client, "redis", warnings

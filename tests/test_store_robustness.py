@@ -281,7 +281,8 @@ def test_secret_user_slot_never_printed_by_status_or_rate(home):
 @pytest.mark.parametrize("url", ["redis://127.0.0.1:6379/0?socket_timeout=abc",
                                  "redis://127.0.0.1:6379/0?a=1&&=&", "redis://127.0.0.1:6379/0?db=x",
                                  f"redis://:{SECRET}@127.0.0.1:70000/0", "redis://[::1/0",
-                                 "redis://127.0.0.1/0?health_check_interval=soon"])
+                                 "redis://127.0.0.1/0?health_check_interval=soon",
+                                 "redis://127.0.0.1/0?ssl_ca_certs=/etc/ca.pem", "redis://127.0.0.1/0?colour=red"])
 def test_malformed_url_query_forms_are_a_usage_error(home, url):
     with pytest.raises(StoreUrlError):
         FeatureStore.open(url)
