@@ -24,22 +24,28 @@ class Catalogue:
         inter = dataset.interactions
         self.item_ids = np.array(sorted(self.movies), dtype=np.int64)
         pos = {int(i): n for n, i in enumerate(self.item_ids)}
-        idx = np.array([pos.get(int(i), -1) for i in inter.item_ids])
-        ok = idx >= 0
-        self.n_ratings = np.bincount(idx[ok], minlength=len(self.item_ids))
-        sums = np.bincount(idx[ok], weights=inter.ratings[ok], minlength=len(self.item_ids))
+        # vectorised (engine start-up is on the path of every CLI command): position of each
+        # rated item in item_ids, -1 for items the catalogue lacks
+        found = np.searchsorted(self.item_ids, inter.item_ids)
+        found = np.minimum(found, max(len(self.item_ids) - 1, 0))
+        ok = (self.item_ids[found] == inter.item_ids) if len(self.item_ids) else \
+            np.zeros(len(inter.item_ids), bool)
+        idx = found[ok]
+        self.n_ratings = np.bincount(idx, minlength=len(self.item_ids))
+        sums = np.bincount(idx, weights=inter.ratings[ok], minlength=len(self.item_ids))
         self.avg_rating = np.divide(sums, self.n_ratings, out=np.zeros(len(sums)),
                                     where=self.n_ratings > 0)
         self._pos = pos
         self._search_text = {i: _norm(m.label) for i, m in self.movies.items()}
         self.users = dataset.users
-        self.user_counts = Counter(int(u) for u in inter.user_ids)
-        self._user_genres: dict[int, Counter] = {}
+        users, counts = np.unique(inter.user_ids, return_counts=True)
+        self.user_counts = Counter(dict(zip(users.tolist(), counts.tolist(), strict=True)))
         liked = inter.ratings >= 4
-        for u, i in zip(inter.user_ids[liked].tolist(), inter.item_ids[liked].tolist(), strict=True):
-            movie = self.movies.get(i)
-            if movie:
-                self._user_genres.setdefault(u, Counter()).update(movie.genres)
+        order = np.argsort(inter.user_ids[liked], kind="stable")
+        self._liked_users = inter.user_ids[liked][order]
+        self._liked_items = inter.item_ids[liked][order]
+        self._user_genres: dict[int, Counter] = {}
+        """Genres of the items each user rated 4+, counted when first asked for."""
 
     def has_item(self, item_id: int) -> bool:
         return item_id in self.movies
@@ -73,7 +79,16 @@ class Catalogue:
         return [self.row(i, ratings.get(i)) for _, _, i in hits[:limit]]
 
     def top_genres(self, user_id: int, n: int = 3) -> tuple[str, ...]:
-        return tuple(g for g, _ in self._user_genres.get(user_id, Counter()).most_common(n))
+        genres = self._user_genres.get(user_id)
+        if genres is None:
+            lo, hi = np.searchsorted(self._liked_users, [user_id, user_id + 1])
+            genres = Counter()
+            for item in self._liked_items[lo:hi].tolist():
+                movie = self.movies.get(item)
+                if movie:
+                    genres.update(movie.genres)
+            self._user_genres[user_id] = genres
+        return tuple(g for g, _ in genres.most_common(n))
 
     def user_summary(self, user_id: int, new: bool = False) -> UserSummary:
         info = self.users.get(user_id)

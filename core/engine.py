@@ -36,6 +36,7 @@ from recsys_tui.core.results import (
     UserSummary,
     rank_changes,
 )
+from recsys_tui.core.threads import batch, pinned
 from recsys_tui.data.fetch import load as load_dataset
 from recsys_tui.data.movielens import Dataset
 from recsys_tui.models.base import EmbeddingModel, top_k
@@ -91,6 +92,7 @@ class Engine:
         self.catalogue = Catalogue(dataset)
         self.log = log
         self.store = store
+        store.log_id = log.log_id
         self._lock = threading.RLock()
         self._users: dict[int, _UserState] = {}
         self._degraded: str | None = None
@@ -123,6 +125,7 @@ class Engine:
                 engine._set_degraded(str(exc))
                 return engine
             engine.store = FeatureStore.open(None)
+            engine.store.log_id = log.log_id
         try:
             engine._catch_up()
         except StoreError as exc:  # e.g. Redis died during the catch-up: degrade, retry later
@@ -343,6 +346,7 @@ class Engine:
         """How many index hits to keep before re-ranking: ``k``, or the model's candidate count."""
         return max(k, int(getattr(self.model, "n_candidates", k))) if hasattr(self.model, "rerank") else k
 
+    @pinned
     def recommend(self, user_id: int, k: int = DEFAULT_K) -> RecList:
         """The user's top-``k``: personal once they have a positive signal, else popular now."""
         sw = Stopwatch()
@@ -359,11 +363,13 @@ class Engine:
     def recommend_all(self, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Top-``k`` for every known user at once: (user ids, item ids users×k, scores users×k).
 
+        Batch work: runs with the process's thread pools (every core), not the serving pins.
+
         Users without logged events use their trained vectors (identical to a fold-in); the others
         are folded in from their full history. Embedding models use one batch index search.
         Slots a user cannot fill (fewer unseen items than ``k``) hold item id 0 and score -inf.
         """
-        with self._lock:
+        with self._lock, batch():
             k = self._check_k(k)
             logged = set(self.log.last_per_user())
             users = sorted(set(self.trained.users.ids.tolist()) | logged)
@@ -419,6 +425,7 @@ class Engine:
 
     # -- recording -----------------------------------------------------------------------------
 
+    @pinned
     def record(self, user_id: int, item_id: int, kind: str = "rating", rating: float | None = None,
                ts: int | None = None, k: int = DEFAULT_K, with_before: bool = True) -> EventResult:
         """Log one interaction, update features and the user's vector, return the new top-k."""
@@ -464,13 +471,15 @@ class Engine:
             return
         try:
             if ready == "healthy":
-                if self.store.apply(event, state.vector, self.version, undone, self.log) == "unseeded":
-                    self._catch_up()  # Redis came back empty unnoticed: rebuild it from the log
+                status = self.store.apply(event, state.vector, self.version, undone, self.log)
+                if status in ("unseeded", "lost"):
+                    self._catch_up()  # Redis came back empty or lost keys: rebuild it from the log
             elif state.vector is not None:  # recovered: the catch-up already applied the event
                 self.store.set_embedding(event.user_id, state.vector, self.version)
         except StoreError as exc:
             self._set_degraded(str(exc))
 
+    @pinned
     def undo_last(self, user_id: int, k: int = DEFAULT_K) -> EventResult:
         """Cancel the user's newest logged event (it stays in the log, marked undone)."""
         sw = Stopwatch()
@@ -484,7 +493,12 @@ class Engine:
             state = self._state(user_id)
             before = state.last or self._rank(user_id, state, k, Stopwatch())
             sw.skip()
-            marker = self.log.append(user_id, target.item_id, "undo", None, None, undoes=target.id)
+            undone = self.log.undo_last(user_id, target.id)  # one winner among concurrent undos
+            if undone is None:
+                self._state(user_id, refresh=True)
+                raise EngineError(f"event {target.id} of user {user_id} was just undone or superseded "
+                                  "by another process; nothing undone")
+            marker = undone[0]
             sw.lap("log")
             state = self._state(user_id, refresh=True)
             j = self._idx_of.get(target.item_id)
@@ -505,6 +519,7 @@ class Engine:
 
     # -- browsing ------------------------------------------------------------------------------
 
+    @pinned
     def similar(self, item_id: int, k: int = DEFAULT_K) -> SimilarList:
         """Items whose vectors point the same way (cosine); co-rating overlap for other models."""
         sw = Stopwatch()
@@ -626,9 +641,15 @@ class Engine:
 
     def status(self) -> Status:
         with self._lock:
+            problems: list[str] = []
+            if self._degraded is None:
+                try:
+                    problems = self.store.problems()
+                except StoreError as exc:
+                    self._set_degraded(str(exc))
             return Status(self.trained.name, self.version, self.index.kind if self.index else None,
                           self.store.kind, self.store.url, self._degraded, self.log.count(),
-                          str(self.home.root))
+                          str(self.home.root), tuple(problems))
 
     def embedding(self, user_id: int) -> np.ndarray | None:
         """The user's current vector (embedding models)."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from recsys_tui.common.errors import RecsysError
@@ -53,6 +54,9 @@ class Event:
     rating: float | None
     ts: int
     undoes: int | None = None
+    prev_id: int | None = field(default=None, compare=False)
+    """The id of the user's previous event in the log (0 = none), when the log said so at append
+    time; the feature store uses it to notice events it has not applied yet."""
 
 
 def _fail(path: Path, exc: sqlite3.Error) -> EventLogError:
@@ -77,6 +81,8 @@ class EventLog:
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.executescript(_SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('log_id', ?)", (uuid.uuid4().hex,))
+            self._log_id = str(self._db.execute("SELECT value FROM meta WHERE key = 'log_id'").fetchone()[0])
             found = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             name = getattr(exc, "sqlite_errorname", "")
@@ -92,6 +98,11 @@ class EventLog:
                                 "check free disk space and that the home is writable") from None
         if found != str(SCHEMA_VERSION):
             raise EventLogError(f"event log {path} has schema {found}, expected {SCHEMA_VERSION}")
+
+    @property
+    def log_id(self) -> str:
+        """A random id written at first use: binds a feature store to this log."""
+        return self._log_id
 
     def close(self) -> None:
         with self._lock:
@@ -111,9 +122,44 @@ class EventLog:
                     (user_id, item_id, kind, rating, ts, undoes),
                 )
                 event_id = int(cur.lastrowid)
+                prev = self._db.execute(
+                    "SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = ? AND id < ?",
+                    (user_id, event_id)).fetchone()[0]
         except sqlite3.Error as exc:
             raise _fail(self.path, exc) from None
-        return Event(event_id, user_id, item_id, kind, rating, ts, undoes)
+        return Event(event_id, user_id, item_id, kind, rating, ts, undoes, int(prev))
+
+    def undo_last(self, user_id: int, expected_id: int) -> tuple[Event, Event] | None:
+        """Cancel the user's newest live event if it is still ``expected_id``: one transaction, so
+        of two processes undoing the same event exactly one wins. Returns (marker, cancelled event),
+        or None when that event is no longer the user's newest live one."""
+        live = ("SELECT id, user_id, item_id, kind, rating, ts, undoes FROM events e WHERE user_id = ? "
+                "AND kind != 'undo' AND NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.id) "
+                "ORDER BY id DESC LIMIT 1")
+        try:
+            with self._lock:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    row = self._db.execute(live, (user_id,)).fetchone()
+                    if row is None or row[0] != expected_id:
+                        self._db.execute("ROLLBACK")
+                        return None
+                    target = Event(*row)
+                    prev = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = ?",
+                                            (user_id,)).fetchone()[0]
+                    ts = int(time.time())
+                    cur = self._db.execute(
+                        "INSERT INTO events (user_id, item_id, kind, rating, ts, undoes) "
+                        "VALUES (?, ?, 'undo', NULL, ?, ?)", (user_id, target.item_id, ts, target.id))
+                    marker = Event(int(cur.lastrowid), user_id, target.item_id, "undo", None, ts,
+                                   target.id, int(prev))
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+        except sqlite3.Error as exc:
+            raise _fail(self.path, exc) from None
+        return marker, target
 
     def register_user(self, first_id: int) -> int:
         """Allocate a new user id ≥ ``first_id`` (atomic across processes)."""
@@ -189,6 +235,11 @@ class EventLog:
                                f"WHERE id IN ({marks})", tuple(wanted))
             undone = {row[0]: Event(*row) for row in rows}
         return events, undone
+
+    def previous_id(self, user_id: int, event_id: int) -> int:
+        """The id of the user's event logged just before ``event_id`` (0 = none)."""
+        return int(self._query("SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = ? AND id < ?",
+                               (user_id, event_id))[0][0])
 
     def last_per_user(self) -> dict[int, int]:
         """user → id of the user's newest event (any kind)."""

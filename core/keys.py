@@ -5,7 +5,10 @@
     rs:v1:{u:42}:emb      string: the user's float32 embedding bytes
     rs:v1:pop             sorted set: item id → interaction count (training + events)
     rs:v1:wm              sorted set with one member "applied": highest applied event id
-    rs:v1:epoch           hash: what the store was seeded from; absent = empty store
+    rs:v1:epoch           hash: what the store was seeded from and the id of its event log
+                          ("log"); absent = empty store
+    rs:v1:users           set: every user the store holds features for ("0" = registry exists);
+                          a member without its meta hash means the hash was lost (evicted)
     rs:v1:lock:rebuild    string: held while one process rebuilds or catches up
 
 Ids are validated positive integers before any key is built, so no title, search text or other
@@ -44,4 +47,5 @@ def user_key(user_id: int, field: str) -> str:
 POPULARITY = f"{NAMESPACE}:pop"
 WATERMARK = f"{NAMESPACE}:wm"
 EPOCH = f"{NAMESPACE}:epoch"
+USERS = f"{NAMESPACE}:users"
 REBUILD_LOCK = f"{NAMESPACE}:lock:rebuild"

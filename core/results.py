@@ -207,3 +207,5 @@ class Status:
     degraded: str | None
     n_events: int
     home: str
+    store_problems: tuple[str, ...] = ()
+    """Why the store is not fully trusted although reachable (missing keys, warnings, repairs)."""

@@ -1,11 +1,14 @@
 """The ``recsys-tui`` command line: a thin typer layer over the engine and the pipeline.
 
 Every failure the user can cause ends in one line on stderr and a non-zero exit code.
+
+Start-up: ``--version`` and the top-level ``--help`` never import the command modules (and so
+never NumPy, implicit, FAISS or Textual); ``--help`` is rendered from ``COMMANDS``, which
+tests/test_startup.py keeps identical to the registered commands.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Annotated
 
@@ -54,17 +57,67 @@ def root(
         launch(STATE)
 
 
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("bench", "Measure the hot path (per step p50/p95/p99), batch throughput and index growth."),
+    ("check", "Inject faults (Redis and process kills, corrupt files, full disk, bad input) and report."),
+    ("demo", "Run the real app headless from a script and print a transcript (SSH demos, CI)."),
+    ("loadtest", "Load-test a running API (events go to users the run creates; each is audited in the log)."),
+    ("recommend", "Top-k for one user (with reasons and timing) or for every user (batch)."),
+    ("rate", "Record a rating, then show the new top-k with rank changes and step timings."),
+    ("click", "Record a click or view (an implicit signal), then show the new top-k."),
+    ("undo", "Undo the user's newest logged event."),
+    ("new-user", "Create a new (cold-start) user and print the id."),
+    ("similar", "More like this: items whose vectors are closest to the item's."),
+    ("history", "Every logged event of the user (undone ones left out), oldest first."),
+    ("status", "Model version, index, feature store (password hidden) and event count."),
+    ("replay", "Test-then-learn through the real engine: train on the past, replay the rest in time order."),
+    ("report", "Eval + replay + adaptation + differentiation → a Markdown report and its JSON."),
+    ("serve", "Serve the HTTP API: /recommend, /events, /similar, /users, /healthz, /metrics, /docs."),
+    ("train", "Train a model on ML-100K plus logged ratings; build the index; publish a version."),
+    ("eval", "Precision/Recall/NDCG/MAP@k, coverage, personalization for each model and baseline."),
+    ("tune", "Grid-search hyper-parameters on a validation split carved from the training part."),
+    ("web", "Serve the app to web browsers: every tab is its own session over the same home."),
+    ("data", "Fetch, verify and describe MovieLens-100K."),
+)
+"""Every top-level command and the first paragraph of its help, in registration order (what the
+fast ``--help`` lists; a new command adds a line here, tests/test_startup.py says if one is missing)."""
+
+_registered: list[bool] = []
+
+
 def _register() -> None:
+    """Import every command module and register its commands (once)."""
     import importlib
     import pkgutil
 
     import recsys_tui.commands as pkg
 
+    if _registered:
+        return
     for mod in sorted(m.name for m in pkgutil.iter_modules(pkg.__path__)):
         importlib.import_module(f"recsys_tui.commands.{mod}").register(app)
+    _registered.append(True)
 
 
-_register()
+def registered_app() -> typer.Typer:
+    """The app with every command registered (imports the command modules)."""
+    _register()
+    return app
+
+
+def _help_app() -> typer.Typer:
+    """The root options plus one help-only entry per ``COMMANDS`` line, for the fast ``--help``."""
+    help_app = typer.Typer(name=app.info.name, help=app.info.help, add_completion=False,
+                           rich_markup_mode=None, context_settings=app.info.context_settings)
+    help_app.callback(invoke_without_command=True)(root)
+    for name, text in COMMANDS:
+        help_app.command(name, help=text)(_listed_only)
+    return help_app
+
+
+def _listed_only() -> None:
+    """A help-only entry: ``main`` never runs the fast help app with a command."""
+    raise AssertionError("the fast --help app never runs commands")
 
 
 def _one_line(text: str) -> str:
@@ -75,9 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning every expected failure into one line and exit code."""
     from recsys_tui.common.errors import RecsysError
 
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args == ["--version"]:
+        print(f"recsys-tui {__version__}")
+        return 0
+    target = _help_app() if args in (["--help"], ["-h"]) else registered_app()
     try:
-        rc = app(args=argv, prog_name="recsys-tui", standalone_mode=False)
+        rc = target(args=args, prog_name="recsys-tui", standalone_mode=False)
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

@@ -65,6 +65,30 @@ def test_bench_cli_writes_json_atomically(home, tmp_path, capsys):
     assert "event_to_recs" in capsys.readouterr().out
 
 
+def test_bench_contended_reference_heavy_users_and_threads(home):
+    import psutil
+
+    report = run(home, BenchOptions(events=60, warmup=10, contend=1, reference=True, batch_runs=1))
+    busy = report["contended"]
+    assert busy["processes"] == 1 and busy["events"] == 60 and _ordered(busy["event_to_recs_ms"])
+    assert busy["ratio_to_quiet"]["p99"] == pytest.approx(
+        busy["event_to_recs_ms"]["p99"] / report["event_to_recs_ms"]["p99"])
+    assert report["logged_events"] == 10 + 60 + 60
+    ref = report["reference_ms"]
+    assert 0 < ref["p50"] <= ref["p99"] and set(ref["parts_ms"]) == {"solve", "search", "store"}
+    quiet = report["event_to_recs_ms"]
+    assert report["ratio_to_reference"]["p50"] == pytest.approx(quiet["p50"] / ref["p50"])
+    heavy = report["heavy_users"]
+    assert {"13", "405"} <= set(heavy) and len(heavy) == 3
+    assert heavy["405"]["ratings"] > 600 and min(r["ratings"] for r in heavy.values()) <= 20
+    assert all(r["foldin_ms"]["p50"] > 0 for r in heavy.values())
+    serving = report["threads"]["serving"]
+    assert serving["faiss_omp_threads"] == 1 and {lib["num_threads"] for lib in serving["libraries"]} == {1}
+    hogs = [p for p in psutil.Process().children(recursive=True) if "time.monotonic" in " ".join(p.cmdline())]
+    assert hogs == [], "the bench stops its background processes"
+    assert json.loads(json.dumps(report)) == report
+
+
 @pytest.mark.redis
 def test_bench_real_redis_cleans_up_and_refuses_live_store(home, redis_server):
     report = run(home, BenchOptions(events=50, warmup=5, redis_url=redis_server.url, batch_runs=1))
@@ -84,6 +108,7 @@ def test_bench_real_redis_cleans_up_and_refuses_live_store(home, redis_server):
     (["--index", "annoy"], "index type"),
     (["--synthetic-items", "10"], "--synthetic-items"),
     (["--warmup", "-1"], "--warmup"),
+    (["--contend", "99"], "--contend"),
     (["--redis-url", "http://x"], "malformed Redis URL"),
 ])
 def test_bad_flags_one_line_error(home, capsys, args, words):

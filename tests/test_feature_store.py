@@ -14,7 +14,7 @@ from tests.redis_server import free_port
 
 PASSWORD = "hunter2-Very-Secret"
 USER_KEY = re.compile(r"^rs:v1:\{u:([1-9]\d*)\}:(meta|recent|emb)$")
-GLOBAL_KEYS = {"rs:v1:pop", "rs:v1:wm", "rs:v1:epoch"}
+GLOBAL_KEYS = {"rs:v1:pop", "rs:v1:wm", "rs:v1:epoch", "rs:v1:users"}
 
 
 @pytest.fixture

@@ -10,6 +10,15 @@ Three sections, all measured, nothing assumed:
    touched; a real Redis must not hold recsys-tui data already (the bench refuses to mix its events
    into a live store) and the keys the bench wrote are deleted afterwards.
 2. **Batch** — ``Engine.recommend_all(10)`` for every user, repeated; median seconds and users/s.
+   With ``contend`` N, the same number of further events run while N CPU-bound background
+   processes (bounded, stopped by the bench) compete for the cores: quiet and contended
+   percentiles of one run, side by side.
+   With ``reference``, the bare minimum the same work needs is timed in the same run — one NumPy
+   solve of a fold-in, one FAISS search, one write pipeline to the same store — and the engine's
+   p50/p99 are reported as a ratio to it (the headline: absolute times vary with the machine).
+   Heavy users (13 and 405, 600+ ratings) and the lightest user get a few events each, to show
+   that fold-in and reasons cost the same order for both. ``threads`` reports the BLAS/OpenMP
+   pools the hot path ran with (threadpoolctl).
 3. **Synthetic** (optional) — ``n`` random 64-d item vectors drawn from a Gaussian with the mean and
    covariance of the trained model's item factors (isotropic when the model is not 64-d), indexed
    flat, HNSW and IVF; single-query latency (k=10) for user-like queries and recall@10 against the
@@ -23,6 +32,7 @@ import math
 import resource
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,9 +45,10 @@ from recsys_tui.common.errors import RecsysError
 from recsys_tui.core import artifacts
 from recsys_tui.core.engine import Engine
 from recsys_tui.core.home import Home
-from recsys_tui.core.index import INDEX_KINDS, VectorIndex
+from recsys_tui.core.index import HNSW_TARGET_RECALL, INDEX_KINDS, VectorIndex
 from recsys_tui.core.keys import NAMESPACE
 from recsys_tui.core.results import STEPS, percentile
+from recsys_tui.core.threads import batch, faiss_threads, pin, pools
 
 Say = Callable[[str], None]
 K = 10
@@ -47,6 +58,17 @@ EVENT_MIX = (("rating", 0.80), ("click", 0.15), ("view", 0.05))
 MAX_EVENTS = 1_000_000
 MAX_SYNTHETIC_ITEMS = 5_000_000
 MIN_SYNTHETIC_ITEMS = 1_000
+MAX_CONTEND = 16
+CONTEND_MAX_S = 1800
+"""A background process stops itself after this long even if the bench could not stop it."""
+HEAVY_USERS = (13, 405)
+HEAVY_EVENTS = 40
+REFERENCE_REPS = 2000
+TUNING_QUERIES = 500
+"""Held-out queries (another seed) on which HNSW's efSearch is tuned; recall is then measured on
+the evaluation queries."""
+_HOG = ("import sys, time\nend = time.monotonic() + float(sys.argv[1])\nx = 0\n"
+        "while time.monotonic() < end:\n    x = (x * 1103515245 + 12345) % 2147483648\n")
 
 
 class BenchError(RecsysError):
@@ -65,6 +87,8 @@ class BenchOptions:
     synthetic_queries: int = 1000
     batch_runs: int = 5
     seed: int = 0
+    contend: int = 0
+    reference: bool = False
 
     def check(self) -> BenchOptions:
         if isinstance(self.events, bool) or not isinstance(self.events, int) \
@@ -81,6 +105,9 @@ class BenchOptions:
                              f"got {self.synthetic_items:,}")
         if not 1 <= self.synthetic_queries <= 100_000:
             raise BenchError(f"synthetic queries must be 1–100,000, got {self.synthetic_queries}")
+        if isinstance(self.contend, bool) or not isinstance(self.contend, int) \
+                or not 0 <= self.contend <= MAX_CONTEND:
+            raise BenchError(f"--contend must be 0–{MAX_CONTEND}, got {self.contend!r}")
         if not 1 <= self.batch_runs <= 1000:
             raise BenchError(f"batch runs must be 1–1000, got {self.batch_runs}")
         return self
@@ -180,6 +207,110 @@ def run_events(engine: Engine, plan: list[tuple[int, int, str, int | None]], war
     }
 
 
+@contextlib.contextmanager
+def contenders(n: int) -> Iterator[list[subprocess.Popen]]:
+    """``n`` CPU-bound Python processes (each stops itself after ``CONTEND_MAX_S``); killed on exit."""
+    procs: list[subprocess.Popen] = []
+    try:
+        for _ in range(n):
+            procs.append(subprocess.Popen([sys.executable, "-c", _HOG, str(CONTEND_MAX_S)],
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL))
+        time.sleep(0.5)  # let them reach the CPU
+        yield procs
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+def run_contended(engine: Engine, plan: list[tuple[int, int, str, int | None]], n: int,
+                  say: Say) -> dict:
+    """The same measurement as ``run_events`` while ``n`` CPU-bound processes run."""
+    say(f"contended: {n} CPU-bound background processes")
+    with contenders(n):
+        out = run_events(engine, plan, 0, say)
+    return {"processes": n, "events": out["events"], "event_to_recs_ms": out["event_to_recs_ms"],
+            "steps_ms": out["steps_ms"], "events_per_s": out["events_per_s"]}
+
+
+def run_reference(engine: Engine, reps: int, say: Say) -> dict:
+    """The bare minimum of one event, timed alone: a NumPy fold-in solve for a typical user, one
+    FAISS search (k=10) on the engine's index, one write pipeline (the same commands the script
+    runs) to the engine's store, under the same thread pins as the engine."""
+    say(f"reference: {reps:,} × (solve + search + store pipeline)")
+    pin()
+    y_all = engine.model.item_factors if engine.is_embedding else None
+    raw_index = engine.index.index if engine.index is not None else None
+    lengths = sorted((len(engine.trained.history(u)[0]), u) for u in engine.trained.users.ids.tolist())
+    user = lengths[len(lengths) // 2][1]
+    idx, values = engine.trained.history(user)
+    dim = y_all.shape[1] if y_all is not None else 64
+    gram = (y_all.astype(np.float64).T @ y_all.astype(np.float64) + 0.1 * np.eye(dim)) \
+        if y_all is not None else np.eye(dim)
+    client = engine.store.client
+    tag = f"{NAMESPACE}:bench:{{ref}}"
+    emb = np.zeros(dim, np.float32).tobytes()
+    parts: dict[str, list[float]] = {"solve": [], "search": [], "store": []}
+    total = []
+    for n in range(reps):
+        t0 = time.perf_counter_ns()
+        if y_all is not None:
+            y = y_all[idx].astype(np.float64)
+            c = 1.0 + values.astype(np.float64)
+            vec = np.linalg.solve(gram + (y.T * (c - 1.0)) @ y, y.T @ c).astype(np.float32)
+        else:
+            vec = np.zeros(dim, np.float32)
+        t1 = time.perf_counter_ns()
+        if raw_index is not None:
+            raw_index.search(vec[None, :], K)
+        t2 = time.perf_counter_ns()
+        pipe = client.pipeline(transaction=True)
+        pipe.hincrby(f"{tag}:meta", "n_rating", 1)
+        pipe.zincrby(f"{tag}:pop", 1, str(n % 1000))
+        pipe.lpush(f"{tag}:recent", f"{n}:1:rating:4")
+        pipe.ltrim(f"{tag}:recent", 0, 49)
+        pipe.set(f"{tag}:emb", emb)
+        pipe.hset(f"{tag}:meta", mapping={"last_event_id": n, "emb_version": "ref"})
+        pipe.execute()
+        t3 = time.perf_counter_ns()
+        parts["solve"].append((t1 - t0) / 1e6)
+        parts["search"].append((t2 - t1) / 1e6)
+        parts["store"].append((t3 - t2) / 1e6)
+        total.append((t3 - t0) / 1e6)
+    client.delete(f"{tag}:meta", f"{tag}:pop", f"{tag}:recent", f"{tag}:emb")
+    return {"reps": reps, "history_len": len(idx), **percentiles(total, (50, 99)),
+            "parts_ms": {k: percentiles(v, (50, 99)) for k, v in parts.items()}}
+
+
+def run_heavy_users(engine: Engine, seed: int) -> dict:
+    """Fold-in and rerank (reasons) step times for the heaviest users and the lightest one."""
+    rng = np.random.default_rng(seed + 1)
+    counts = engine.catalogue.user_counts
+    light = min(counts, key=lambda u: (counts[u], u))
+    items = engine.catalogue.item_ids.astype(np.int64)
+    out = {}
+    for user in (*[u for u in HEAVY_USERS if u in counts], light):
+        seen = {int(i) for i in engine.items.ids[engine.user_arrays(user)[0]]}
+        fresh = [int(i) for i in rng.permutation(items) if int(i) not in seen][:HEAVY_EVENTS]
+        fold, rerank, total = [], [], []
+        for item in fresh:
+            t = engine.record(user, item, "click", k=K, with_before=False).timings
+            fold.append(t.steps.get("foldin", 0.0))
+            rerank.append(t.steps.get("rerank", 0.0))
+            total.append(t.total_ms)
+        out[str(user)] = {"ratings": int(counts[user]), "events": len(fresh),
+                          "foldin_ms": percentiles(fold, (50, 99)),
+                          "rerank_ms": percentiles(rerank, (50, 99)),
+                          "event_to_recs_ms": percentiles(total, (50, 99))}
+    return out
+
+
 # -- section 2: batch ------------------------------------------------------------------------------
 
 def run_batch(engine: Engine, runs: int) -> dict:
@@ -247,9 +378,12 @@ def run_synthetic(n_items: int, n_queries: int, seed: int, say: Say,
     """Build every index kind over ``n_items`` synthetic vectors; latency and recall@10 vs flat."""
     say(f"synthetic: drawing {n_items:,} item vectors")
     items, queries, how = synthetic_vectors(n_items, n_queries, seed, item_like, user_like)
+    _, tuning, _ = synthetic_vectors(MIN_SYNTHETIC_ITEMS, TUNING_QUERIES, seed + 1, item_like, user_like)
     out: dict = {"items": n_items, "dim": SYNTHETIC_DIM, "queries": n_queries, "k": K,
                  "vectors": how, "indexes": {}}
     exact = None
+    with batch():  # index builds are batch work: every core
+        build_threads = faiss_threads()
     for kind in ("flat", *[k for k in kinds if k != "flat"]):
         say(f"synthetic: building {kind} over {n_items:,} items")
 
@@ -259,13 +393,20 @@ def run_synthetic(n_items: int, n_queries: int, seed: int, say: Say,
         t0 = time.perf_counter()
         index = VectorIndex.build(items, kind, progress=progress)
         build_s = time.perf_counter() - t0
+        tuned: dict = {}
+        if kind == "hnsw":  # efSearch chosen for the recall target on separate tuning queries
+            t1 = time.perf_counter()
+            ef, tune_recall = index.tune_ef_search(tuning, K)
+            tuned = {"tune_s": time.perf_counter() - t1, "tuning_queries": len(tuning),
+                     "tuning_recall": tune_recall, "target_recall": HNSW_TARGET_RECALL}
+            say(f"synthetic: hnsw efSearch {ef} reaches recall {tune_recall:.3f} on tuning queries")
         say(f"synthetic: {kind} built in {build_s:.1f} s; querying")
         found, times = _single_query_ms(index, queries, K)
         if kind == "flat":
             exact = found
         row = {"build_s": build_s, **{f"{p}_ms": v for p, v in percentiles(times, (50, 99)).items()},
                "mean_ms": float(np.mean(times)), "recall_at_10": recall_at_k(found, exact),
-               "params": index.params()}
+               "params": index.params(), "build_threads": build_threads, **tuned}
         out["indexes"][kind] = row
         del index
     out["peak_rss_mb"] = peak_rss_mb()
@@ -309,16 +450,32 @@ def run(home: Home, options: BenchOptions, say: Say = lambda _: None) -> dict:
             if engine.degraded:
                 raise BenchError(f"cannot benchmark: {engine.degraded}")
             status = engine.status()
-            plan = plan_events(engine, options.warmup + options.events, options.seed)
+            extra = options.events if options.contend else 0
+            plan = plan_events(engine, options.warmup + options.events + extra, options.seed)
+            quiet_plan = plan[:options.warmup + options.events]
+            report["threads"] = pools()
             say(f"events: {options.warmup:,} warm-up, {options.events:,} measured "
                 f"({status.store}, {status.index} index)")
-            events = run_events(engine, plan, options.warmup, say)
+            events = run_events(engine, quiet_plan, options.warmup, say)
+            report.update(events)
+            if options.contend:
+                report["contended"] = run_contended(engine, plan[len(quiet_plan):], options.contend, say)
+                quiet, busy = events["event_to_recs_ms"], report["contended"]["event_to_recs_ms"]
+                report["contended"]["ratio_to_quiet"] = {
+                    p: busy[p] / quiet[p] if quiet[p] > 0 else 0.0 for p in ("p50", "p99")}
             if engine.log.count() != len(plan):
                 raise BenchError(f"the log holds {engine.log.count()} events, {len(plan)} were sent")
-            report.update(events)
+            if options.reference:
+                ref = run_reference(engine, min(options.events, REFERENCE_REPS), say)
+                report["reference_ms"] = ref
+                mine = events["event_to_recs_ms"]
+                report["ratio_to_reference"] = {
+                    p: mine[p] / ref[p] if ref[p] > 0 else 0.0 for p in ("p50", "p99")}
             report.update({"store": status.store, "store_url": status.store_url, "index": status.index,
                            "model": status.model, "model_version": status.model_version,
                            "logged_events": engine.log.count(), "peak_rss_mb": peak_rss_mb()})
+            say("heavy users: fold-in and reasons for users 13 and 405 and the lightest user")
+            report["heavy_users"] = run_heavy_users(engine, options.seed)
             say(f"batch: recommend_all({K}) × {options.batch_runs}")
             report["batch"] = run_batch(engine, options.batch_runs)
             item_like = getattr(engine.model, "item_factors", None)

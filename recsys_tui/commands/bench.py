@@ -37,6 +37,50 @@ def events_table(report: dict) -> Table:
     return table
 
 
+def headline_table(report: dict) -> Table:
+    """Quiet vs contended vs the bare reference, the issue's target table."""
+    table = Table(title="event → fresh top-10 (ms): quiet, contended, reference", title_justify="left")
+    for col in ("run", "p50", "p95", "p99", "note"):
+        table.add_column(col, justify="left" if col in ("run", "note") else "right")
+    quiet = report["event_to_recs_ms"]
+    table.add_row("quiet", _ms(quiet["p50"]), _ms(quiet["p95"]), _ms(quiet["p99"]), "")
+    if "contended" in report:
+        busy = report["contended"]
+        ratio = busy["ratio_to_quiet"]
+        row = busy["event_to_recs_ms"]
+        table.add_row(f"contended ({busy['processes']} CPU hogs)", _ms(row["p50"]), _ms(row["p95"]),
+                      _ms(row["p99"]), f"p99 {ratio['p99']:.2f}× quiet")
+    if "reference_ms" in report:
+        ref, ratio = report["reference_ms"], report["ratio_to_reference"]
+        parts = " + ".join(f"{k} {v['p50']:.3f}" for k, v in ref["parts_ms"].items())
+        table.add_row("reference (solve+search+store)", _ms(ref["p50"]), "", _ms(ref["p99"]), parts)
+        table.add_row("engine ÷ reference", f"{ratio['p50']:.2f}×", "", f"{ratio['p99']:.2f}×", "")
+    return table
+
+
+def threads_table(threads: dict) -> Table:
+    table = Table(title="thread pools (threadpoolctl): serving path vs batch work", title_justify="left")
+    for col in ("library", "api", "serving", "batch"):
+        table.add_column(col, justify="left" if col in ("library", "api") else "right")
+    for serve, batch in zip(threads["serving"]["libraries"], threads["batch"]["libraries"], strict=True):
+        table.add_row(str(serve.get("prefix")), str(serve.get("internal_api")), str(serve["num_threads"]),
+                      str(batch["num_threads"]))
+    table.add_row("faiss", "omp_get_max_threads", str(threads["serving"]["faiss_omp_threads"]),
+                  str(threads["batch"]["faiss_omp_threads"]))
+    return table
+
+
+def heavy_table(heavy: dict) -> Table:
+    table = Table(title="heavy vs light users (ms, p50 / p99)", title_justify="left")
+    for col in ("user", "ratings", "foldin", "rerank (reasons)", "event_to_recs"):
+        table.add_column(col, justify="right")
+    for user, row in heavy.items():
+        table.add_row(user, str(row["ratings"]),
+                      *(f"{row[k]['p50']:.3f} / {row[k]['p99']:.3f}"
+                        for k in ("foldin_ms", "rerank_ms", "event_to_recs_ms")))
+    return table
+
+
 def batch_table(batch: dict) -> Table:
     table = Table(title=f"batch: recommend_all({batch['k']}) × {batch['runs']}", title_justify="left")
     for col in ("users", "median s", "min s", "max s", "users/s"):
@@ -72,6 +116,12 @@ def register(app: typer.Typer) -> None:
             "--synthetic-items", help="Also compare flat/HNSW/IVF over this many random 64-d items.")] = None,
         warmup: Annotated[int, typer.Option("--warmup", help="Unmeasured events first.")] = 200,
         seed: Annotated[int, typer.Option("--seed", help="Random seed for events and vectors.")] = 0,
+        contend: Annotated[int, typer.Option(
+            "--contend", help="Also run the events again beside N CPU-bound background processes "
+                              "(stopped by the bench) and compare.")] = 0,
+        reference: Annotated[bool, typer.Option(
+            "--reference", help="Also time one bare solve + FAISS search + store pipeline and report "
+                                "the engine as a ratio to it.")] = False,
     ) -> None:
         """Measure the hot path (per step p50/p95/p99), batch throughput and index growth.
 
@@ -80,7 +130,8 @@ def register(app: typer.Typer) -> None:
         try:
             options = BenchOptions(events=events, warmup=warmup, index=index, seed=seed,
                                    redis_url=STATE.effective_redis_url(redis_url),
-                                   synthetic_items=synthetic_items).check()
+                                   synthetic_items=synthetic_items, contend=contend,
+                                   reference=reference).check()
         except BenchError as exc:
             raise UsageProblem(str(exc)) from None
         if json_file is not None and json_file.is_dir():
@@ -97,6 +148,9 @@ def register(app: typer.Typer) -> None:
         console.print(events_table(report))
         console.print(f"events/s {report['events_per_s']:,.0f} · peak RSS {report['peak_rss_mb']:.0f} MB · "
                       f"store {report['store']} ({report['store_url']}) · model {report['model_version']}")
+        console.print(headline_table(report))
+        console.print(heavy_table(report["heavy_users"]))
+        console.print(threads_table(report["threads"]))
         console.print(batch_table(report["batch"]))
         if "synthetic" in report:
             console.print(synthetic_table(report["synthetic"]))

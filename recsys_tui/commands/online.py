@@ -191,6 +191,8 @@ def register(app: typer.Typer) -> None:
         try:
             s = engine.status()
             for key, value in vars(s).items():
+                if isinstance(value, tuple):  # store_problems: one line each, "-" when none
+                    value = "; ".join(value) or None
                 STATE.console.print(f"{key:>13}: {value if value is not None else '-'}")
         finally:
             engine.close()
