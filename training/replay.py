@@ -259,7 +259,7 @@ def _walk(engine: Engine, past: Dataset, stream, n: int, names: list[str], windo
     ease = trans = pop = None
     if need_ease:
         fitted = TrainedModel.fit("ease", train_inter, item_ids=items, l2=EASE_PARAMS["l2"], scheme="binary")
-        ease = OnlineEASE(fitted.model.B, train_inter, item_index, EASE_PARAMS["negative_max"],
+        ease = OnlineEASE(fitted.model.arrays()["B"], train_inter, item_index, EASE_PARAMS["negative_max"],
                           EASE_PARAMS["negative_weight"], EASE_PARAMS["decay"])
     if need_trans:
         trans = OnlineTransitions(n_items, train_inter, item_index, **TRANSITION_PARAMS)
