@@ -39,6 +39,12 @@ class StoreError(RecsysError):
     """The feature store is unreachable or refused an operation."""
 
 
+class StoreURLError(StoreError):
+    """A Redis URL that cannot be parsed (a usage error: nothing was tried)."""
+
+    exit_code = 2
+
+
 def redact(url: str | None) -> str:
     """The URL without its password (``redis://user:***@host:port/0``), also in ``?password=``."""
     if not url:
@@ -66,14 +72,14 @@ def connect(url: str | None) -> tuple[redis.Redis, str]:
         return fakeredis.FakeRedis(), "fakeredis"
     scheme = urlsplit(url).scheme if "://" in url else ""
     if scheme not in ("redis", "rediss", "unix"):
-        raise StoreError(f"malformed Redis URL {redact(url)!r}: use redis://, rediss:// or unix://")
+        raise StoreURLError(f"malformed Redis URL {redact(url)!r}: use redis://, rediss:// or unix://")
     try:
         client = redis.Redis.from_url(
             url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=CONNECT_TIMEOUT_S,
             retry=Retry(NoBackoff(), 0), health_check_interval=30,
         )
     except (ValueError, TypeError) as exc:
-        raise StoreError(f"malformed Redis URL {redact(url)!r} ({exc})") from None
+        raise StoreURLError(f"malformed Redis URL {redact(url)!r} ({exc})") from None
     return client, "redis"
 
 

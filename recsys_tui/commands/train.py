@@ -80,12 +80,17 @@ def _log_mlflow(home, run_name: str, params: dict, metrics: dict, artifact_dir: 
             from None
 
 
-def eval_table(summary: dict, title: str) -> Table:
+def metric_label(metric: str, k: int) -> str:
+    """A metric's column heading at list length ``k`` (``precision`` → ``P@5``)."""
+    short = {"precision": "P", "recall": "R", "ndcg": "NDCG", "map": "MAP", "coverage": "coverage"}
+    return f"{short[metric]}@{k}" if metric in short else metric
+
+
+def eval_table(summary: dict, title: str, k: int = 10) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("model")
     for m in (*METRICS, "fit_s"):
-        table.add_column(m.replace("precision", "P@10").replace("recall", "R@10")
-                         .replace("ndcg", "NDCG@10").replace("map", "MAP@10"), justify="right")
+        table.add_column(metric_label(m, k), justify="right")
     for name, cols in summary.items():
         table.add_row(name, *(f"{cols[m]['mean']:.4f} ± {cols[m]['std']:.4f}" if m != "fit_s"
                               else f"{cols[m]['mean']:.2f}" for m in (*METRICS, "fit_s")))
@@ -165,7 +170,7 @@ def register(app: typer.Typer) -> None:
         elapsed = time.perf_counter() - start
         summary = report.summary()
         STATE.console.print(eval_table(summary, f"{protocol} protocol, K={k}, seeds "
-                                       f"{','.join(map(str, seed_list))} (mean ± std)"))
+                                       f"{','.join(map(str, seed_list))} (mean ± std)", k))
         STATE.console.print(f"evaluated in {elapsed:.1f} s")
         if json_out is not None:
             from recsys_tui.common.fsutil import atomic_write_json
