@@ -10,13 +10,17 @@ what the model can compute in reasonable memory and time (e.g. ``factors ≤ 102
 
 from __future__ import annotations
 
+import ast
+import inspect
 import math
+import textwrap
 from dataclasses import MISSING, Field, field, fields
 from typing import Any, TypeVar
 
 from recsys_tui.models.errors import ParamError
 
-__all__ = ["ParamError", "check_params", "defaults_of", "describe_params", "param"]
+__all__ = ["ParamError", "check_params", "defaults_of", "describe_params", "field_docs",
+           "markdown_table", "param"]
 
 
 def param(default: Any, lo: float | None = None, hi: float | None = None, *,
@@ -105,3 +109,46 @@ def defaults_of(cls: type) -> dict[str, Any]:
 def describe_params(cls: type) -> dict[str, str]:
     """Every field's allowed values, by name (for help texts and error messages)."""
     return {f.name: _describe(f) for f in fields(cls)}
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """Every field's docstring (the string literal after it in the class body), base classes first."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if "__dataclass_fields__" not in vars(klass):
+            continue
+        tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+        body = tree.body[0].body  # type: ignore[attr-defined]
+        for stmt, nxt in zip(body, [*body[1:], None], strict=True):
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) \
+                    and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant) \
+                    and isinstance(nxt.value.value, str):
+                docs[stmt.target.id] = " ".join(nxt.value.value.split())
+    return docs
+
+
+PARAMETERS_DOC_HEAD = """# Model parameters
+
+Every model's hyper-parameters, generated from the parameter dataclasses in `models/` (one per
+model, `recsys_tui.models.params`); `tests/test_model_abilities.py` fails when this file and the
+code disagree. Give them as `recsys-tui train --model NAME -p key=value` (also `replay -p`,
+`tune --online --grid key=v1,v2`). An unknown key, a wrong type, a non-finite number or a value
+outside the bounds is refused with one line and exit 2 before any work starts.
+"""
+
+
+def parameters_markdown(models: dict[str, type]) -> str:
+    """docs/PARAMETERS.md: the head and one table per model (``markdown_table``)."""
+    return PARAMETERS_DOC_HEAD + "".join(f"\n{markdown_table(name, cls)}\n" for name, cls in models.items())
+
+
+def markdown_table(model: str, cls: type) -> str:
+    """A Markdown table of ``cls``' fields: name, default, allowed values, what it does."""
+    docs = field_docs(cls)
+    lines = [f"### `{model}`", "", "| parameter | default | allowed | what it does |", "|---|---|---|---|"]
+    for f in fields(cls):
+        default = str(f.default).lower() if isinstance(f.default, bool) else f.default
+        lines.append(f"| `{f.name}` | `{default}` | {_describe(f)} | {docs.get(f.name, '')} |")
+    if len(lines) == 4:
+        lines.append("| — | | | no parameters |")
+    return "\n".join(lines)

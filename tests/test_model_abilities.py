@@ -271,3 +271,11 @@ def test_base_class_declares_the_defaults():
     assert cand.tolist() == [0, 1, 2] and scores.tolist() == [0.0, 1.0, 2.0]
     with pytest.raises(ParamError):
         Tiny(anything=1)
+
+
+def test_parameters_doc_matches_the_code():
+    from recsys_tui.models.params import parameters_markdown
+
+    expected = parameters_markdown({n: model_class(n).Params for n in MODEL_NAMES})
+    assert (ROOT / "docs" / "PARAMETERS.md").read_text(encoding="utf-8") == expected, (
+        "regenerate docs/PARAMETERS.md with recsys_tui.models.params.parameters_markdown")

@@ -106,7 +106,8 @@ def register(app: typer.Typer) -> None:
                  "instead of ML-100K.")] = None,
         factors: Annotated[int | None, typer.Option(help="Embedding size (als, hybrid).")] = None,
         param: Annotated[list[str] | None, typer.Option(
-            "--param", "-p", help="Hyper-parameter key=value (repeatable).")] = None,
+            "--param", "-p", help="Hyper-parameter key=value (repeatable; names, bounds and meaning: "
+                                  "docs/PARAMETERS.md).")] = None,
         index: Annotated[str, typer.Option(help="Vector index: flat, hnsw or ivf.")] = "flat",
         no_log: Annotated[bool, typer.Option("--no-log", help="Ignore ratings in the event log.")] = False,
         mlflow: Annotated[bool, typer.Option("--mlflow", help="Log the run to MLflow in the home.")] = False,
