@@ -279,3 +279,21 @@ def test_parameters_doc_matches_the_code():
     expected = parameters_markdown({n: model_class(n).Params for n in MODEL_NAMES})
     assert (ROOT / "docs" / "PARAMETERS.md").read_text(encoding="utf-8") == expected, (
         "regenerate docs/PARAMETERS.md with recsys_tui.models.params.parameters_markdown")
+
+
+def test_a_stored_model_with_refused_parameters_is_an_unusable_artifact(tmp_path):
+    import json
+
+    from recsys_tui.models.base import ModelError
+    from recsys_tui.models.bundle import TrainedModel
+
+    from tests.test_models import _interactions
+
+    trained = TrainedModel.fit("ease", _interactions(), l2=5.0)
+    trained.save(tmp_path)
+    meta = json.loads((tmp_path / "model.json").read_text())
+    meta["params"]["l2"] = 1e-300
+    (tmp_path / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError) as info:
+        TrainedModel.load(tmp_path)
+    assert info.value.exit_code == 1 and "l2" in str(info.value)
