@@ -45,6 +45,7 @@ def test_scorer_overrides_replace_only_what_they_name():
     ("als", ["magic.decay=1"], "magic"),
     ("als", ["ease.decay=-1"], "ease.decay"),
     ("als", ["ease.decay=nan"], "ease.decay"),
+    ("als", ["ease.l2=0.5"], "l2"),
     ("ease", ["online_weight=2"], "online_weight"),
     ("als", ["online_weight"], "key=v1"),
 ])

@@ -152,6 +152,8 @@ def _check_grid(model: str, grid: dict[str, list[Any]]) -> None:
             online_groups(online)
         except RecsysError as exc:
             raise TuneOnlineError(f"--grid: {exc}") from None
+        if "l2" in online.get("ease", {}):  # the replay fits an EASE with it: the model's bounds
+            check_params("ease", model_class("ease").Params, {"l2": online["ease"]["l2"]})
 
 
 def _points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
