@@ -234,6 +234,13 @@ def register(app: typer.Typer) -> None:
             atomic_write_json(json_out, json.loads(json.dumps(result.to_json(), default=str)))
 
 
+def _grid_value(value: object) -> str:
+    """A searched value as the user would type it (``64``, ``0.7``, ``true``, ``rating``)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
+
+
 def _tune_online(model: str, grid_specs: list[str], limit: int | None, metric: str | None,
                  json_out: Path | None) -> None:
     """``tune --online``: one validation replay per grid point, best first (training.tune_online)."""
@@ -260,7 +267,7 @@ def _tune_online(model: str, grid_specs: list[str], limit: int | None, metric: s
     dataset = _ensure_data(home)
     with stages(STATE.err, f"tune --online {model}") as say:
         result = tune_online(dataset, grid, model=model, metric=metric, limit=limit, on_row=lambda r: say(
-            " ".join(f"{k}={v:g}" for k, v in r.params.items())
+            " ".join(f"{k}={_grid_value(v)}" for k, v in r.params.items())
             + " · " + " ".join(f"{s} {h:.4f}" for s, h in r.hr.items()) + f" · {r.seconds:.0f} s"))
     rows = result.table()
     table = Table(title=f"{model}, {len(rows)} points: fit on the first {result.n_fit:,} ratings "
@@ -270,7 +277,7 @@ def _tune_online(model: str, grid_specs: list[str], limit: int | None, metric: s
     for col in rows[0]:
         table.add_column(col, justify="right")
     for row in rows:
-        table.add_row(*(f"{v:g}" if c in grid else f"{v:.0f}" if c == "seconds" else f"{v:.4f}"
+        table.add_row(*(_grid_value(v) if c in grid else f"{v:.0f}" if c == "seconds" else f"{v:.4f}"
                         if isinstance(v, float) else str(v) for c, v in row.items()))
     STATE.console.print(table)
     STATE.console.print(f"best on the validation stream: {result.best.params} ({result.elapsed_s:.0f} s)")
