@@ -86,3 +86,19 @@ def test_online_search_replays_the_validation_stream(ml100k_data, tmp_path):
     table = result.table()
     assert table[0]["foldin HR@10"] >= table[1]["foldin HR@10"]
     assert result.to_json()["best_params"] == result.best.params
+
+
+@pytest.mark.slow
+def test_cli_prints_the_table_and_writes_json(capsys, home, tmp_path):
+    import json
+
+    out_json = tmp_path / "online.json"
+    rc = main(["--home", str(home.root), "tune", "--online", "--grid", "online_weight=1,64",
+               "--grid", "online_decay=0.7", "--limit", "60", "--json", str(out_json)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "HR@10" in out and "foldin" in out and "×pop" in out and "best on the validation" in out
+    report = json.loads(out_json.read_text())
+    assert report["protocol"]["n_validation_events"] == 60
+    assert sorted(r["online_weight"] for r in report["rows"]) == [1, 64]
+    assert report["best_params"]["online_weight"] in (1, 64)

@@ -274,8 +274,9 @@ def _tune_online(model: str, grid_specs: list[str], limit: int | None, metric: s
                         f"(first {TRAIN_FRACTION:g} × {TRAIN_FRACTION:g} by time), replay the next "
                         f"{result.n_events:,} ({result.n_new_events:,} by new users); HR@10, best "
                         f"{result.metric} first", title_justify="left")
-    for col in rows[0]:
-        table.add_column(col, justify="right")
+    for col in rows[0]:  # strategies' HR@10 under their names; the ratio as ×popularity
+        table.add_column(col.replace(" HR@10", "").replace(f"{result.metric}/popularity", "×pop")
+                         .replace("seconds", "s"), justify="right")
     for row in rows:
         table.add_row(*(_grid_value(v) if c in grid else f"{v:.0f}" if c == "seconds" else f"{v:.4f}"
                         if isinstance(v, float) else str(v) for c, v in row.items()))
