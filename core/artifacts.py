@@ -94,11 +94,16 @@ def sweep_staging(root: Path) -> list[str]:
 
 
 def publish(root: Path, trained: TrainedModel, *, index_kind: str = "flat",
-            info: dict | None = None, make_current: bool = True) -> str:
+            info: dict | None = None, make_current: bool = True,
+            timings: dict[str, float] | None = None, started: float | None = None) -> str:
     """Write a complete new version beside the others, then point ``CURRENT`` at it.
 
-    A crash at any point leaves the previous version current and no partial folder visible.
+    A crash at any point leaves the previous version current and no partial folder visible. The
+    manifest's ``timings`` are the caller's ``timings`` plus ``publish_s`` (this call up to the
+    manifest: model files, index, checksums) and, given ``started`` (a ``perf_counter`` reading
+    taken when the caller's work began), ``total_s`` measured from it to the same point.
     """
+    publish_start = time.perf_counter()
     sweep_staging(root)
     version = _next_version(root)
     with staging_dir(root, version) as staged:
@@ -120,6 +125,10 @@ def publish(root: Path, trained: TrainedModel, *, index_kind: str = "flat",
             "sha256": {name: sha256_file(staged / name) for name in files},
             **(info or {}),
         }
+        now = time.perf_counter()
+        manifest["timings"] = {**(timings or {}), "publish_s": now - publish_start}
+        if started is not None:
+            manifest["timings"]["total_s"] = now - started
         atomic_write_json(staged / MANIFEST, manifest)
         publish_dir(staged, root / version)
     if make_current:

@@ -141,7 +141,6 @@ class Engine:
         self.model = artifact.trained.model
         self.items = artifact.trained.items
         self.is_embedding = isinstance(self.model, EmbeddingModel)
-        self._weights_online = self.model.weighs_online_recency
         self.index = artifact.index
         if self.is_embedding and (self.index is None or (index_kind and index_kind != self.index.kind)):
             self.index = VectorIndex.build(self.model.item_factors, index_kind or "flat")
@@ -275,12 +274,11 @@ class Engine:
         state.recency = np.array([age.get(p[0], -1) for p in pairs], dtype=np.int64)
         state.seen_idx = state.idx
         if self.is_embedding:
-            state.vector = self.model.fold_in(state.idx, state.values, state.recency) \
-                if self._weights_online else self.model.fold_in(state.idx, state.values)
+            state.vector = self.model.fold_in(state.idx, state.values, state.recency)
             state.personal = bool(len(state.idx)) and bool(np.any(state.vector != 0))
         else:
             state.vector = None
-            state.personal = bool(len(state.idx)) and self.model.name not in ("popularity", "random")
+            state.personal = bool(len(state.idx)) and self.model.personal
 
     # -- recommending --------------------------------------------------------------------------
 
@@ -317,15 +315,13 @@ class Engine:
             sw.lap("search")
             keep = ~np.isin(cand, state.seen_idx)
             cand, scores = cand[keep][:pool], scores[keep][:pool]
-            if hasattr(self.model, "rerank"):
-                cand, scores = self.model.rerank(state.idx, state.values, cand, k, scores)
+            cand, scores = self.model.rerank(state.idx, state.values, cand, k, scores, state.recency)
         else:
-            all_scores = self.model.score_history(state.idx, state.values)
+            all_scores = self.model.score_history(state.idx, state.values, state.recency)
             cand = top_k(all_scores, k, exclude=state.seen_idx)
             scores = all_scores[cand]
             sw.lap("search")
-        best = top_contributors(self.model, state.idx, state.values, cand,
-                                state.recency if self._weights_online else None)
+        best = top_contributors(self.model, state.idx, state.values, cand, state.recency)
         recs = []
         for n, (j, s) in enumerate(zip(cand.tolist(), scores.tolist(), strict=True)):
             item = int(self.items.ids[j])
@@ -344,7 +340,7 @@ class Engine:
 
     def _pool(self, k: int) -> int:
         """How many index hits to keep before re-ranking: ``k``, or the model's candidate count."""
-        return max(k, int(getattr(self.model, "n_candidates", k))) if hasattr(self.model, "rerank") else k
+        return max(k, self.model.candidates(k))
 
     @pinned
     def recommend(self, user_id: int, k: int = DEFAULT_K) -> RecList:
@@ -408,11 +404,10 @@ class Engine:
             for n, seen in enumerate(seen_rows):
                 keep = (cand[n] >= 0) & ~np.isin(cand[n], seen)
                 picked, picked_scores = cand[n][keep][:pool], scores[n][keep][:pool]
-                if pool > k:  # two-stage: re-rank the user's candidates from their full history
-                    u = users[n]
-                    idx, values = (states[u].idx, states[u].values) if u in states \
-                        else self.trained.history(u)
-                    picked, picked_scores = self.model.rerank(idx, values, picked, k, picked_scores)
+                u = users[n]  # a two-stage model re-ranks from the full history; else identity
+                idx, values, recency = (states[u].idx, states[u].values, states[u].recency) \
+                    if u in states else (*self.trained.history(u), None)
+                picked, picked_scores = self.model.rerank(idx, values, picked, k, picked_scores, recency)
                 out_items[n, :len(picked[:k])] = self.items.ids[picked[:k]]
                 out_scores[n, :len(picked[:k])] = picked_scores[:k]
             return np.array(users, dtype=np.int64), out_items, out_scores

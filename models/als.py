@@ -2,13 +2,51 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 from recsys_tui.models.base import EmbeddingModel, ModelError
+from recsys_tui.models.params import param
 from recsys_tui.models.weighting import Weighting
 from threadpoolctl import threadpool_limits
+
+
+@dataclass(frozen=True)
+class ALSParams:
+    """ALS hyper-parameters (defaults tuned by ``recsys-tui tune --model als`` and ``--online``)."""
+
+    factors: int = param(64, 1, 1024)
+    """Embedding size f (the fold-in solves an f×f system; memory grows with f × (users + items))."""
+    regularization: float = param(67.5, 0.0, 1e6)
+    """λ, the ridge penalty on user and item vectors (higher: steadier lists, slower adaptation)."""
+    iterations: int = param(30, 1, 1000)
+    """Alternating sweeps of the batch fit."""
+    alpha: float = param(0.9, 0.0, 1e4, lo_open=True)
+    """Confidence scale: c = alpha · v (``models.weighting``)."""
+    scheme: str = param("rating", choices=("rating", "binary"))
+    """v = the stars (``rating``) or 1 (``binary``)."""
+    user_idf: bool = param(True)
+    """Multiply a user's confidences by ln N − ln(1 + n_u) (rarer raters weigh more)."""
+    bm25: bool = param(False)
+    """Damp long histories and popular items with BM25 (``bm25_k1``, ``bm25_b``)."""
+    bm25_k1: float = param(100.0, 0.0, 1e6)
+    """BM25 saturation K1 (only with ``bm25``)."""
+    bm25_b: float = param(0.8, 0.0, 1.0)
+    """BM25 length normalisation B (only with ``bm25``)."""
+    negative_below: float = param(1.0, 0.0, 5.0)
+    """Ratings at or below this are dislikes: preference 0 (they never promote the film)."""
+    negative_weight: float = param(1.0, 1.0, 1e4)
+    """Confidence of a dislike (1 = exactly as if unrated)."""
+    online_weight: float = param(64.0, 1.0, 1e4)
+    """An online rating's confidence multiplier at recency 0 (1 = like a batch rating)."""
+    online_decay: float = param(0.7, 0.0, 1.0, lo_open=True)
+    """Per-newer-event fade of ``online_weight`` (1 = never fades)."""
+    use_cg: bool = param(True)
+    """Conjugate-gradient solver (else Cholesky) in the batch fit."""
+    random_state: int = param(0, 0, 2**32 - 1)
+    """Seed of the item/user vector initialisation."""
 
 
 class ALSRecommender(EmbeddingModel):
@@ -37,42 +75,19 @@ class ALSRecommender(EmbeddingModel):
     """
 
     name = "als"
+    Params = ALSParams
     weighs_online_recency: ClassVar[bool] = True
-    defaults: ClassVar[dict[str, Any]] = {
-        "factors": 64,
-        "regularization": 67.5,
-        "iterations": 30,
-        "alpha": 0.9,
-        "scheme": "rating",
-        "user_idf": True,
-        "bm25": False,
-        "bm25_k1": 100.0,
-        "bm25_b": 0.8,
-        "negative_below": 1.0,
-        "negative_weight": 1.0,
-        "online_weight": 64.0,
-        "online_decay": 0.7,
-        "use_cg": True,
-        "random_state": 0,
-    }
 
-    def __init__(self, **params) -> None:
+    def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        p = self.params
-        if int(p["factors"]) < 1 or float(p["regularization"]) < 0 or int(p["iterations"]) < 1:
-            raise ModelError("als: factors and iterations must be ≥ 1, regularization ≥ 0")
-        try:
-            self.weighting = Weighting(
-                scheme=p["scheme"], alpha=float(p["alpha"]), bm25=bool(p["bm25"]),
-                k1=float(p["bm25_k1"]), b=float(p["bm25_b"]), user_idf=bool(p["user_idf"]),
-                negative_below=float(p["negative_below"]),
-                negative_weight=float(p["negative_weight"]),
-                online_weight=float(p["online_weight"]), online_decay=float(p["online_decay"]),
-            )
-        except ValueError as exc:
-            raise ModelError(f"als: {exc}") from None
-        self.item_factors = np.zeros((0, int(p["factors"])), dtype=np.float32)
-        self.user_factors = np.zeros((0, int(p["factors"])), dtype=np.float32)
+        c: ALSParams = self.config
+        self.weighting = Weighting(
+            scheme=c.scheme, alpha=c.alpha, bm25=c.bm25, k1=c.bm25_k1, b=c.bm25_b,
+            user_idf=c.user_idf, negative_below=c.negative_below, negative_weight=c.negative_weight,
+            online_weight=c.online_weight, online_decay=c.online_decay,
+        )
+        self.item_factors = np.zeros((0, c.factors), dtype=np.float32)
+        self.user_factors = np.zeros((0, c.factors), dtype=np.float32)
         self._gram: np.ndarray | None = None
 
     def fit(self, ratings: sp.csr_matrix, recency: np.ndarray | None = None) -> ALSRecommender:
@@ -80,7 +95,7 @@ class ALSRecommender(EmbeddingModel):
         ``ratings.data``; −1 = batch) weights entries given online (``Weighting.online_multiplier``)."""
         from implicit.cpu.als import AlternatingLeastSquares
 
-        p = self.params
+        c: ALSParams = self.config
         self.n_items = ratings.shape[1]
         if recency is not None and len(recency) != ratings.nnz:
             raise ModelError(f"als: recency has {len(recency)} entries for {ratings.nnz} ratings")
@@ -88,9 +103,8 @@ class ALSRecommender(EmbeddingModel):
         conf = self.weighting.matrix(ratings, recency)
         with threadpool_limits(limits=1, user_api="blas"):  # implicit checks BLAS when built
             model = AlternatingLeastSquares(
-                factors=int(p["factors"]), regularization=float(p["regularization"]), alpha=1.0,
-                iterations=int(p["iterations"]), use_cg=bool(p["use_cg"]),
-                random_state=int(p["random_state"]), num_threads=1,
+                factors=c.factors, regularization=c.regularization, alpha=1.0,
+                iterations=c.iterations, use_cg=c.use_cg, random_state=c.random_state, num_threads=1,
             )
             model.fit(conf, show_progress=False)
         self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
@@ -103,7 +117,7 @@ class ALSRecommender(EmbeddingModel):
         """YᵀY + λI in float64, cached: the part of the normal equations shared by every user."""
         if self._gram is None:
             y = self.item_factors.astype(np.float64)
-            self._gram = y.T @ y + float(self.params["regularization"]) * np.eye(y.shape[1])
+            self._gram = y.T @ y + self.config.regularization * np.eye(y.shape[1])
         return self._gram
 
     def fold_in(self, items: np.ndarray, ratings: np.ndarray,
@@ -158,9 +172,10 @@ class ALSRecommender(EmbeddingModel):
         self.n_items = self.weighting.n_items = self.item_factors.shape[0]
         # versions published before the per-user IDF existed have no flag: they were trained without
         self.weighting.user_idf = bool(arrays["user_idf"][0]) if "user_idf" in arrays else False
-        self.params["user_idf"] = self.weighting.user_idf
         # versions published before online weighting existed folded logged ratings in at weight 1
         online = arrays["online_weight"] if "online_weight" in arrays else np.array([1.0, 1.0])
         self.weighting.online_weight, self.weighting.online_decay = float(online[0]), float(online[1])
-        self.params["online_weight"], self.params["online_decay"] = float(online[0]), float(online[1])
+        self.config = replace(self.config, user_idf=self.weighting.user_idf,
+                              online_weight=float(online[0]), online_decay=float(online[1]))
+        self.params = asdict(self.config)
         self._gram = None

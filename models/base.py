@@ -7,39 +7,77 @@ Models work on dense indices (rows = users, columns = items of a fixed item voca
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from recsys_tui.common.errors import RecsysError
+from recsys_tui.models.errors import ModelError, ParamError
+from recsys_tui.models.params import check_params, defaults_of
+
+__all__ = ["EmbeddingModel", "ModelError", "NoParams", "ParamError", "Recommender", "top_k",
+           "top_k_rows"]
 
 
-class ModelError(RecsysError):
-    """A model could not be built, fitted, saved or loaded."""
+@dataclass(frozen=True)
+class NoParams:
+    """A model without hyper-parameters."""
 
 
 class Recommender(ABC):
-    """Fit on a user×item CSR of star ratings; score users or arbitrary histories."""
+    """Fit on a user×item CSR of star ratings; score users or arbitrary histories.
+
+    What a model can do is declared here, never probed: every model takes an optional ``recency``
+    (one int per history entry, −1 = batch, else how many of the user's logged items are newer)
+    in ``fit``, ``score_history``, ``contributions`` and ``rerank``, and says with
+    ``weighs_online_recency`` whether it uses it. ``contributions`` is ``None`` when the score has
+    no exact per-rated-item decomposition; ``rerank`` is the identity unless the model is two-stage,
+    in which case ``candidates`` says how many retrieved items it wants.
+    """
 
     name: ClassVar[str]
+    Params: ClassVar[type] = NoParams
+    """The model's parameter dataclass (``models.params``): typed, bounded, documented fields."""
     defaults: ClassVar[dict[str, Any]] = {}
+    """``Params``' defaults by name (derived; kept for callers that list parameters)."""
     weighs_online_recency: ClassVar[bool] = False
-    """True when ``fold_in``/``contributions`` take each entry's online recency (docs/METHOD.md §1)."""
+    """True when online entries weigh more by recency in ``fit`` and every scoring method
+    (docs/METHOD.md §1); otherwise ``recency`` is accepted and has no effect."""
+    personal: ClassVar[bool] = True
+    """False when a user's scores do not depend on their history (popularity, random)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.defaults = defaults_of(cls.Params)
 
     def __init__(self, **params: Any) -> None:
-        unknown = set(params) - set(self.defaults)
-        if unknown:
-            raise ModelError(f"{self.name}: unknown parameter(s) {', '.join(sorted(unknown))}")
-        self.params: dict[str, Any] = {**self.defaults, **params}
+        self.config = check_params(self.name, self.Params, params)
+        self.params: dict[str, Any] = asdict(self.config)
         self.n_items = 0
 
     @abstractmethod
-    def fit(self, ratings: sp.csr_matrix) -> Recommender:
-        """Learn from ``ratings`` (users × items, values 0.5–5)."""
+    def fit(self, ratings: sp.csr_matrix, recency: np.ndarray | None = None) -> Recommender:
+        """Learn from ``ratings`` (users × items, values 0.5–5); ``recency`` aligned with ``data``."""
 
     @abstractmethod
-    def score_history(self, items: np.ndarray, ratings: np.ndarray) -> np.ndarray:
+    def score_history(self, items: np.ndarray, ratings: np.ndarray,
+                      recency: np.ndarray | None = None) -> np.ndarray:
         """Scores of every item for a user who rated ``items`` with ``ratings`` (fold-in)."""
+
+    def contributions(self, items: np.ndarray, ratings: np.ndarray, targets: np.ndarray,
+                      recency: np.ndarray | None = None) -> np.ndarray | None:
+        """items × targets: each rated item's exact share of each target's score; ``None`` when the
+        score does not decompose over the history (the default)."""
+        return None
+
+    def candidates(self, k: int) -> int:
+        """How many retrieved (unseen) items ``rerank`` wants for a list of ``k`` (default ``k``)."""
+        return k
+
+    def rerank(self, items: np.ndarray, ratings: np.ndarray, cand: np.ndarray, k: int,
+               cand_scores: np.ndarray, recency: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The best ``k`` of retrieved candidates (indices, scores); the default keeps their order."""
+        return np.asarray(cand)[:k], np.asarray(cand_scores)[:k]
 
     def score_users(self, ratings: sp.csr_matrix) -> np.ndarray:
         """Scores (rows × items) for many histories at once; rows of ``ratings`` are users."""
@@ -65,11 +103,13 @@ class EmbeddingModel(Recommender):
     user_factors: np.ndarray
 
     @abstractmethod
-    def fold_in(self, items: np.ndarray, ratings: np.ndarray) -> np.ndarray:
+    def fold_in(self, items: np.ndarray, ratings: np.ndarray,
+                recency: np.ndarray | None = None) -> np.ndarray:
         """The user vector for a history, item vectors held fixed."""
 
-    def score_history(self, items: np.ndarray, ratings: np.ndarray) -> np.ndarray:
-        return self.item_factors @ self.fold_in(items, ratings)
+    def score_history(self, items: np.ndarray, ratings: np.ndarray,
+                      recency: np.ndarray | None = None) -> np.ndarray:
+        return self.item_factors @ self.fold_in(items, ratings, recency)
 
 
 def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> np.ndarray:

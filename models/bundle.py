@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from recsys_tui.common.fsutil import atomic_write_json, load_npz, save_npz
 from recsys_tui.data.movielens import Interactions
 from recsys_tui.data.vocab import IdMap
-from recsys_tui.models.base import EmbeddingModel, ModelError, Recommender, top_k, top_k_rows
+from recsys_tui.models.base import EmbeddingModel, ModelError, ParamError, Recommender, top_k, top_k_rows
 from recsys_tui.models.registry import create
 
 BUNDLE_FILES = ("model.npz", "vocab.npz", "train.npz", "model.json")
@@ -103,6 +103,8 @@ class TrainedModel:
             train = sp.csr_matrix((tr["data"], tr["indices"], tr["indptr"]),
                                   shape=(len(users), len(items)))
             model.n_items = len(items)
+        except ParamError as exc:  # a stored model whose parameters the code refuses: unusable files
+            raise ModelError(f"model files in {folder} are unusable ({exc})") from None
         except ModelError:
             raise
         except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from recsys_tui.models.base import ModelError, Recommender
+from recsys_tui.models.base import Recommender
+from recsys_tui.models.params import param
 from recsys_tui.models.weighting import user_idf
+
+
+@dataclass(frozen=True)
+class EASEParams:
+    """EASE hyper-parameters (defaults tuned by ``recsys-tui tune --model ease``)."""
+
+    l2: float = param(500.0, 1.0, 1e9)
+    """λ added to the Gram matrix's diagonal before inversion (too small: a singular system)."""
+    scheme: str = param("binary", choices=("binary", "rating"))
+    """X entries: 1 per rated film (``binary``) or the stars (``rating``)."""
+    negative_below: float = param(0.0, 0.0, 5.0)
+    """Ratings at or below this enter X as 0 (seen, never promoting neighbours)."""
+    user_idf: bool = param(False)
+    """Multiply a user's row by ln N − ln(1 + n_u)."""
 
 
 class EASERecommender(Recommender):
@@ -22,24 +38,20 @@ class EASERecommender(Recommender):
     """
 
     name = "ease"
-    defaults: ClassVar[dict[str, Any]] = {"l2": 500.0, "scheme": "binary", "negative_below": 0.0,
-                                          "user_idf": False}
+    Params = EASEParams
 
-    def __init__(self, **params) -> None:
+    def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        if float(self.params["l2"]) <= 0:
-            raise ModelError("ease: l2 must be > 0")
-        if self.params["scheme"] not in ("binary", "rating"):
-            raise ModelError("ease: scheme must be binary or rating")
         self.B = np.zeros((0, 0), dtype=np.float32)
 
     def _values(self, ratings: np.ndarray) -> np.ndarray:
         """X entries for one user's full history (the order of ``ratings`` is kept)."""
         ratings = np.asarray(ratings, dtype=np.float64)
-        v = np.ones_like(ratings) if self.params["scheme"] == "binary" else ratings.copy()
-        negative = ratings <= float(self.params["negative_below"])
+        c: EASEParams = self.config
+        v = np.ones_like(ratings) if c.scheme == "binary" else ratings.copy()
+        negative = ratings <= c.negative_below
         v[negative] = 0.0
-        if self.params["user_idf"] and len(v):
+        if c.user_idf and len(v):
             v *= user_idf(self.n_items, int((~negative).sum()))
         return v
 
@@ -51,22 +63,35 @@ class EASERecommender(Recommender):
                 x.data[lo:hi] = self._values(x.data[lo:hi])
         return x
 
-    def fit(self, ratings: sp.csr_matrix) -> EASERecommender:
+    def fit(self, ratings: sp.csr_matrix, recency: np.ndarray | None = None) -> EASERecommender:
         self.n_items = ratings.shape[1]
         x = self._matrix(ratings)
         gram = (x.T @ x).toarray()
-        gram[np.diag_indices_from(gram)] += float(self.params["l2"])
+        gram[np.diag_indices_from(gram)] += self.config.l2
         p = np.linalg.inv(gram)
         b = -p / np.diag(p)
         b[np.diag_indices_from(b)] = 0.0
         self.B = b.astype(np.float32)
         return self
 
-    def score_history(self, items: np.ndarray, ratings: np.ndarray) -> np.ndarray:
+    def score_history(self, items: np.ndarray, ratings: np.ndarray,
+                      recency: np.ndarray | None = None) -> np.ndarray:
         items = np.asarray(items, dtype=np.int64)
         if len(items) == 0:
             return np.zeros(self.n_items, dtype=np.float32)
         return self._values(ratings).astype(np.float32) @ self.B[items]
+
+    def score_targets(self, items: np.ndarray, ratings: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Scores of ``targets`` only (x_u·B restricted to those columns)."""
+        items = np.asarray(items, dtype=np.int64)
+        return self._values(ratings) @ self.B[np.ix_(items, np.asarray(targets, dtype=np.int64))]
+
+    def contributions(self, items: np.ndarray, ratings: np.ndarray, targets: np.ndarray,
+                      recency: np.ndarray | None = None) -> np.ndarray:
+        """items × targets: xⱼ·Bⱼᵢ, rated item j's exact term of target i's score Σⱼ xⱼBⱼᵢ."""
+        items = np.asarray(items, dtype=np.int64)
+        targets = np.asarray(targets, dtype=np.int64)
+        return self._values(ratings)[:, None] * self.B[np.ix_(items, targets)]
 
     def score_users(self, ratings: sp.csr_matrix) -> np.ndarray:
         return np.asarray(self._matrix(ratings).astype(np.float32) @ self.B)

@@ -10,9 +10,12 @@ from recsys_tui.core.home import Home
 from recsys_tui.data.cache import has_cache
 from recsys_tui.data.fetch import fetch
 from recsys_tui.data.sources import Progress
+from recsys_tui.models.registry import model_class
 from recsys_tui.training.pipeline import train
 
 Say = Callable[[str], None]
+DEFAULT_MODEL = "als"
+"""The model a first run trains."""
 
 
 def needs_setup(home: Home) -> bool:
@@ -28,8 +31,9 @@ def ensure_ready(home: Home, say: Say, progress: Progress | None = None) -> None
         dataset, _ = fetch(home.data, "auto", progress)
         say(f"verified {len(dataset.interactions):,} ratings from {dataset.source}")
     if artifacts.current_version(home.artifacts) is None:
-        say("training the default model (ALS, 64 factors)")
-        result = train(home, "als")
+        factors = model_class(DEFAULT_MODEL).defaults["factors"]
+        say(f"training the default model ({DEFAULT_MODEL}, {factors} factors)")
+        result = train(home, DEFAULT_MODEL)
         say(f"published {result.version} in {result.timings['total_s']:.1f} s")
 
 

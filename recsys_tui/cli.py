@@ -48,6 +48,10 @@ def root(
     """With no command: open the app (fetching data and training on first run)."""
     STATE.home_arg = home
     STATE.redis_url = redis_url
+    if redis_url:  # a malformed URL is a usage error (exit 2) before any fetch, train or open
+        from recsys_tui.core.store_connection import check_url
+
+        check_url(redis_url)
     if version:
         typer.echo(f"recsys-tui {__version__}")
         raise typer.Exit()

@@ -1,20 +1,24 @@
-"""``--param key=value`` parsing for model hyper-parameters."""
+"""``--param key=value`` parsing for model hyper-parameters.
+
+The values are checked against the model's typed, bounded parameter dataclass
+(``recsys_tui.models.params``) before any work starts; a bad key, type or value is a usage error
+(exit 2) naming the parameter and what it accepts.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
+from typing import Any
 
-from recsys_tui.common.errors import RecsysError
+from recsys_tui.models.errors import ParamError
+from recsys_tui.models.params import check_params
 from recsys_tui.models.registry import model_class
 
-
-class ParamError(RecsysError):
-    """A hyper-parameter given on the command line is malformed or unknown."""
-
-    exit_code = 2
+__all__ = ["ParamError", "parse_params"]
 
 
-def _value(text: str):
+def _value(text: str) -> Any:
     lowered = text.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
@@ -24,10 +28,13 @@ def _value(text: str):
         return text
 
 
-def parse_params(model: str, pairs: list[str], **shortcuts) -> dict:
-    """Merge ``key=value`` pairs and named shortcuts (e.g. ``factors``); check names and types."""
-    defaults = model_class(model).defaults
-    params: dict = {}
+def parse_params(model: str, pairs: list[str], **shortcuts: Any) -> dict[str, Any]:
+    """Merge ``key=value`` pairs and named shortcuts (e.g. ``factors``); check names, types, bounds.
+
+    Returns only the given parameters (the model fills in the rest from its defaults).
+    """
+    cls = model_class(model)
+    params: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         key = key.strip().replace("-", "_")
@@ -37,13 +44,5 @@ def parse_params(model: str, pairs: list[str], **shortcuts) -> dict:
     for key, value in shortcuts.items():
         if value is not None:
             params[key] = value
-    for key, value in params.items():
-        if key not in defaults:
-            known = ", ".join(sorted(defaults)) or "none"
-            raise ParamError(f"model {model!r} has no parameter {key!r} (known: {known})")
-        default = defaults[key]
-        if isinstance(default, bool) != isinstance(value, bool) or (
-            isinstance(default, int | float) and not isinstance(value, int | float)
-        ) or (isinstance(default, str) and not isinstance(value, str)):
-            raise ParamError(f"{key} must be like {default!r}, got {value!r}")
-    return params
+    checked = asdict(check_params(model, cls.Params, params))
+    return {key: checked[key] for key in params}

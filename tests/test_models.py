@@ -241,7 +241,8 @@ def test_hybrid_serves_through_the_engine(home):
         film = next(int(i) for i in engine.items.ids if int(i) not in set(engine.items.ids[idx].tolist()))
         after = engine.record(user, film, rating=5).after
         idx, values = engine.user_arrays(user)
-        scores = engine.model.score_history(idx, values)
+        recency = np.where(engine.items.ids[idx] == film, 0, -1)  # the one logged (online) rating
+        scores = engine.model.score_history(idx, values, recency)
         assert [r.item_id for r in after.items] == [int(engine.items.ids[j])
                                                     for j in top_k(scores, 10, exclude=idx)]
     finally:

@@ -478,8 +478,8 @@ def run(home: Home, options: BenchOptions, say: Say = lambda _: None) -> dict:
             report["heavy_users"] = run_heavy_users(engine, options.seed)
             say(f"batch: recommend_all({K}) × {options.batch_runs}")
             report["batch"] = run_batch(engine, options.batch_runs)
-            item_like = getattr(engine.model, "item_factors", None)
-            user_like = getattr(engine.model, "user_factors", None)
+            item_like = engine.model.item_factors if engine.is_embedding else None
+            user_like = engine.model.user_factors if engine.is_embedding else None
         finally:
             engine.close()
             if cleanup is not None:

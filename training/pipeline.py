@@ -17,9 +17,8 @@ from recsys_tui.data.fetch import load as load_dataset
 from recsys_tui.data.movielens import Dataset, Interactions
 from recsys_tui.data.parsers import parse_interactions_text
 from recsys_tui.data.vocab import IdMap
-from recsys_tui.models.als import ALSRecommender
 from recsys_tui.models.bundle import TrainedModel, build_matrix
-from recsys_tui.models.registry import create, model_class
+from recsys_tui.models.registry import create
 
 Step = Callable[[str], None]
 """Told the name of each stage as it starts (for progress displays)."""
@@ -94,12 +93,13 @@ def entry_recency(train: sp.csr_matrix, recency: dict[tuple[int, int], int], use
 
 def fit_model(model: str, inter: Interactions, item_ids: np.ndarray, params: dict,
               logged: Logged | None = None) -> TrainedModel:
-    """``TrainedModel.fit``; for ALS, logged (online) ratings are weighted by recency as in the fold-in."""
-    if logged is None or not len(logged) or not issubclass(model_class(model), ALSRecommender):
-        return TrainedModel.fit(model, inter, item_ids=item_ids, **params)
+    """Fit ``model`` on ``inter``; logged (online) ratings carry their recencies, which a model that
+    ``weighs_online_recency`` uses exactly as in its fold-in (the others ignore them)."""
     users, items = IdMap.from_ids(inter.user_ids), IdMap.from_ids(item_ids)
     train = build_matrix(inter, users, items)
-    fitted = create(model, **params).fit(train, entry_recency(train, logged.recency, users, items))
+    recency = entry_recency(train, logged.recency, users, items) if logged is not None and len(logged) \
+        else None
+    fitted = create(model, **params).fit(train, recency)
     popularity = np.bincount(train.indices, minlength=len(items)).astype(np.float32)
     return TrainedModel(fitted, users, items, train, popularity)
 
@@ -148,9 +148,8 @@ def train(home: Home, model: str = "als", params: dict | None = None, *,
                  "n_ratings": len(inter), "n_logged_ratings": n_logged},
         **(info or {}),
     }
-    timings["publish_s"] = 0.0
-    meta["timings"] = timings
-    version = artifacts.publish(home.artifacts, trained, index_kind=index, info=meta)
+    version = artifacts.publish(home.artifacts, trained, index_kind=index, info=meta,
+                                timings=dict(timings), started=t0)
     timings["publish_s"] = time.perf_counter() - t2
     timings["total_s"] = time.perf_counter() - t0
     return TrainResult(version, model, trained.model.params, len(inter), n_logged, timings)

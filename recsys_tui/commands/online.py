@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -10,12 +11,15 @@ from recsys_tui.bootstrap import needs_setup, open_ready
 from recsys_tui.commands.train import UsageProblem, _choice
 from recsys_tui.context import STATE
 from recsys_tui.core.engine import Engine
+from recsys_tui.core.keys import InvalidId, valid_id
 from recsys_tui.core.results import EventResult, RecList
 from recsys_tui.output import FORMATS, emit, timing_line
 from recsys_tui.progress import download_bar
 
-UserOpt = Annotated[int, typer.Option("--user", "-u", help="User id (1–943, or a new user's id).")]
-ItemOpt = Annotated[int, typer.Option("--item", "-i", help="MovieLens item id (1–1682).")]
+UserOpt = Annotated[int, typer.Option(
+    "--user", "-u", help="User id: a user of the data set (see `data info`) or a new user's id.")]
+ItemOpt = Annotated[int, typer.Option(
+    "--item", "-i", help="Item id from the data set's catalogue (see `data info`).")]
 KOpt = Annotated[int, typer.Option("-k", help="How many recommendations (1–1000).")]
 FmtOpt = Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")]
 
@@ -29,6 +33,20 @@ def open_engine() -> Engine:
         with download_bar(STATE.err, "ml-100k") as progress:
             return open_ready(STATE.home, STATE.effective_redis_url(), say, progress)
     return open_ready(STATE.home, STATE.effective_redis_url(), say)
+
+
+def _id(value: int, what: str) -> int:
+    """A syntactically valid id (positive, in key range) or a usage error; the engine then says
+    whether the data set knows it."""
+    try:
+        return valid_id(value, what)
+    except InvalidId as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+def _when(ts: int) -> str:
+    """A logged event's Unix time as a readable UTC time to the minute (``1998-03-14 09:26``)."""
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def _k(k: int) -> int:
@@ -87,6 +105,8 @@ def register(app: typer.Typer) -> None:
         _k(k)
         if (user is None) == (not all_users):
             raise UsageProblem("give exactly one of --user ID or --all-users")
+        if user is not None:
+            _id(user, "user id")
         engine = open_engine()
         try:
             if all_users:
@@ -112,6 +132,8 @@ def register(app: typer.Typer) -> None:
         """Record a rating, then show the new top-k with rank changes and step timings."""
         _choice(fmt, FORMATS, "format")
         _k(k)
+        _id(user, "user id")
+        _id(item, "item id")
         try:
             stars = int(rating)
         except ValueError:
@@ -132,6 +154,8 @@ def register(app: typer.Typer) -> None:
         _choice(fmt, FORMATS, "format")
         _k(k)
         _choice(kind, ("click", "view"), "event kind")
+        _id(user, "user id")
+        _id(item, "item id")
         engine = open_engine()
         try:
             _print_event(engine.record(user, item, kind, k=k), fmt)
@@ -143,6 +167,7 @@ def register(app: typer.Typer) -> None:
         """Undo the user's newest logged event."""
         _choice(fmt, FORMATS, "format")
         _k(k)
+        _id(user, "user id")
         engine = open_engine()
         try:
             _print_event(engine.undo_last(user, k), fmt)
@@ -163,6 +188,7 @@ def register(app: typer.Typer) -> None:
         """More like this: items whose vectors are closest to the item's."""
         _choice(fmt, FORMATS, "format")
         _k(k)
+        _id(item, "item id")
         engine = open_engine()
         try:
             result = engine.similar(item, k)
@@ -174,13 +200,19 @@ def register(app: typer.Typer) -> None:
 
     @app.command("history")
     def history_cmd(user: UserOpt, fmt: FmtOpt = "table") -> None:
-        """Every logged event of the user (undone ones left out), oldest first."""
+        """Every logged event of the user (undone ones left out), oldest first; times in UTC."""
         _choice(fmt, FORMATS, "format")
+        _id(user, "user id")
         engine = open_engine()
         try:
-            rows = [(h.event_id, h.ts, h.kind, h.item_id, h.title, h.rating) for h in engine.history(user)]
-            emit(STATE.console, ["event_id", "ts", "kind", "item_id", "title", "rating"], rows, fmt,
-                 title=f"user {user}: {len(rows)} logged events")
+            entries = engine.history(user)
+            if fmt == "table":
+                cols = ["event_id", "time (UTC)", "kind", "item_id", "title", "rating"]
+                rows = [(h.event_id, _when(h.ts), h.kind, h.item_id, h.title, h.rating) for h in entries]
+            else:  # machine formats keep the Unix time (seconds, UTC)
+                cols = ["event_id", "ts", "kind", "item_id", "title", "rating"]
+                rows = [(h.event_id, h.ts, h.kind, h.item_id, h.title, h.rating) for h in entries]
+            emit(STATE.console, cols, rows, fmt, title=f"user {user}: {len(rows)} logged events")
         finally:
             engine.close()
 

@@ -98,17 +98,17 @@ def register(app: typer.Typer) -> None:
             names = parse_strategies(strategies)
         except ReplayError as exc:
             raise ReplayUsageError(f"--strategies: {exc}") from None
-        home = STATE.home.ensure()
         params = None
-        if model is not None or param:
+        if model is not None or param:  # checked before the home is created or touched
             from recsys_tui.models.registry import MODEL_NAMES
             from recsys_tui.params import parse_params
             from recsys_tui.training.replay import home_model
 
-            model = model or home_model(home)[0]
+            model = model or home_model(STATE.home)[0]
             if model not in MODEL_NAMES:
                 raise ReplayUsageError(f"unknown model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
             params = parse_params(model, param or [])
+        home = STATE.home.ensure()
         start = time.perf_counter()
         with stages(STATE.err, "replay") as say:
             say("train on the first part, then replay")

@@ -80,12 +80,17 @@ def _log_mlflow(home, run_name: str, params: dict, metrics: dict, artifact_dir: 
             from None
 
 
-def eval_table(summary: dict, title: str) -> Table:
+def metric_label(metric: str, k: int) -> str:
+    """A metric's column heading at list length ``k`` (``precision`` → ``P@5``)."""
+    short = {"precision": "P", "recall": "R", "ndcg": "NDCG", "map": "MAP", "coverage": "coverage"}
+    return f"{short[metric]}@{k}" if metric in short else metric
+
+
+def eval_table(summary: dict, title: str, k: int = 10) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("model")
     for m in (*METRICS, "fit_s"):
-        table.add_column(m.replace("precision", "P@10").replace("recall", "R@10")
-                         .replace("ndcg", "NDCG@10").replace("map", "MAP@10"), justify="right")
+        table.add_column(metric_label(m, k), justify="right")
     for name, cols in summary.items():
         table.add_row(name, *(f"{cols[m]['mean']:.4f} ± {cols[m]['std']:.4f}" if m != "fit_s"
                               else f"{cols[m]['mean']:.2f}" for m in (*METRICS, "fit_s")))
@@ -101,7 +106,8 @@ def register(app: typer.Typer) -> None:
                  "instead of ML-100K.")] = None,
         factors: Annotated[int | None, typer.Option(help="Embedding size (als, hybrid).")] = None,
         param: Annotated[list[str] | None, typer.Option(
-            "--param", "-p", help="Hyper-parameter key=value (repeatable).")] = None,
+            "--param", "-p", help="Hyper-parameter key=value (repeatable; names, bounds and meaning: "
+                                  "docs/PARAMETERS.md).")] = None,
         index: Annotated[str, typer.Option(help="Vector index: flat, hnsw or ivf.")] = "flat",
         no_log: Annotated[bool, typer.Option("--no-log", help="Ignore ratings in the event log.")] = False,
         mlflow: Annotated[bool, typer.Option("--mlflow", help="Log the run to MLflow in the home.")] = False,
@@ -166,7 +172,7 @@ def register(app: typer.Typer) -> None:
         elapsed = time.perf_counter() - start
         summary = report.summary()
         STATE.console.print(eval_table(summary, f"{protocol} protocol, K={k}, seeds "
-                                       f"{','.join(map(str, seed_list))} (mean ± std)"))
+                                       f"{','.join(map(str, seed_list))} (mean ± std)", k))
         STATE.console.print(f"evaluated in {elapsed:.1f} s")
         if json_out is not None:
             from recsys_tui.common.fsutil import atomic_write_json
@@ -183,10 +189,27 @@ def register(app: typer.Typer) -> None:
         model: Annotated[str, typer.Option(help="Model whose grid to search.")] = "als",
         seed: Annotated[int, typer.Option(help="Split seed.")] = 42,
         json_out: Annotated[Path | None, typer.Option("--json", help="Write all rows as JSON.")] = None,
+        online: Annotated[bool, typer.Option(
+            "--online", help="Search the online weighting (and the replay's online scorers) on the "
+                             "training-period validation stream instead (docs/METHOD.md §10).")] = False,
+        grid: Annotated[list[str] | None, typer.Option(
+            "--grid", help="With --online: key=v1,v2,… (repeatable); a model parameter such as "
+                           "online_weight, or GROUP.KEY of a replay scorer (ease.decay, blend.w_ease). "
+                           "Default: online_weight=1,16,64,128 × online_decay=1,0.9,0.7.")] = None,
+        limit: Annotated[int | None, typer.Option(
+            help="With --online: replay at most N validation events per grid point.")] = None,
+        metric: Annotated[str | None, typer.Option(
+            help="With --online: the strategy whose HR@10 ranks the grid (default foldin, or blend "
+                 "when a replay scorer is searched).")] = None,
     ) -> None:
         """Grid-search hyper-parameters on a validation split carved from the training part."""
         from recsys_tui.training.tune import DEFAULT_GRIDS, tune
 
+        if online:
+            _tune_online(model, grid or [], limit, metric, json_out)
+            return
+        if grid or limit is not None or metric is not None:
+            raise UsageProblem("--grid, --limit and --metric apply to tune --online only")
         _choice(model, tuple(DEFAULT_GRIDS), "model to tune")
         home = STATE.home.ensure()
         dataset = _ensure_data(home)
@@ -210,3 +233,58 @@ def register(app: typer.Typer) -> None:
             from recsys_tui.common.fsutil import atomic_write_json
 
             atomic_write_json(json_out, json.loads(json.dumps(result.to_json(), default=str)))
+
+
+def _grid_value(value: object) -> str:
+    """A searched value as the user would type it (``64``, ``0.7``, ``true``, ``rating``)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
+
+
+def _tune_online(model: str, grid_specs: list[str], limit: int | None, metric: str | None,
+                 json_out: Path | None) -> None:
+    """``tune --online``: one validation replay per grid point, best first (training.tune_online)."""
+    from recsys_tui.training.tune_online import (
+        DEFAULT_ONLINE_GRID,
+        SCORER_STRATEGIES,
+        TRAIN_FRACTION,
+        parse_grid,
+        plan,
+        tune_online,
+    )
+
+    _choice(model, MODEL_NAMES, "model")
+    if limit is not None and limit < 1:
+        raise UsageProblem(f"--limit must be ≥ 1, got {limit}")
+    if metric is not None:
+        _choice(metric, SCORER_STRATEGIES, "metric strategy")
+    if json_out is not None and json_out.is_dir():
+        raise UsageProblem(f"--json {json_out} is a folder; give a file name")
+    grid = parse_grid(model, grid_specs) if grid_specs else parse_grid(
+        model, [f"{k}={','.join(map(str, v))}" for k, v in DEFAULT_ONLINE_GRID.items()])
+    plan(model, grid, metric)  # every check before the home is touched
+    home = STATE.home.ensure()
+    dataset = _ensure_data(home)
+    with stages(STATE.err, f"tune --online {model}") as say:
+        result = tune_online(dataset, grid, model=model, metric=metric, limit=limit, on_row=lambda r: say(
+            " ".join(f"{k}={_grid_value(v)}" for k, v in r.params.items())
+            + " · " + " ".join(f"{s} {h:.4f}" for s, h in r.hr.items()) + f" · {r.seconds:.0f} s"))
+    rows = result.table()
+    table = Table(title=f"{model}, {len(rows)} points: fit on the first {result.n_fit:,} ratings "
+                        f"(first {TRAIN_FRACTION:g} × {TRAIN_FRACTION:g} by time), replay the next "
+                        f"{result.n_events:,} ({result.n_new_events:,} by new users); HR@10, best "
+                        f"{result.metric} first", title_justify="left")
+    for col in rows[0]:  # strategies' HR@10 under their names; the ratio as ×popularity
+        table.add_column(col.replace(" HR@10", "").replace(f"{result.metric}/popularity", "×pop")
+                         .replace("seconds", "s"), justify="right")
+    for row in rows:
+        table.add_row(*(_grid_value(v) if c in grid else f"{v:.0f}" if c == "seconds" else f"{v:.4f}"
+                        if isinstance(v, float) else str(v) for c, v in row.items()))
+    STATE.console.print(table)
+    STATE.console.print(f"best on the validation stream: {result.best.params} ({result.elapsed_s:.0f} s)")
+    if json_out is not None:
+        from recsys_tui.common.fsutil import atomic_write_json
+
+        atomic_write_json(json_out, result.to_json())
+        STATE.console.print(f"wrote {json_out}")
