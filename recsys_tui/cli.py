@@ -19,6 +19,7 @@ except ImportError:  # pragma: no cover - older typer
     NoArgsIsHelpError = ()  # type: ignore[assignment,misc]
 
 from recsys_tui import __version__
+from recsys_tui.common.text import clean, plain
 from recsys_tui.context import STATE
 
 app = typer.Typer(
@@ -67,8 +68,9 @@ def _register() -> None:
 _register()
 
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+def _one_line(text: object) -> str:
+    """A message as one line of inert text: whitespace runs joined, control characters shown."""
+    return plain(" ".join(str(text).split()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         print("recsys-tui: aborted", file=sys.stderr)
         return 130
     except NoArgsIsHelpError as exc:
-        print(exc.format_message())
+        print(clean(exc.format_message()))
         return 0
     except ClickException as exc:
         print(f"recsys-tui: error: {_one_line(exc.format_message())} (see --help)", file=sys.stderr)
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except OSError as exc:
         print(f"recsys-tui: error: {_one_line(exc.strerror or exc)}"
-              f"{f' ({exc.filename})' if exc.filename else ''}", file=sys.stderr)
+              f"{f' ({_one_line(exc.filename)})' if exc.filename else ''}", file=sys.stderr)
         return 1
     return rc if isinstance(rc, int) else 0
 
