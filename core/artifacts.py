@@ -116,6 +116,7 @@ def publish(root: Path, trained: TrainedModel, *, index_kind: str = "flat",
             "params": trained.model.params,
             "index": index.kind if index else None,
             "n_users": len(trained.users),
+            "max_user_id": int(trained.users.ids.max()) if len(trained.users) else 0,
             "n_items": len(trained.items),
             "sha256": {name: sha256_file(staged / name) for name in files},
             **(info or {}),
@@ -125,6 +126,19 @@ def publish(root: Path, trained: TrainedModel, *, index_kind: str = "flat",
     if make_current:
         set_current(root, version)
     return version
+
+
+def max_user_id(root: Path) -> int:
+    """The largest user id any published version was trained on (``train --ratings`` users too)."""
+    found = 0
+    for version in versions(root):
+        try:
+            value = json.loads((root / version / MANIFEST).read_text()).get("max_user_id", 0)
+        except (OSError, ValueError, AttributeError):
+            continue  # an unreadable manifest is reported when that version is loaded
+        if isinstance(value, int):
+            found = max(found, value)
+    return found
 
 
 def set_current(root: Path, version: str) -> None:

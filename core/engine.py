@@ -499,9 +499,15 @@ class Engine:
                                after.timings, self._degraded, rank_changes(before, after))
 
     def new_user(self) -> int:
-        """Register a brand-new user (cold start) and return the id."""
+        """Register a brand-new user (cold start) and return the id.
+
+        The id is above every user the home knows: the data set, every published model (a
+        ``train --ratings`` file brings its own users) and every logged event or registration.
+        """
         with self._lock:
-            return self.log.register_user(self._first_new_user)
+            known = max(int(self.trained.users.ids.max(initial=0)),
+                        artifacts.max_user_id(self.home.artifacts), self.log.max_user_id())
+            return self.log.register_user(max(self._first_new_user, known + 1))
 
     # -- browsing ------------------------------------------------------------------------------
 

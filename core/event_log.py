@@ -147,6 +147,11 @@ class EventLog:
     def is_registered(self, user_id: int) -> bool:
         return bool(self._query("SELECT 1 FROM users WHERE user_id = ?", (user_id,)))
 
+    def max_user_id(self) -> int:
+        """The largest user id any event or registration names (0 for an empty log)."""
+        return int(self._query("SELECT MAX(COALESCE((SELECT MAX(user_id) FROM events), 0), "
+                               "COALESCE((SELECT MAX(user_id) FROM users), 0))")[0][0])
+
     def max_id(self) -> int:
         return int(self._query("SELECT COALESCE(MAX(id), 0) FROM events")[0][0])
 

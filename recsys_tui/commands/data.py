@@ -10,6 +10,7 @@ import typer
 from recsys_tui.context import STATE
 from recsys_tui.data.cache import cache_dir, read_manifest
 from recsys_tui.data.fetch import fetch, load
+from recsys_tui.data.fields import describe
 from recsys_tui.data.movielens import Dataset
 from recsys_tui.progress import download_bar
 
@@ -27,7 +28,17 @@ def _info_rows(dataset: Dataset, path: str) -> list[tuple[str, str]]:
         ("sparsity", f"{1 - len(inter) / (n_users * n_items):.2%}"),
         ("ratings 1★…5★", " / ".join(f"{c:,}" for c in hist)),
         ("content sha256", dataset.content_hash),
+        ("text fields", cleaned_line(dataset)),
     ]
+
+
+def cleaned_line(dataset: Dataset) -> str:
+    """What the loader cleaned in the data set's text (at fetch, and now if the cache was edited)."""
+    line = describe(dataset.info.get("cleaned") or {})
+    now = dataset.info.get("cleaned_on_load") or {}
+    if any(now.values()):
+        line += f"; the cache was edited since: {describe(now)} on load"
+    return line
 
 
 def register(app: typer.Typer) -> None:
@@ -48,6 +59,7 @@ def register(app: typer.Typer) -> None:
         verb = "fetched and verified" if fetched else "already cached and verified"
         STATE.console.print(f"{verb}: {len(dataset.interactions):,} ratings, {dataset.n_users} users, "
                             f"{dataset.n_items:,} items from {dataset.source}")
+        STATE.console.print(f"text fields: {cleaned_line(dataset)}")
         STATE.console.print(f"cache: {cache_dir(home.data)}")
 
     @data_app.command("info")
