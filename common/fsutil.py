@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import json
@@ -109,6 +110,25 @@ def fsync_tree(path: Path) -> None:
             with open(file, "rb") as fh:
                 os.fsync(fh.fileno())
     _fsync_dir(path)
+
+
+def publish_new_dir(staged: Path, final: Path) -> bool:
+    """Rename a complete staged folder to ``final`` unless ``final`` exists; never replaces one.
+
+    Returns ``False`` when another writer already holds the name (rename(2) refuses a non-empty
+    target), so the caller can pick the next name.
+    """
+    fsync_tree(staged)
+    if final.exists():
+        return False
+    try:
+        os.rename(staged, final)
+    except OSError as exc:
+        if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            return False
+        raise
+    _fsync_dir(final.parent)
+    return True
 
 
 def publish_dir(staged: Path, final: Path) -> None:

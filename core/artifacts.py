@@ -21,7 +21,7 @@ from recsys_tui.common.errors import RecsysError
 from recsys_tui.common.fsutil import (
     atomic_write_bytes,
     atomic_write_json,
-    publish_dir,
+    publish_new_dir,
     sha256_file,
     staging_dir,
 )
@@ -72,8 +72,16 @@ def current_version(root: Path) -> str | None:
     return name
 
 
-def _next_version(root: Path) -> str:
-    numbers = [int(_VERSION.match(v).group(1)) for v in versions(root)]  # type: ignore[union-attr]
+PUBLISH_ATTEMPTS = 100
+
+
+def _number(version: str) -> int:
+    return int(_VERSION.match(version).group(1))  # type: ignore[union-attr]
+
+
+def _next_version(root: Path, after: str | None = None) -> str:
+    """A name numbered above every published version (and above ``after``, a name just lost)."""
+    numbers = [_number(v) for v in versions(root)] + ([_number(after)] if after else [])
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     return f"v{(max(numbers) + 1) if numbers else 1:04d}-{stamp}"
 
@@ -121,8 +129,14 @@ def publish(root: Path, trained: TrainedModel, *, index_kind: str = "flat",
             "sha256": {name: sha256_file(staged / name) for name in files},
             **(info or {}),
         }
-        atomic_write_json(staged / MANIFEST, manifest)
-        publish_dir(staged, root / version)
+        for _attempt in range(PUBLISH_ATTEMPTS):  # another publish may take the name first
+            atomic_write_json(staged / MANIFEST, {**manifest, "version": version})
+            if publish_new_dir(staged, root / version):
+                break
+            version = _next_version(root, after=version)
+        else:
+            raise ArtifactError(f"could not find a free version name in {root} after "
+                                f"{PUBLISH_ATTEMPTS} attempts (many publishes at once?)")
     if make_current:
         set_current(root, version)
     return version

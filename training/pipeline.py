@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from recsys_tui.common.errors import DataError
+from recsys_tui.common.errors import DataError, RecsysError
 from recsys_tui.core import artifacts
 from recsys_tui.core.event_log import EventLog
 from recsys_tui.core.home import Home
@@ -20,6 +20,7 @@ from recsys_tui.data.vocab import IdMap
 from recsys_tui.models.als import ALSRecommender
 from recsys_tui.models.bundle import TrainedModel, build_matrix
 from recsys_tui.models.registry import create, model_class
+from recsys_tui.training.gate import gate
 
 Step = Callable[[str], None]
 """Told the name of each stage as it starts (for progress displays)."""
@@ -118,6 +119,15 @@ def training_data(dataset: Dataset, log: EventLog | None, ratings_file: Path | N
     return Interactions.concat([base, logged.ratings]), logged
 
 
+def _current(home: Home) -> tuple[TrainedModel | None, str | None]:
+    """The live model the gate compares with (none, or unloadable: nothing to compare)."""
+    try:
+        artifact = artifacts.load(home.artifacts)
+    except RecsysError:
+        return None, None
+    return artifact.trained, artifact.version
+
+
 def train(home: Home, model: str = "als", params: dict | None = None, *,
           ratings_file: Path | None = None, index: str = "flat", use_log: bool = True,
           step: Step | None = None, info: dict | None = None) -> TrainResult:
@@ -140,12 +150,15 @@ def train(home: Home, model: str = "als", params: dict | None = None, *,
     t1 = time.perf_counter()
     trained = fit_model(model, inter, np.array(sorted(dataset.movies)), params or {}, logged)
     timings["fit_s"] = time.perf_counter() - t1
+    step("check")
+    report = gate(trained, *_current(home))
     step("publish")
     t2 = time.perf_counter()
     meta = {
         "data": {"source": dataset.source, "content_hash": dataset.content_hash,
                  "ratings_file": str(ratings_file) if ratings_file else None,
                  "n_ratings": len(inter), "n_logged_ratings": n_logged},
+        "gate": report.to_json(),
         **(info or {}),
     }
     timings["publish_s"] = 0.0
