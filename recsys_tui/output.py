@@ -14,6 +14,8 @@ from recsys_tui.common.text import csv_cell, plain
 from recsys_tui.console import json_text
 
 FORMATS = ("table", "json", "csv")
+_WHOLE = {"version", "created_utc"}
+"""Columns whose values are names: never cut or wrapped in a table."""
 
 
 def emit(console: Console, columns: Sequence[str], rows: Sequence[Sequence], fmt: str,
@@ -35,7 +37,8 @@ def emit(console: Console, columns: Sequence[str], rows: Sequence[Sequence], fmt
     else:
         table = Table(title=None if title is None else Text(plain(title)), title_justify="left")
         for col in columns:
-            table.add_column(plain(col), justify="right" if col in ("rank", "score", "ms") else "left")
+            table.add_column(plain(col), justify="right" if col in ("rank", "score", "ms") else "left",
+                             no_wrap=col in _WHOLE)
         for row in rows:
             table.add_row(*(Text("" if v is None else plain(v)) for v in row))
         console.print(table)
