@@ -14,7 +14,7 @@ from recsys_tui.common.text import csv_cell, plain
 from recsys_tui.console import json_text
 
 FORMATS = ("table", "json", "csv")
-_WHOLE = {"version", "created_utc"}
+_WHOLE = {"version"}
 """Columns whose values are names: never cut or wrapped in a table."""
 
 

@@ -25,13 +25,13 @@ def version_rows(root) -> list[tuple]:
         try:
             manifest = artifacts.read_manifest(root / version)
         except RecsysError:
-            rows.append(("*" if version == live else "", version, "?", "?", None, None, "unreadable"))
+            rows.append(("*" if version == live else "", version, "unreadable", None, None, None, None))
             continue
         gate = manifest.get("gate") if isinstance(manifest.get("gate"), dict) else {}
         data = manifest.get("data") if isinstance(manifest.get("data"), dict) else {}
         rows.append(("*" if version == live else "", version, str(manifest.get("model", "?")),
-                     str(manifest.get("created_utc", "?")), data.get("n_ratings"), gate.get("hr10"),
-                     manifest.get("index") or None))
+                     data.get("n_ratings"), gate.get("hr10"), manifest.get("index") or None,
+                     str(manifest.get("created_utc", "?"))))
     return rows
 
 
@@ -43,11 +43,11 @@ def register(app: typer.Typer) -> None:
     @models_app.command("list")
     def models_list(fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")]
                     = "table") -> None:
-        """Every published version, oldest first; * marks the live one."""
+        """Every published version, oldest first; * marks the live one; hr10 is the publish gate's probe."""
         _choice(fmt, FORMATS, "format")
         root = STATE.home.artifacts
         rows = version_rows(root)
-        emit(STATE.console, ["live", "version", "model", "created_utc", "ratings", "probe_hr10", "index"],
+        emit(STATE.console, ["live", "version", "model", "ratings", "hr10", "index", "created_utc"],
              rows, fmt, title=f"{len(rows)} published version(s) in {root}")
 
     @models_app.command("use")
