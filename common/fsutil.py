@@ -32,8 +32,16 @@ def _umask() -> int:
     return mask
 
 
-FILE_MODE = 0o666 & ~_umask()
-"""Mode of atomically written files: what ``open()`` would give (mkstemp alone makes them 0600)."""
+def file_mode() -> int:
+    """Mode of atomically written files: what ``open()`` would give now (mkstemp alone makes 0600).
+
+    Read at each write, so the CLI's private umask (0077: the home is the person's own) applies.
+    """
+    return 0o666 & ~_umask()
+
+
+FILE_MODE = file_mode()
+"""The mode under the umask at import time (kept for callers that only compare)."""
 
 
 def _fsync_dir(path: Path) -> None:
@@ -53,7 +61,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fchmod(fh.fileno(), FILE_MODE)
+            os.fchmod(fh.fileno(), file_mode())
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:

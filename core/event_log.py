@@ -7,7 +7,10 @@ store against double counting. An ``undo`` event cancels an earlier one without 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -55,6 +58,14 @@ class Event:
     undoes: int | None = None
 
 
+def _make_private(path: Path) -> None:
+    """The log and its WAL/shared-memory files readable by their owner only (0600)."""
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_IMODE(file.stat().st_mode) & 0o077:
+                os.chmod(file, 0o600)
+
+
 def _fail(path: Path, exc: sqlite3.Error) -> EventLogError:
     return EventLogError(f"event log {path}: {exc}")
 
@@ -76,6 +87,7 @@ class EventLog:
             # WAL + NORMAL: a commit survives the process being killed; fsync at checkpoints.
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.executescript(_SCHEMA)
+            _make_private(path)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             found = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
         except sqlite3.DatabaseError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,4 +56,14 @@ class Home:
             raise HomeError(f"home {self.root} is not a folder")
         if not os.access(self.root, os.W_OK):
             raise HomeError(f"home {self.root} is not writable (use --home or {HOME_ENV})")
+        self._make_private()
         return self
+
+    def _make_private(self) -> None:
+        """Take group and other permissions off the home folder (never adds any for the owner)."""
+        try:
+            mode = stat.S_IMODE(self.root.stat().st_mode)
+            if mode & 0o077:
+                os.chmod(self.root, mode & 0o700)
+        except OSError as exc:
+            raise HomeError(f"cannot make home {self.root} private: {exc.strerror or exc}") from None

@@ -75,9 +75,20 @@ def _one_line(text: object) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning every expected failure into one line and exit code."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    umask = os.umask(PRIVATE_UMASK)  # the home is the person's own: folders 0700, files 0600
+    try:
+        return _run(argv)
+    finally:
+        os.umask(umask)
+
+
+PRIVATE_UMASK = 0o077
+
+
+def _run(argv: list[str] | None) -> int:
     from recsys_tui.common.errors import RecsysError
 
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         rc = app(args=argv, prog_name="recsys-tui", standalone_mode=False)
     except typer.Exit as exc:
