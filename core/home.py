@@ -60,10 +60,21 @@ class Home:
         return self
 
     def _make_private(self) -> None:
-        """Take group and other permissions off the home folder (never adds any for the owner)."""
+        """Take group and other permissions off the home and, once, off everything in it.
+
+        A home made before homes were private (or copied in) is tightened the first time it is
+        used: folders 0700, files 0600 at most. Owner permissions are never added.
+        """
         try:
             mode = stat.S_IMODE(self.root.stat().st_mode)
-            if mode & 0o077:
-                os.chmod(self.root, mode & 0o700)
+            if not mode & 0o077:
+                return
+            for folder, dirs, files in os.walk(self.root):
+                for name in (*dirs, *files):
+                    path = os.path.join(folder, name)
+                    info = os.lstat(path)
+                    if not stat.S_ISLNK(info.st_mode) and stat.S_IMODE(info.st_mode) & 0o077:
+                        os.chmod(path, stat.S_IMODE(info.st_mode) & 0o700)
+            os.chmod(self.root, mode & 0o700)
         except OSError as exc:
             raise HomeError(f"cannot make home {self.root} private: {exc.strerror or exc}") from None
