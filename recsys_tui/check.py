@@ -860,7 +860,7 @@ def prepare(user_home: Home, workdir: Path, say: Callable[[str], None]) -> Home:
 
 
 SCENARIOS = ("redis-killed", "redis-unreachable", "process-killed", "publish-killed", "corrupt",
-             "disk", "concurrency", "bad-inputs", "cli-args")
+             "disk", "concurrency", "bad-inputs", "cli-args", "hostile-text", "training-files")
 
 
 def run_suite(user_home: Home, quick: bool = False, say: Callable[[str], None] = lambda _t: None,
@@ -869,6 +869,8 @@ def run_suite(user_home: Home, quick: bool = False, say: Callable[[str], None] =
     if REDIS_BINARY is None:
         raise CheckError("`recsys-tui check` needs the redis-server binary on PATH "
                          "(e.g. apt install redis-server)")
+    from recsys_tui import check_hostile as hostile  # imports this module: loaded on use
+
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="recsys-check-") as tmp:
         work = Path(tmp)
@@ -895,6 +897,8 @@ def run_suite(user_home: Home, quick: bool = False, say: Callable[[str], None] =
             "concurrency": lambda: scenario_concurrency(fresh(), scratch("load"), 4, 500 if quick else 5000),
             "bad-inputs": lambda: scenario_bad_inputs(fresh(), n=200 if quick else 1000),
             "cli-args": lambda: scenario_cli_bad_args(fresh(), quick),
+            "hostile-text": lambda: hostile.scenario_hostile_text(template, scratch("hostile"), quick),
+            "training-files": lambda: hostile.scenario_training_files(template, scratch("files"), quick),
         }
         for name in only:
             say(f"running {name}")
