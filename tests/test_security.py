@@ -22,7 +22,7 @@ from tests.conftest import no_redis_binary
 from tests.redis_server import REDIS_BINARY, RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("data", "models", "training", "core", "tui", "recsys_tui")
+PACKAGES = ("common", "data", "models", "training", "core", "tui", "recsys_tui")
 PASSWORD = "s3cr3t-Pw-77"
 
 
