@@ -115,3 +115,16 @@ def test_a_hand_edited_cache_is_cleaned_on_load_and_reported(hostile_home, capsy
     assert rc == 0 and wire_problem(out.encode()) is None, err
     rc, out, _ = run(capsys, home, "data", "info")
     assert rc == 0 and "edited since" in out and "1682 titles" in out
+
+
+def test_rate_whose_output_fails_says_it_was_recorded(home, capsys, monkeypatch):
+    from recsys_tui.commands import online
+
+    def broken(_result, _fmt):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(online, "_print_event", broken)
+    rc, _out, err = run(capsys, home, "rate", "-u", "2", "-i", "33", "-r", "4")
+    assert rc == 1 and err.count("\n") == 1 and "was recorded (do not repeat it)" in err
+    with closing(sqlite3.connect(home.event_log)) as db:
+        assert db.execute("SELECT user_id, item_id, rating FROM events").fetchall() == [(2, 33, 4.0)]
