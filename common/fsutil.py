@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import json
@@ -31,8 +32,16 @@ def _umask() -> int:
     return mask
 
 
-FILE_MODE = 0o666 & ~_umask()
-"""Mode of atomically written files: what ``open()`` would give (mkstemp alone makes them 0600)."""
+def file_mode() -> int:
+    """Mode of atomically written files: what ``open()`` would give now (mkstemp alone makes 0600).
+
+    Read at each write, so the CLI's private umask (0077: the home is the person's own) applies.
+    """
+    return 0o666 & ~_umask()
+
+
+FILE_MODE = file_mode()
+"""The mode under the umask at import time (kept for callers that only compare)."""
 
 
 def _fsync_dir(path: Path) -> None:
@@ -52,7 +61,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fchmod(fh.fileno(), FILE_MODE)
+            os.fchmod(fh.fileno(), file_mode())
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -109,6 +118,25 @@ def fsync_tree(path: Path) -> None:
             with open(file, "rb") as fh:
                 os.fsync(fh.fileno())
     _fsync_dir(path)
+
+
+def publish_new_dir(staged: Path, final: Path) -> bool:
+    """Rename a complete staged folder to ``final`` unless ``final`` exists; never replaces one.
+
+    Returns ``False`` when another writer already holds the name (rename(2) refuses a non-empty
+    target), so the caller can pick the next name.
+    """
+    fsync_tree(staged)
+    if final.exists():
+        return False
+    try:
+        os.rename(staged, final)
+    except OSError as exc:
+        if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            return False
+        raise
+    _fsync_dir(final.parent)
+    return True
 
 
 def publish_dir(staged: Path, final: Path) -> None:

@@ -21,7 +21,7 @@ from recsys_tui.common.errors import RecsysError
 from recsys_tui.common.fsutil import (
     atomic_write_bytes,
     atomic_write_json,
-    publish_dir,
+    publish_new_dir,
     sha256_file,
     staging_dir,
 )
@@ -72,8 +72,16 @@ def current_version(root: Path) -> str | None:
     return name
 
 
-def _next_version(root: Path) -> str:
-    numbers = [int(_VERSION.match(v).group(1)) for v in versions(root)]  # type: ignore[union-attr]
+PUBLISH_ATTEMPTS = 100
+
+
+def _number(version: str) -> int:
+    return int(_VERSION.match(version).group(1))  # type: ignore[union-attr]
+
+
+def _next_version(root: Path, after: str | None = None) -> str:
+    """A name numbered above every published version (and above ``after``, a name just lost)."""
+    numbers = [_number(v) for v in versions(root)] + ([_number(after)] if after else [])
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     return f"v{(max(numbers) + 1) if numbers else 1:04d}-{stamp}"
 
@@ -121,6 +129,7 @@ def publish(root: Path, trained: TrainedModel, *, index_kind: str = "flat",
             "params": trained.model.params,
             "index": index.kind if index else None,
             "n_users": len(trained.users),
+            "max_user_id": int(trained.users.ids.max()) if len(trained.users) else 0,
             "n_items": len(trained.items),
             "sha256": {name: sha256_file(staged / name) for name in files},
             **(info or {}),
@@ -129,11 +138,30 @@ def publish(root: Path, trained: TrainedModel, *, index_kind: str = "flat",
         manifest["timings"] = {**(timings or {}), "publish_s": now - publish_start}
         if started is not None:
             manifest["timings"]["total_s"] = now - started
-        atomic_write_json(staged / MANIFEST, manifest)
-        publish_dir(staged, root / version)
+        for _attempt in range(PUBLISH_ATTEMPTS):  # another publish may take the name first
+            atomic_write_json(staged / MANIFEST, {**manifest, "version": version})
+            if publish_new_dir(staged, root / version):
+                break
+            version = _next_version(root, after=version)
+        else:
+            raise ArtifactError(f"could not find a free version name in {root} after "
+                                f"{PUBLISH_ATTEMPTS} attempts (many publishes at once?)")
     if make_current:
         set_current(root, version)
     return version
+
+
+def max_user_id(root: Path) -> int:
+    """The largest user id any published version was trained on (``train --ratings`` users too)."""
+    found = 0
+    for version in versions(root):
+        try:
+            value = json.loads((root / version / MANIFEST).read_text()).get("max_user_id", 0)
+        except (OSError, ValueError, AttributeError):
+            continue  # an unreadable manifest is reported when that version is loaded
+        if isinstance(value, int):
+            found = max(found, value)
+    return found
 
 
 def set_current(root: Path, version: str) -> None:

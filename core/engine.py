@@ -246,11 +246,28 @@ class Engine:
         idx, ratings = self.trained.history(user_id)
         ids = self.items.ids[idx]
         state.ratings = {int(i): float(r) for i, r in zip(ids, ratings, strict=True)}
-        for event in self.log.events(user_id):
-            self._overlay(state, event)
+        every = self.log.events(user_id, include_undone=True)
+        cancelled = {e.undoes for e in every if e.kind == "undo"}
+        undone = {e.item_id for e in every if e.id in cancelled}
+        if undone:  # a model trained since a rating still holds it: the undo takes it back out
+            for item in undone:
+                state.ratings.pop(item, None)
+            state.ratings.update(self._base_ratings(user_id, undone))
+        for event in every:
+            if event.kind != "undo" and event.id not in cancelled:
+                self._overlay(state, event)
         self._refold(state)
         self._users[user_id] = state
         return state
+
+    def _base_ratings(self, user_id: int, items: set[int]) -> dict[int, float]:
+        """The data set's own ratings of ``items`` by the user (what an undo falls back to)."""
+        data = self.artifact.manifest.get("data")
+        if isinstance(data, dict) and data.get("ratings_file"):
+            return {}  # trained on another ratings file: the data set's ratings were not used
+        inter = self.dataset.interactions
+        rows = np.flatnonzero((inter.user_ids == user_id) & np.isin(inter.item_ids, list(items)))
+        return {int(inter.item_ids[r]): float(inter.ratings[r]) for r in rows}
 
     @staticmethod
     def _overlay(state: _UserState, event: Event) -> None:
@@ -508,9 +525,15 @@ class Engine:
                                after.timings, self._degraded, rank_changes(before, after))
 
     def new_user(self) -> int:
-        """Register a brand-new user (cold start) and return the id."""
+        """Register a brand-new user (cold start) and return the id.
+
+        The id is above every user the home knows: the data set, every published model (a
+        ``train --ratings`` file brings its own users) and every logged event or registration.
+        """
         with self._lock:
-            return self.log.register_user(self._first_new_user)
+            known = max(int(self.trained.users.ids.max(initial=0)),
+                        artifacts.max_user_id(self.home.artifacts), self.log.max_user_id())
+            return self.log.register_user(max(self._first_new_user, known + 1))
 
     # -- browsing ------------------------------------------------------------------------------
 

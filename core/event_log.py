@@ -7,7 +7,10 @@ store against double counting. An ``undo`` event cancels an earlier one without 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import stat
 import threading
 import time
 import uuid
@@ -59,6 +62,14 @@ class Event:
     time; the feature store uses it to notice events it has not applied yet."""
 
 
+def _make_private(path: Path) -> None:
+    """The log and its WAL/shared-memory files readable by their owner only (0600)."""
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_IMODE(file.stat().st_mode) & 0o077:
+                os.chmod(file, 0o600)
+
+
 def _fail(path: Path, exc: sqlite3.Error) -> EventLogError:
     return EventLogError(f"event log {path}: {exc}")
 
@@ -80,6 +91,7 @@ class EventLog:
             # WAL + NORMAL: a commit survives the process being killed; fsync at checkpoints.
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.executescript(_SCHEMA)
+            _make_private(path)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('log_id', ?)", (uuid.uuid4().hex,))
             self._log_id = str(self._db.execute("SELECT value FROM meta WHERE key = 'log_id'").fetchone()[0])
@@ -192,6 +204,11 @@ class EventLog:
 
     def is_registered(self, user_id: int) -> bool:
         return bool(self._query("SELECT 1 FROM users WHERE user_id = ?", (user_id,)))
+
+    def max_user_id(self) -> int:
+        """The largest user id any event or registration names (0 for an empty log)."""
+        return int(self._query("SELECT MAX(COALESCE((SELECT MAX(user_id) FROM events), 0), "
+                               "COALESCE((SELECT MAX(user_id) FROM users), 0))")[0][0])
 
     def max_id(self) -> int:
         return int(self._query("SELECT COALESCE(MAX(id), 0) FROM events")[0][0])

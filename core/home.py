@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,4 +57,26 @@ class Home:
             raise HomeError(f"home {self.root} is not a folder")
         if not os.access(self.root, os.W_OK):
             raise HomeError(f"home {self.root} is not writable (use --home or {HOME_ENV})")
+        self._make_private()
         return self
+
+    def _make_private(self) -> None:
+        """Take group and other permissions off the home and everything in it.
+
+        A home made before homes were private, or with files copied in, is tightened whenever it is
+        used: folders 0700, files 0600 at most (a walk over a few dozen entries). Owner permissions
+        are never added.
+        """
+        try:
+            mode = stat.S_IMODE(self.root.stat().st_mode)
+            for folder, dirs, files in os.walk(self.root):
+                for name in (*dirs, *files):
+                    path = os.path.join(folder, name)
+                    with contextlib.suppress(FileNotFoundError):  # renamed away by a live publish
+                        info = os.lstat(path)
+                        if not stat.S_ISLNK(info.st_mode) and stat.S_IMODE(info.st_mode) & 0o077:
+                            os.chmod(path, stat.S_IMODE(info.st_mode) & 0o700)
+            if mode & 0o077:
+                os.chmod(self.root, mode & 0o700)
+        except OSError as exc:
+            raise HomeError(f"cannot make home {self.root} private: {exc.strerror or exc}") from None

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 from recsys_tui.common.errors import DataError
 from recsys_tui.common.fsutil import load_npz, publish_dir, save_npz, sha256_file, staging_dir
+from recsys_tui.data.fields import clean_dataset
 from recsys_tui.data.movielens import N_ITEMS, N_RATINGS, N_USERS, Dataset, Interactions, Movie, UserInfo
 from recsys_tui.data.parsers import ratings_array
 
@@ -81,6 +82,7 @@ def write_cache(data_root: Path, dataset: Dataset) -> Path:
                 "items": len(np.unique(inter.item_ids)),
             },
             "sha256": {name: sha256_file(tmp / name) for name in _FILES},
+            "cleaned": dataset.info.get("cleaned", {}),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
         publish_dir(tmp, final)
@@ -128,11 +130,12 @@ def load_cache(data_root: Path, verify: bool = True) -> Dataset:
         raise
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DataError(f"dataset cache in {folder} is unreadable ({exc}); {RECOVER}") from None
-    return Dataset(
+    dataset, cleaned_now = clean_dataset(Dataset(
         inter,
         movies,
         users,
         source=manifest.get("source", "unknown"),
         content_hash=manifest.get("content_hash", ""),
         info=manifest,
-    )
+    ))
+    return replace(dataset, info={**manifest, "cleaned_on_load": cleaned_now})

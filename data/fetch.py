@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from recsys_tui.data.cache import has_cache, load_cache, verify_ml100k, write_cache
+from recsys_tui.data.fields import clean_dataset
 from recsys_tui.data.movielens import Dataset
 from recsys_tui.data.sources import Progress, from_source
 
@@ -18,9 +19,9 @@ def fetch(data_root: Path, source: str = "auto", progress: Progress | None = Non
     """
     if has_cache(data_root) and not force:
         return load_cache(data_root), False
-    dataset = from_source(source, progress)
+    dataset, cleaned = clean_dataset(from_source(source, progress))
     digest = verify_ml100k(dataset)
-    write_cache(data_root, replace(dataset, content_hash=digest))
+    write_cache(data_root, replace(dataset, content_hash=digest, info={"cleaned": cleaned}))
     return load_cache(data_root), True
 
 

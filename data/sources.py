@@ -17,6 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from recsys_tui.common.errors import DataError
+from recsys_tui.data.bounded import (
+    MAX_ARCHIVE_BYTES,
+    MAX_TABLE_BYTES,
+    open_regular,
+    read_bounded,
+    read_member,
+)
 from recsys_tui.data.movielens import Dataset
 from recsys_tui.data.parsers import (
     parse_recbole_inter,
@@ -44,15 +51,14 @@ class SourceUnavailable(DataError):
 
 def _member(zf: zipfile.ZipFile, name: str, origin: str, encoding: str) -> str:
     try:
-        raw = zf.read(name)
-    except KeyError:
-        raise DataError(f"{origin}: {name} is missing from the archive") from None
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise DataError(f"{origin}: {name} is corrupt ({exc})") from None
-    return raw.decode(encoding)
+        return read_member(zf, name, origin).decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{origin}: {name} is not {encoding} text ({exc.reason})") from None
 
 
 def _open_zip(path: Path, origin: str) -> zipfile.ZipFile:
+    with open_regular(path, MAX_ARCHIVE_BYTES, "zip archive"):
+        pass  # a regular file of sane size: only then is it handed to zipfile
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -92,11 +98,9 @@ def read_recbole_wheel(path: Path, origin: str | None = None) -> Dataset:
 
 def _read_text(path: Path, encoding: str) -> str:
     try:
-        return path.read_text(encoding=encoding)
+        return read_bounded(path, MAX_TABLE_BYTES, "MovieLens table").decode(encoding)
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not a text file ({exc.reason})") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
 def read_local(path: Path) -> Dataset:
@@ -104,8 +108,8 @@ def read_local(path: Path) -> Dataset:
     path = Path(path).expanduser()
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
-    if path.is_file():
-        return read_grouplens_zip(path)
+    if not path.is_dir():
+        return read_grouplens_zip(path)  # refuses a FIFO or device with one clear line
     if (path / "u.data").is_file():
         return Dataset(
             parse_udata(_read_text(path / "u.data", "latin-1"), str(path / "u.data")),
@@ -132,6 +136,8 @@ def download(url: str, dest: Path, progress: Progress | None, timeout: float) ->
             while block := resp.read(1 << 16):
                 out.write(block)
                 done += len(block)
+                if done > MAX_ARCHIVE_BYTES:
+                    raise DataError(f"download of {url} exceeds {MAX_ARCHIVE_BYTES >> 20} MB; refusing it")
                 if progress:
                     progress(done, total)
     except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:

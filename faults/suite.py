@@ -17,6 +17,7 @@ from recsys_tui.faults.scenarios_files import (
     scenario_corrupt,
     scenario_disk,
 )
+from recsys_tui.faults.scenarios_hostile import scenario_hostile_text, scenario_training_files
 from recsys_tui.faults.scenarios_load import scenario_bad_inputs, scenario_cli_bad_args, scenario_concurrency
 from recsys_tui.faults.scenarios_process import scenario_process_killed, scenario_publish_killed
 from recsys_tui.faults.scenarios_redis import scenario_redis_killed, scenario_redis_unreachable
@@ -46,7 +47,7 @@ def prepare(user_home: Home, workdir: Path, say: Callable[[str], None]) -> Home:
 
 
 SCENARIOS = ("redis-killed", "redis-unreachable", "process-killed", "publish-killed", "corrupt",
-             "disk", "concurrency", "bad-inputs", "cli-args")
+             "disk", "concurrency", "bad-inputs", "cli-args", "hostile-text", "training-files")
 
 
 def run_suite(user_home: Home, quick: bool = False, say: Callable[[str], None] = lambda _t: None,
@@ -81,6 +82,8 @@ def run_suite(user_home: Home, quick: bool = False, say: Callable[[str], None] =
             "concurrency": lambda: scenario_concurrency(fresh(), scratch("load"), 4, 500 if quick else 5000),
             "bad-inputs": lambda: scenario_bad_inputs(fresh(), n=200 if quick else 1000),
             "cli-args": lambda: scenario_cli_bad_args(fresh(), quick),
+            "hostile-text": lambda: scenario_hostile_text(template, scratch("hostile"), quick),
+            "training-files": lambda: scenario_training_files(template, scratch("files"), quick),
         }
         for name in only:
             say(f"running {name}")

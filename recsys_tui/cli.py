@@ -9,6 +9,7 @@ tests/test_startup.py keeps identical to the registered commands.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -22,6 +23,7 @@ except ImportError:  # pragma: no cover - older typer
     NoArgsIsHelpError = ()  # type: ignore[assignment,misc]
 
 from recsys_tui import __version__
+from recsys_tui.common.text import clean, plain
 from recsys_tui.context import STATE
 
 app = typer.Typer(
@@ -124,12 +126,24 @@ def _listed_only() -> None:
     raise AssertionError("the fast --help app never runs commands")
 
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+def _one_line(text: object) -> str:
+    """A message as one line of inert text: whitespace runs joined, control characters shown."""
+    return plain(" ".join(str(text).split()))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning every expected failure into one line and exit code."""
+    umask = os.umask(PRIVATE_UMASK)  # the home is the person's own: folders 0700, files 0600
+    try:
+        return _run(argv)
+    finally:
+        os.umask(umask)
+
+
+PRIVATE_UMASK = 0o077
+
+
+def _run(argv: list[str] | None) -> int:
     from recsys_tui.common.errors import RecsysError
 
     args = sys.argv[1:] if argv is None else list(argv)
@@ -145,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         print("recsys-tui: aborted", file=sys.stderr)
         return 130
     except NoArgsIsHelpError as exc:
-        print(exc.format_message())
+        print(clean(exc.format_message()))
         return 0
     except ClickException as exc:
         print(f"recsys-tui: error: {_one_line(exc.format_message())} (see --help)", file=sys.stderr)
@@ -158,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except OSError as exc:
         print(f"recsys-tui: error: {_one_line(exc.strerror or exc)}"
-              f"{f' ({exc.filename})' if exc.filename else ''}", file=sys.stderr)
+              f"{f' ({_one_line(exc.filename)})' if exc.filename else ''}", file=sys.stderr)
         return 1
     return rc if isinstance(rc, int) else 0
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from rich.console import Console
 
+from recsys_tui.console import SafeConsole
 from recsys_tui.core.home import REDIS_ENV, Home
 
 
@@ -16,8 +17,8 @@ class Context:
 
     home_arg: str | None = None
     redis_url: str | None = None
-    console: Console = field(default_factory=lambda: Console(highlight=False))
-    err: Console = field(default_factory=lambda: Console(stderr=True, highlight=False))
+    console: Console = field(default_factory=lambda: SafeConsole())
+    err: Console = field(default_factory=lambda: SafeConsole(stderr=True))
 
     @property
     def home(self) -> Home:

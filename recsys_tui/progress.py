@@ -16,6 +16,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from recsys_tui.common.text import plain
+from recsys_tui.console import note
 from recsys_tui.data.sources import Progress as ProgressFn
 
 
@@ -40,7 +42,7 @@ def stages(console: Console, title: str) -> Iterator:
         task = bar.add_task(title, total=None)
 
         def say(stage: str) -> None:
-            console.print(f"[dim]·[/dim] {stage}")
-            bar.update(task, description=f"{title}: {stage}")
+            console.print(note(stage))
+            bar.update(task, description=plain(f"{title}: {stage}"))
 
         yield say

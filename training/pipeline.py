@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,16 +10,18 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from recsys_tui.common.errors import DataError
+from recsys_tui.common.errors import DataError, RecsysError
 from recsys_tui.core import artifacts
 from recsys_tui.core.event_log import EventLog
 from recsys_tui.core.home import Home
+from recsys_tui.data.bounded import MAX_RATINGS_BYTES, human, memory_estimate, open_regular
 from recsys_tui.data.fetch import load as load_dataset
 from recsys_tui.data.movielens import Dataset, Interactions
-from recsys_tui.data.parsers import parse_interactions_text
+from recsys_tui.data.parsers import parse_interactions_lines
 from recsys_tui.data.vocab import IdMap
 from recsys_tui.models.bundle import TrainedModel, build_matrix
 from recsys_tui.models.registry import create
+from recsys_tui.training.gate import gate
 
 Step = Callable[[str], None]
 """Told the name of each stage as it starts (for progress displays)."""
@@ -34,15 +37,26 @@ class TrainResult:
     timings: dict[str, float]
 
 
-def read_ratings_file(path: Path) -> Interactions:
-    """A user-supplied CSV/TSV (header ``user_id,item_id,rating,timestamp``) or ``u.data`` file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read ({exc})") from None
-    return parse_interactions_text(text, path.name)
+LARGE_INPUT_BYTES = 16 << 20
+"""From this size on, the memory a ratings file will need is said before it is read."""
+
+
+def read_ratings_file(path: Path, say: Step | None = None) -> Interactions:
+    """A user-supplied CSV/TSV (header ``user_id,item_id,rating,timestamp``) or ``u.data`` file.
+
+    Only a regular file up to ``MAX_RATINGS_BYTES`` is taken; it is validated line by line as it is
+    read (a bad line stops the read there), never loaded whole.
+    """
+    with open_regular(path, MAX_RATINGS_BYTES, "ratings file") as (fh, size):
+        if size >= LARGE_INPUT_BYTES and say is not None:
+            say(f"reading {path.name}: {human(size)}, needs about {human(memory_estimate(size))} of memory")
+        lines = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+        try:
+            return parse_interactions_lines(lines, path.name)
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        except OSError as exc:
+            raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 def logged_ratings(log: EventLog) -> Interactions:
@@ -104,10 +118,10 @@ def fit_model(model: str, inter: Interactions, item_ids: np.ndarray, params: dic
     return TrainedModel(fitted, users, items, train, popularity)
 
 
-def training_data(dataset: Dataset, log: EventLog | None, ratings_file: Path | None) -> tuple[
-        Interactions, Logged]:
+def training_data(dataset: Dataset, log: EventLog | None, ratings_file: Path | None,
+                  say: Step | None = None) -> tuple[Interactions, Logged]:
     """(everything to train on, the event log's ratings among it with their recencies)."""
-    base = read_ratings_file(ratings_file) if ratings_file else dataset.interactions
+    base = read_ratings_file(ratings_file, say) if ratings_file else dataset.interactions
     if ratings_file is not None:
         unknown = np.setdiff1d(base.item_ids, np.array(sorted(dataset.movies)))
         if len(unknown):
@@ -116,6 +130,15 @@ def training_data(dataset: Dataset, log: EventLog | None, ratings_file: Path | N
     logged = logged_history(log) if log is not None \
         else Logged(Interactions.from_arrays([], [], [], []), {})
     return Interactions.concat([base, logged.ratings]), logged
+
+
+def _current(home: Home) -> tuple[TrainedModel | None, str | None]:
+    """The live model the gate compares with (none, or unloadable: nothing to compare)."""
+    try:
+        artifact = artifacts.load(home.artifacts)
+    except RecsysError:
+        return None, None
+    return artifact.trained, artifact.version
 
 
 def train(home: Home, model: str = "als", params: dict | None = None, *,
@@ -130,7 +153,7 @@ def train(home: Home, model: str = "als", params: dict | None = None, *,
     dataset = load_dataset(home.data)
     log = EventLog(home.event_log) if use_log else None
     try:
-        inter, logged = training_data(dataset, log, ratings_file)
+        inter, logged = training_data(dataset, log, ratings_file, step)
         n_logged = len(logged)
     finally:
         if log is not None:
@@ -140,12 +163,15 @@ def train(home: Home, model: str = "als", params: dict | None = None, *,
     t1 = time.perf_counter()
     trained = fit_model(model, inter, np.array(sorted(dataset.movies)), params or {}, logged)
     timings["fit_s"] = time.perf_counter() - t1
+    step("check")
+    report = gate(trained, *_current(home))
     step("publish")
     t2 = time.perf_counter()
     meta = {
         "data": {"source": dataset.source, "content_hash": dataset.content_hash,
                  "ratings_file": str(ratings_file) if ratings_file else None,
                  "n_ratings": len(inter), "n_logged_ratings": n_logged},
+        "gate": report.to_json(),
         **(info or {}),
     }
     version = artifacts.publish(home.artifacts, trained, index_kind=index, info=meta,

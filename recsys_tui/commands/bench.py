@@ -10,6 +10,7 @@ from rich.table import Table
 
 from recsys_tui.commands.train import UsageProblem
 from recsys_tui.common.fsutil import atomic_write_json
+from recsys_tui.console import note
 from recsys_tui.context import STATE
 from recsys_tui.core.index import INDEX_KINDS
 from recsys_tui.core.results import STEPS
@@ -30,8 +31,7 @@ def events_table(report: dict) -> Table:
         row = report["steps_ms"][step]
         table.add_row(step, _ms(row["p50"]), _ms(row["p95"]), _ms(row["p99"]), _ms(row["mean"]))
     total = report["event_to_recs_ms"]
-    table.add_row("[bold]event_to_recs[/bold]",
-                  *(f"[bold]{_ms(total[p])}[/bold]" for p in ("p50", "p95", "p99")), "")
+    table.add_row("event_to_recs", *(_ms(total[p]) for p in ("p50", "p95", "p99")), "", style="bold")
     call = report["record_call_ms"]
     table.add_row("record() call", *(_ms(call[p]) for p in ("p50", "p95", "p99")), "")
     return table
@@ -141,7 +141,7 @@ def register(app: typer.Typer) -> None:
             raise BenchError(f"no home at {home.root}; run `recsys-tui train` first")
 
         def say(text: str) -> None:
-            STATE.err.print(f"[dim]·[/dim] {text}")
+            STATE.err.print(note(text))
 
         report = run(home, options, say)
         console = STATE.console

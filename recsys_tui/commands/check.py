@@ -8,7 +8,10 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
+from recsys_tui.common.text import plain
+from recsys_tui.console import note
 from recsys_tui.context import STATE
 from recsys_tui.faults.suite import SCENARIOS
 
@@ -47,15 +50,16 @@ def register(app: typer.Typer) -> None:
         for name in only or ():
             _choice(name, SCENARIOS, "scenario")
         start = time.perf_counter()
-        outcomes = run_suite(STATE.home, quick=quick, say=lambda t: STATE.err.print(f"[dim]·[/dim] {t}"),
+        outcomes = run_suite(STATE.home, quick=quick, say=lambda t: STATE.err.print(note(t)),
                              only=tuple(only) if only else SCENARIOS)
         numbers = totals(outcomes)
         STATE.console.print(_table(outcomes, numbers))
         for o in outcomes:
             for failure in o.failures:
-                STATE.console.print(f"[red]not survived[/red] {o.name}: {failure}")
+                STATE.console.print(Text.assemble(("not survived", "red"), f" {plain(o.name)}: "
+                                                  f"{plain(failure)}"))
             for key, value in o.notes.items():
-                STATE.console.print(f"[dim]{o.name}: {key} = {value}[/dim]")
+                STATE.console.print(f"{o.name}: {key} = {value}", style="dim")
         elapsed = time.perf_counter() - start
         STATE.console.print(f"{numbers['faults_survived']}/{numbers['faults_injected']} faults survived, "
                             f"{numbers['events_found']}/{numbers['events_written']} events found, "

@@ -14,6 +14,7 @@ from recsys_tui.common.text import plain
 from recsys_tui.context import STATE
 from recsys_tui.data.cache import cache_dir, has_cache, read_manifest, verify_ml100k
 from recsys_tui.data.fetch import fetch, load
+from recsys_tui.data.fields import describe
 from recsys_tui.data.movielens import Dataset
 from recsys_tui.data.sources import from_source
 from recsys_tui.progress import download_bar
@@ -32,6 +33,7 @@ def _info_rows(dataset: Dataset, path: str) -> list[tuple[str, str]]:
         ("sparsity", f"{1 - len(inter) / (n_users * n_items):.2%}"),
         ("ratings 1★…5★", " / ".join(f"{c:,}" for c in hist)),
         ("content sha256", dataset.content_hash),
+        ("text fields", cleaned_line(dataset)),
     ]
 
 
@@ -52,6 +54,15 @@ def _check_against_cache(home, source: str) -> None:
                         f"{len(cached.interactions):,} ratings, {cached.n_users:,} users, "
                         f"{cached.n_items:,} items", markup=False)
     STATE.console.print(f"cache: {cache_dir(home.data)}", markup=False)
+
+
+def cleaned_line(dataset: Dataset) -> str:
+    """What the loader cleaned in the data set's text (at fetch, and now if the cache was edited)."""
+    line = describe(dataset.info.get("cleaned") or {})
+    now = dataset.info.get("cleaned_on_load") or {}
+    if any(now.values()):
+        line += f"; the cache was edited since: {describe(now)} on load"
+    return line
 
 
 def register(app: typer.Typer) -> None:
@@ -83,6 +94,7 @@ def register(app: typer.Typer) -> None:
         verb = "fetched and verified" if fetched else "already cached and verified"
         STATE.console.print(f"{verb}: {len(dataset.interactions):,} ratings, {dataset.n_users} users, "
                             f"{dataset.n_items:,} items from {dataset.source}")
+        STATE.console.print(f"text fields: {cleaned_line(dataset)}")
         STATE.console.print(f"cache: {cache_dir(home.data)}")
 
     @data_app.command("info")

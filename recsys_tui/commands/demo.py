@@ -18,9 +18,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from recsys_tui.common.errors import RecsysError
 from recsys_tui.common.fsutil import atomic_write_bytes, atomic_write_json
+from recsys_tui.common.text import clean
+from recsys_tui.console import SafeConsole
 from recsys_tui.context import STATE
 from recsys_tui.core.results import EventResult, RecList, percentile
 from recsys_tui.data.movielens import GENRES
@@ -75,7 +78,7 @@ class Transcript:
     versions: list[str] = field(default_factory=list)
 
     def say(self, text: str = "", style: str | None = None) -> None:
-        self.console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+        self.console.print(Text(clean(text), style=style or ""), soft_wrap=True)
 
     def recs(self, recs: RecList, title: str, labels: dict[int, str] | None = None) -> None:
         kind = "personal" if recs.personal else "popular (cold start)"
@@ -346,7 +349,7 @@ def register(app: typer.Typer) -> None:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         engine = open_engine()
         # bound to today's stdout: Textual redirects sys.stdout while the app runs
-        console = Console(file=sys.stdout, highlight=False)
+        console = SafeConsole(file=sys.stdout)
         stats = run_demo(STATE.home, STATE.effective_redis_url(), actions, dims, console,
                          screenshot, engine=engine)
         if json_file is not None:

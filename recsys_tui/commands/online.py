@@ -6,9 +6,13 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from recsys_tui.bootstrap import needs_setup, open_ready
 from recsys_tui.commands.train import UsageProblem, _choice
+from recsys_tui.common.errors import RecsysError
+from recsys_tui.common.text import plain
+from recsys_tui.console import json_text, note
 from recsys_tui.context import STATE
 from recsys_tui.core.engine import Engine
 from recsys_tui.core.keys import InvalidId, valid_id
@@ -27,7 +31,7 @@ FmtOpt = Annotated[str, typer.Option("--format", "-f", help="table, json or csv.
 def open_engine() -> Engine:
     """The engine on the home's current model; first use fetches and trains (with progress)."""
     def say(text: str) -> None:
-        STATE.err.print(f"[dim]·[/dim] {text}")
+        STATE.err.print(note(text))
 
     if needs_setup(STATE.home):
         with download_bar(STATE.err, "ml-100k") as progress:
@@ -65,8 +69,6 @@ def _print_event(result: EventResult, fmt: str) -> None:
     labels = {c.item_id: c.label for c in result.changes}
     cols = ["rank", "item_id", "title", "score", "reason", "change"]
     if fmt == "json":
-        import json
-
         payload = {
             "event_id": result.event_id, "user_id": result.user_id, "item_id": result.item_id,
             "kind": result.kind, "rating": result.rating,
@@ -76,7 +78,7 @@ def _print_event(result: EventResult, fmt: str) -> None:
             "timings_ms": {**result.timings.steps, "total": result.timings.total_ms},
             "degraded": result.degraded,
         }
-        STATE.console.print_json(json.dumps(payload))
+        STATE.console.print(Text(json_text(payload)), soft_wrap=True)
         return
     what = f"rated ★{result.rating:g}" if result.kind == "rating" else result.kind
     STATE.console.print(f"event {result.event_id}: user {result.user_id} {what} item {result.item_id}")
@@ -84,12 +86,26 @@ def _print_event(result: EventResult, fmt: str) -> None:
          title=f"top-{len(result.after.items)} after (before → after)")
     dropped = [c for c in result.changes if c.after is None]
     if dropped and fmt == "table":
-        STATE.console.print("dropped out: " + "; ".join(f"{c.title} (was #{c.before})" for c in dropped))
+        STATE.console.print(Text("dropped out: " + "; ".join(f"{plain(c.title)} (was #{c.before})"
+                                                              for c in dropped)))
     if fmt == "table":
         STATE.console.print(f"timing (ms): {timing_line(result.timings.steps, result.timings.total_ms)}")
         if result.degraded:
-            STATE.err.print(f"degraded: {result.degraded} (event kept in the log)", soft_wrap=True,
-                            markup=False)
+            STATE.err.print(Text(f"degraded: {plain(result.degraded)} (event kept in the log)"),
+                            soft_wrap=True)
+
+
+class ShownAfterCommit(RecsysError):
+    """The event is in the log, but its result could not be shown (the person must not retry)."""
+
+
+def _show_recorded(result: EventResult, fmt: str) -> None:
+    """Print an event's result; any failure now says the event was recorded, so no one retries it."""
+    try:
+        _print_event(result, fmt)
+    except Exception as exc:  # the event is committed: report it as done, whatever the printing did
+        raise ShownAfterCommit(f"event {result.event_id} was recorded (do not repeat it), but showing "
+                               f"the result failed: {type(exc).__name__}: {exc}") from None
 
 
 def register(app: typer.Typer) -> None:
@@ -142,7 +158,7 @@ def register(app: typer.Typer) -> None:
             raise UsageProblem(f"--rating must be a whole number 1–5, got {rating!r}")
         engine = open_engine()
         try:
-            _print_event(engine.record(user, item, "rating", stars, k=k), fmt)
+            _show_recorded(engine.record(user, item, "rating", stars, k=k), fmt)
         finally:
             engine.close()
 
@@ -158,7 +174,7 @@ def register(app: typer.Typer) -> None:
         _id(item, "item id")
         engine = open_engine()
         try:
-            _print_event(engine.record(user, item, kind, k=k), fmt)
+            _show_recorded(engine.record(user, item, kind, k=k), fmt)
         finally:
             engine.close()
 
@@ -170,7 +186,7 @@ def register(app: typer.Typer) -> None:
         _id(user, "user id")
         engine = open_engine()
         try:
-            _print_event(engine.undo_last(user, k), fmt)
+            _show_recorded(engine.undo_last(user, k), fmt)
         finally:
             engine.close()
 
@@ -179,7 +195,7 @@ def register(app: typer.Typer) -> None:
         """Create a new (cold-start) user and print the id."""
         engine = open_engine()
         try:
-            STATE.console.print(engine.new_user())
+            STATE.console.print(Text(str(int(engine.new_user()))))
         finally:
             engine.close()
 
@@ -193,7 +209,8 @@ def register(app: typer.Typer) -> None:
         try:
             result = engine.similar(item, k)
             emit(STATE.console, ["rank", "item_id", "title", "similarity"],
-                 [(n + 1, s.item_id, s.title, f"{s.similarity:.4f}") for n, s in enumerate(result.items)],
+                 [(n + 1, s.item_id, s.title, round(float(s.similarity), 4))
+                  for n, s in enumerate(result.items)],
                  fmt, title=f"more like {engine.catalogue.title(item)}")
         finally:
             engine.close()
@@ -225,6 +242,6 @@ def register(app: typer.Typer) -> None:
             for key, value in vars(s).items():
                 if isinstance(value, tuple):  # store_problems: one line each, "-" when none
                     value = "; ".join(value) or None
-                STATE.console.print(f"{key:>13}: {value if value is not None else '-'}")
+                STATE.console.print(Text(f"{key:>13}: {plain(value) if value is not None else '-'}"))
         finally:
             engine.close()

@@ -123,7 +123,7 @@ def register(app: typer.Typer) -> None:
         if factors is not None and not 1 <= factors <= 1024:
             raise UsageProblem(f"--factors must be 1–1024, got {factors}")
         params = parse_params(model, param or [], **shortcuts)
-        if ratings is not None and not ratings.is_file():
+        if ratings is not None and not ratings.exists():
             raise UsageProblem(f"--ratings {ratings}: no such file")
         home = STATE.home.ensure()
         _ensure_data(home)
