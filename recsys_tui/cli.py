@@ -74,7 +74,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("undo", "Undo the user's newest logged event."),
     ("new-user", "Create a new (cold-start) user and print the id."),
     ("similar", "More like this: items whose vectors are closest to the item's."),
-    ("history", "Every logged event of the user (undone ones left out), oldest first."),
+    ("history", "Every logged event of the user (undone ones left out), oldest first; times in UTC."),
     ("status", "Model version, index, feature store (password hidden) and event count."),
     ("replay", "Test-then-learn through the real engine: train on the past, replay the rest in time order."),
     ("report", "Eval + replay + adaptation + differentiation → a Markdown report and its JSON."),
@@ -84,6 +84,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("tune", "Grid-search hyper-parameters on a validation split carved from the training part."),
     ("web", "Serve the app to web browsers: every tab is its own session over the same home."),
     ("data", "Fetch, verify and describe MovieLens-100K."),
+    ("models", "List published model versions; switch the live one (rollback)."),
 )
 """Every top-level command and the first paragraph of its help, in registration order (what the
 fast ``--help`` lists; a new command adds a line here, tests/test_startup.py says if one is missing)."""
