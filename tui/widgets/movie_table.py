@@ -127,6 +127,8 @@ class MovieTable(ScrollView, can_focus=True):
         self.order: list[int] = []
         self._widths: dict[str, int] = {}
         self._max_n = 0
+        self._strips: dict[tuple[int, str], Strip] = {}
+        """Rendered rows by (item id, look); only rows that change are rendered again."""
 
     # -- data ------------------------------------------------------------------------------------
 
@@ -140,6 +142,7 @@ class MovieTable(ScrollView, can_focus=True):
         self.order = order
         self._max_n = max((r.n_ratings for r in rows.values()), default=0)
         self._widths = {}
+        self._strips.clear()
         self.virtual_size = Size(0, len(order) + 1)
         self.set_cursor(min(max(cursor, 0), max(len(order) - 1, 0)), force=True)
         self.refresh()
@@ -149,7 +152,13 @@ class MovieTable(ScrollView, can_focus=True):
         if row.item_id not in self.rows:
             return
         self.rows[row.item_id] = row
-        self.refresh()
+        for key in [k for k in self._strips if k[0] == row.item_id]:
+            del self._strips[key]
+        self._refresh_index(self.order.index(row.item_id))
+
+    def _refresh_index(self, index: int) -> None:
+        """Repaint the line of row ``index`` (nothing when it is scrolled out of view)."""
+        self.refresh_line(index + 1)  # the header is virtual line 0
 
     def item_at(self, index: int | None) -> int | None:
         if index is None or not 0 <= index < len(self.order):
@@ -166,9 +175,14 @@ class MovieTable(ScrollView, can_focus=True):
         index = min(max(index, 0), len(self.order) - 1)
         if index == self.cursor_row and not force:
             return
+        old, top = self.cursor_row, self.scroll_y
         self.cursor_row = index
         self._scroll_to_cursor()
-        self.refresh()
+        if force or self.scroll_y != top:
+            self.refresh()
+        else:
+            self._refresh_index(old)
+            self._refresh_index(index)
         self.post_message(self.Highlighted(self, index, self.order[index]))
 
     def move_cursor(self, row: int) -> None:
@@ -201,15 +215,20 @@ class MovieTable(ScrollView, can_focus=True):
         self.set_cursor(int(self.scroll_y) + y - 1)
 
     def on_focus(self) -> None:
-        self.refresh()
+        self._refresh_index(self.cursor_row)
 
     def on_blur(self) -> None:
-        self.refresh()
+        self._refresh_index(self.cursor_row)
 
     # -- layout and rendering --------------------------------------------------------------------
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()  # a theme change restyles every row
+
     def on_resize(self) -> None:
         self._widths = {}
+        self._strips.clear()
         self.virtual_size = Size(0, len(self.order) + 1)
 
     def widths(self) -> dict[str, int]:
@@ -258,12 +277,14 @@ class MovieTable(ScrollView, can_focus=True):
         base = self.rich_style
         if index >= len(self.order):
             return Strip([Segment(" " * width, base)], width)
-        row = self.rows[self.order[index]]
+        item = self.order[index]
         if index == self.cursor_row:
-            name = "movie-table--cursor" if self.has_focus else "movie-table--cursor-blurred"
-            style = base + self.get_component_rich_style(name)
-        elif index % 2:
-            style = base + self.get_component_rich_style("movie-table--even")
+            look = "movie-table--cursor" if self.has_focus else "movie-table--cursor-blurred"
         else:
-            style = base
-        return self._line({c.key: cell(row, c.key) for c in COLUMNS}, style)
+            look = "movie-table--even" if index % 2 else ""
+        strip = self._strips.get((item, look))
+        if strip is None:
+            style = base + self.get_component_rich_style(look) if look else base
+            strip = self._line({c.key: cell(self.rows[item], c.key) for c in COLUMNS}, style)
+            self._strips[(item, look)] = strip
+        return strip

@@ -66,6 +66,8 @@ class RecsPane(Vertical):
         self.recs: RecList | None = None
         self.changes: list[RankChange] = []
         self.two_lines = False
+        self.what = ""
+        """What produced the list (``· rated ★5``, ``· log-in``): shown in the latency pane."""
         self._shown: list[tuple[str, ...]] = []
 
     def compose(self) -> ComposeResult:
@@ -111,8 +113,9 @@ class RecsPane(Vertical):
         self.changes = changes or []
         by_item = {c.item_id: c for c in self.changes if c.after is not None}
         if not keep_title:
-            kind = "personal" if recs.personal else "popular (cold start)"
-            self.border_title = escape_markup(plain(f"Recommended · {kind} {what}".rstrip()))
+            kind = "personal" if recs.personal else "popular now"
+            self.border_title = f"Recommendations · {kind}"
+            self.what = what
         rows = [(str(r.rank), marker(by_item.get(r.item_id), changes is None), score_text(r.score),
                  r.title, r.reason) for r in recs.items]
         self._paint(recs, rows)
