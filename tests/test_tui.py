@@ -21,7 +21,7 @@ from recsys_tui.tui.screens.learning import LearningScreen
 from recsys_tui.tui.screens.login import LoginScreen
 from recsys_tui.tui.screens.main import MainScreen
 from recsys_tui.tui.widgets.movie_table import MovieTable
-from textual.coordinate import Coordinate
+from recsys_tui.tui.widgets.recs_table import RecsTable
 from textual.widgets import DataTable, Static
 
 from recsys_tui.app_factory import make_app, make_services
@@ -59,15 +59,11 @@ def text_of(app: RecsysApp, selector: str) -> str:
 def rec_rows(app: RecsysApp) -> list[tuple[int, str]]:
     """(item id, change marker) of every row in the recommendation table.
 
-    Rows are keyed by position; the item is the one whose title the row's title cell shows.
+    Rows are shown by position; the item is the one whose title the row shows.
     """
-    table = app.screen.query_one("#recs-table", DataTable)
+    table = app.screen.query_one("#recs-table", RecsTable)
     titles = {r.title: r.item_id for r in app.screen.recs.recs.items}
-    rows = []
-    for n in range(table.row_count):
-        title = str(table.get_cell_at(Coordinate(n, 3))).split("\n")[0]
-        rows.append((titles[title], str(table.get_cell_at(Coordinate(n, 1)))))
-    return rows
+    return [(titles[row.title], row.change) for row in table.rows]
 
 
 def catalogue_ids(app: RecsysApp) -> list[int]:

@@ -22,6 +22,7 @@ from recsys_tui.tui.screens.main import MainScreen
 from recsys_tui.tui.widgets.detail import bar
 from recsys_tui.tui.widgets.latency import ms
 from recsys_tui.tui.widgets.movie_table import MovieTable
+from recsys_tui.tui.widgets.recs_table import RecsTable
 from rich.console import Console
 from textual.widgets import DataTable, Static
 
@@ -97,7 +98,7 @@ def test_every_row_and_its_reason_is_readable(home, size):
         lines = "\n".join(screen_lines(app))
         for rec in result.after.items:
             assert rec.title[:12] in lines, rec.title  # all ten rows visible
-        app.screen.query_one("#recs-table", DataTable).focus()
+        app.screen.query_one("#recs-table", RecsTable).focus()
         await settle(app, pilot)
         named = set()
         for n, rec in enumerate(result.after.items):
@@ -126,7 +127,7 @@ def test_cold_start_list_says_popular_now(home):
         recs = await app.login("new")
         assert not recs.personal
         assert "popular now" in app.screen.query_one("#recs").border_title
-        app.screen.query_one("#recs-table", DataTable).focus()
+        app.screen.query_one("#recs-table", RecsTable).focus()
         await settle(app, pilot)
         detail = static_text(app, "#detail-text")
         assert "#1 of 10" in detail and "popular now" in detail
@@ -209,13 +210,12 @@ def test_numbers_on_screen_match_the_cli(home, capsys):
         await app.select(50)
         await app.rate(4)
         await settle(app, pilot)
-        table = app.screen.query_one("#recs-table", DataTable)
-        shown = [(str(table.get_cell_at((n, 3))).split("\n")[0], str(table.get_cell_at((n, 2))))
-                 for n in range(table.row_count)]
+        table = app.screen.query_one("#recs-table", RecsTable)
+        shown = [(row.title, row.score) for row in table.rows]
         screen["recs"] = shown
         screen["profile"] = static_text(app, "#profile-text")
         screen["status"] = static_text(app, "#status")
-        app.screen.query_one("#recs-table", DataTable).focus()
+        app.screen.query_one("#recs-table", RecsTable).focus()
         await settle(app, pilot)
         screen["detail"] = static_text(app, "#detail-text")
 

@@ -13,9 +13,8 @@ from typing import ClassVar
 
 from recsys_tui.common.text import plain
 from recsys_tui.core.results import MovieRow
-from rich.segment import Segment
+from recsys_tui.tui.widgets.lines import fit, strip
 from rich.style import Style
-from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.events import Click
 from textual.geometry import Size
@@ -127,6 +126,7 @@ class MovieTable(ScrollView, can_focus=True):
         self.order: list[int] = []
         self._widths: dict[str, int] = {}
         self._max_n = 0
+        self._looks: dict[str, Style] = {}
         self._strips: dict[tuple[int, str], Strip] = {}
         """Rendered rows by (item id, look); only rows that change are rendered again."""
 
@@ -222,8 +222,18 @@ class MovieTable(ScrollView, can_focus=True):
 
     # -- layout and rendering --------------------------------------------------------------------
 
+    def _style(self, look: str) -> Style:
+        """The widget's style plus the component style ``look`` (cached until the styles change)."""
+        style = self._looks.get(look)
+        if style is None:
+            base = self.rich_style
+            style = base + self.get_component_rich_style(look) if look else base
+            self._looks[look] = style
+        return style
+
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._looks.clear()
         self._strips.clear()  # a theme change restyles every row
 
     def on_resize(self) -> None:
@@ -254,37 +264,24 @@ class MovieTable(ScrollView, can_focus=True):
 
     def _line(self, texts: dict[str, str], style: Style) -> Strip:
         widths = self.widths()
-        line = Text(style=style, no_wrap=True, overflow="ellipsis", end="")
-        for column in COLUMNS:
-            width = widths[column.key]
-            if width <= 0:
-                continue
-            value = Text(texts[column.key], no_wrap=True, overflow="ellipsis")
-            value.truncate(width, overflow="ellipsis", pad=False)
-            pad = " " * (width - value.cell_len)
-            line.append_text(Text(pad) + value if column.align == "right" else value + Text(pad))
-            line.append(" ")
-        width = self.scrollable_content_region.width
-        segments = list(line.render(self.app.console))
-        return Strip(segments).crop_extend(0, width, style)
+        line = " ".join(fit(texts[c.key], widths[c.key], c.align) for c in COLUMNS if widths[c.key] > 0)
+        return strip(line, self.scrollable_content_region.width, style)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         if y == 0:
-            style = self.get_component_rich_style("movie-table--header")
+            style = self._style("movie-table--header")
             return self._line({c.key: c.label for c in COLUMNS}, style)
         index = int(self.scroll_y) + y - 1
-        base = self.rich_style
         if index >= len(self.order):
-            return Strip([Segment(" " * width, base)], width)
+            return strip("", width, self._style(""))
         item = self.order[index]
         if index == self.cursor_row:
             look = "movie-table--cursor" if self.has_focus else "movie-table--cursor-blurred"
         else:
             look = "movie-table--even" if index % 2 else ""
-        strip = self._strips.get((item, look))
-        if strip is None:
-            style = base + self.get_component_rich_style(look) if look else base
-            strip = self._line({c.key: cell(self.rows[item], c.key) for c in COLUMNS}, style)
-            self._strips[(item, look)] = strip
-        return strip
+        cached = self._strips.get((item, look))
+        if cached is None:
+            cached = self._line({c.key: cell(self.rows[item], c.key) for c in COLUMNS}, self._style(look))
+            self._strips[(item, look)] = cached
+        return cached

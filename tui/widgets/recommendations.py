@@ -4,8 +4,7 @@ All ten rows fit at 80×24 (the list's heading is the pane's border title, the "
 to the bottom border). Where the screen is tall (``-tall``) every row has a second line with its
 reason; otherwise the reason of the highlighted row is explained in the Movie pane.
 
-A new list updates only the cells that changed (no clear, no relayout), so a rating repaints ten
-short rows at most.
+A new list repaints only the rows whose text changed (``RecsTable``: no clear, no relayout).
 """
 
 from __future__ import annotations
@@ -15,17 +14,12 @@ import re
 from recsys_tui.common.text import escape_markup, plain
 from recsys_tui.core.results import RankChange, RecList, Recommendation, score_text
 from recsys_tui.tui.messages import MovieHighlighted
+from recsys_tui.tui.widgets.recs_table import RecRow, RecsTable
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.coordinate import Coordinate
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
-FIXED = (("rank", "#", 2), ("change", "Δ", 3), ("score", "Score", 7))
-"""(key, label, width) of the fixed columns, left of the title, which takes the rest of the pane."""
-CELL_PAD = 2
-"""DataTable's cell padding (one column either side)."""
-MIN_TITLE = 12
 _YEAR = re.compile(r" \(\d{4}\)$")
 
 
@@ -50,14 +44,6 @@ def reason_line(rec: Recommendation) -> str:
     return "rated " + ", ".join(named) if rec.because[0].rating else ", ".join(named)
 
 
-def title_cell(rec: Recommendation, two_lines: bool) -> Text:
-    """The title (and, on two lines, the reason) as inert text, ellipsised to the column."""
-    text = Text(plain(rec.title), no_wrap=True, overflow="ellipsis")
-    if two_lines:
-        text.append("\n↳ " + plain(reason_line(rec)), style="italic")
-    return text
-
-
 class RecsPane(Vertical):
     """Top-k with markers; posts ``MovieHighlighted`` when the cursor moves onto a recommendation."""
 
@@ -67,58 +53,31 @@ class RecsPane(Vertical):
         self.changes: list[RankChange] = []
         self.two_lines = False
         self.what = ""
-        """What produced the list (``· rated ★5``, ``· log-in``): shown in the latency pane."""
-        self._shown: list[tuple[str, ...]] = []
+        """What produced the list (``· rated ★5``, ``· log-in``)."""
 
     def compose(self) -> ComposeResult:
-        table: DataTable = DataTable(id="recs-table", cursor_type="row", zebra_stripes=True)
-        for key, label, width in FIXED:
-            table.add_column(label, key=key, width=width)
-        table.add_column("Title", key="title", width=MIN_TITLE)
-        yield table
+        yield RecsTable(id="recs-table")
         yield Static("", id="recs-out")
 
     @property
-    def table(self) -> DataTable:
-        return self.query_one("#recs-table", DataTable)
+    def table(self) -> RecsTable:
+        return self.query_one("#recs-table", RecsTable)
 
     def set_two_lines(self, on: bool) -> None:
-        """Two-line rows (title, then reason) when the screen is tall; rebuilds the rows once."""
-        if on == self.two_lines:
-            return
+        """Two-line rows (title, then reason) when the screen is tall."""
         self.two_lines = on
-        self.table.columns["title"].label = Text(  # type: ignore[index]
-            "Title ↳ because" if on else "Title")
-        self._shown = []
-        if self.recs is not None:
-            self.show(self.recs, self.changes or None, "", keep_title=True)
+        self.table.set_two_lines(on)
 
-    def on_resize(self) -> None:
-        self.fit_title()
-
-    def fit_title(self) -> None:
-        """Give the title column every cell the fixed columns leave."""
-        table = self.table
-        fixed = sum(w + CELL_PAD for _, _, w in FIXED) + CELL_PAD + 1  # +1: the scrollbar gutter
-        width = max(MIN_TITLE, self.content_size.width - fixed)
-        column = table.columns.get("title")  # type: ignore[call-overload]
-        if column is not None and column.width != width:
-            column.width = width
-            table.refresh(layout=True)
-
-    def show(self, recs: RecList, changes: list[RankChange] | None = None, what: str = "",
-             keep_title: bool = False) -> None:
+    def show(self, recs: RecList, changes: list[RankChange] | None = None, what: str = "") -> None:
         """Show a list; ``changes`` come from ``EventResult.changes`` (None: a fresh list)."""
         self.recs = recs
         self.changes = changes or []
+        self.what = what
         by_item = {c.item_id: c for c in self.changes if c.after is not None}
-        if not keep_title:
-            kind = "personal" if recs.personal else "popular now"
-            self.border_title = f"Recommendations · {kind}"
-            self.what = what
-        rows = [(str(r.rank), marker(by_item.get(r.item_id), changes is None), score_text(r.score),
-                 r.title, r.reason) for r in recs.items]
-        self._paint(recs, rows)
+        self.border_title = f"Recommendations · {'personal' if recs.personal else 'popular now'}"
+        self.table.set_rows([RecRow(str(r.rank), marker(by_item.get(r.item_id), changes is None),
+                                    score_text(r.score), plain(r.title), plain(reason_line(r)))
+                             for r in recs.items])
         out = [c for c in self.changes if c.after is None]
         line = "" if changes is None else \
             "out: " + ("; ".join(f"{c.title} (was #{c.before})" for c in out) if out else "none")
@@ -126,26 +85,6 @@ class RecsPane(Vertical):
                                                    layout=False)
         short = not self.screen.has_class("-tall")
         self.border_subtitle = escape_markup(plain(line)) if short and line else ""
-
-    def _paint(self, recs: RecList, rows: list[tuple[str, ...]]) -> None:
-        """Update the cells that changed; rebuild only when the number of rows changes."""
-        table = self.table
-        if len(rows) != len(self._shown) or table.row_count != len(rows):
-            row = table.cursor_row
-            table.clear()
-            height = 2 if self.two_lines else 1
-            for n, (r, values) in enumerate(zip(recs.items, rows, strict=True)):
-                table.add_row(*values[:3], title_cell(r, self.two_lines), key=str(n), height=height)
-            if rows:
-                table.move_cursor(row=min(row or 0, len(rows) - 1), animate=False)
-        else:
-            for n, (r, new, old) in enumerate(zip(recs.items, rows, self._shown, strict=True)):
-                for col in range(3):
-                    if new[col] != old[col]:
-                        table.update_cell_at(Coordinate(n, col), new[col])
-                if new[3:] != old[3:]:
-                    table.update_cell_at(Coordinate(n, 3), title_cell(r, self.two_lines))
-        self._shown = rows
 
     def selected(self) -> Recommendation | None:
         """The recommendation under the cursor."""
@@ -164,10 +103,8 @@ class RecsPane(Vertical):
             return None
         return next((r for r in self.recs.items if r.item_id == item_id), None)
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id != "recs-table":
-            return
+    def on_recs_table_highlighted(self, event: RecsTable.Highlighted) -> None:
         event.stop()
         rec = self.selected()
-        if event.data_table.has_focus and rec is not None:
+        if event.table.has_focus and rec is not None:
             self.post_message(MovieHighlighted(rec.item_id))
