@@ -98,6 +98,8 @@ def test_every_row_and_its_reason_is_readable(home, size):
         lines = "\n".join(screen_lines(app))
         for rec in result.after.items:
             assert rec.title[:12] in lines, rec.title  # all ten rows visible
+        assert re.search(r"p99 +\d+\.\d\d +\d+\.\d\d", lines)  # p99 on screen, in its columns
+        assert re.search(r"search +\d+\.\d\d rerank +\d+\.\d\d", lines)  # labels never touch values
         app.screen.query_one("#recs-table", RecsTable).focus()
         await settle(app, pilot)
         named = set()
@@ -261,3 +263,33 @@ def test_a_hostile_title_is_shown_not_obeyed(home):
         assert app.is_running
 
     drive(make_app(home), body, (120, 40))
+
+
+def test_the_catalogue_table_draws_only_visible_rows_of_60k():
+    """A catalogue of 60,000 movies: swapping in every row is one list, drawing touches a screenful."""
+    from recsys_tui.core.results import MovieRow
+    from textual.app import App
+
+    rows = {i: MovieRow(i, f"Movie {i}", 1990 + i % 30, ("Drama",), 3.5, 100_000 - i)
+            for i in range(1, 60_001)}
+
+    class One(App):
+        def compose(self):
+            yield MovieTable(id="t")
+
+    async def run() -> None:
+        app = One()
+        async with app.run_test(size=(80, 24)) as pilot:
+            table = app.query_one(MovieTable)
+            table.set_rows(rows, list(rows))
+            table.focus()
+            await pilot.pause()
+            assert table.row_count == 60_000
+            assert 0 < len(table._strips) <= 24  # only the visible rows were drawn
+            await pilot.press("end")
+            await pilot.pause()
+            assert table.item_at(table.cursor_row) == 60_000 and len(table._strips) <= 48
+            line = "\n".join(screen_lines(app))
+            assert "Movie 60000" in line and "40001" in line  # the 5-digit count is not cut
+
+    asyncio.run(run())
