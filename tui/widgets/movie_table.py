@@ -84,6 +84,7 @@ class MovieTable(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "edge(0)", "First", show=False),
         Binding("end", "edge(1)", "Last", show=False),
+        Binding("enter", "select_row", "Select", show=False),
     ]
     DEFAULT_CSS = """
     MovieTable { background: $surface; overflow-x: hidden; }
@@ -119,6 +120,22 @@ class MovieTable(ScrollView, can_focus=True):
             super().__init__()
             self.table = table
             self.column = column
+
+    class Selected(Message):
+        """Enter on row ``index`` (a list's "open": the screen decides what it does)."""
+
+        def __init__(self, table: MovieTable, index: int) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+
+        @property
+        def control(self) -> MovieTable:
+            return self.table
+
+    def action_select_row(self) -> None:
+        if self.row_count:
+            self.post_message(self.Selected(self, self.cursor_row))
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -185,7 +202,8 @@ class MovieTable(ScrollView, can_focus=True):
             self._refresh_index(index)
         self.post_message(self.Highlighted(self, index, self.order[index]))
 
-    def move_cursor(self, row: int) -> None:
+    def move_cursor(self, row: int, animate: bool = False) -> None:
+        """DataTable's signature (``animate`` is ignored: the cursor never animates)."""
         self.set_cursor(row)
 
     def _scroll_to_cursor(self) -> None:

@@ -42,6 +42,7 @@ class RecsTable(ScrollView, can_focus=True):
         Binding("down", "cursor(1)", "Down", show=False),
         Binding("home", "edge(0)", "First", show=False),
         Binding("end", "edge(1)", "Last", show=False),
+        Binding("enter", "select_row", "Select", show=False),
     ]
     DEFAULT_CSS = """
     RecsTable { background: $surface; overflow-x: hidden; }
@@ -68,6 +69,22 @@ class RecsTable(ScrollView, can_focus=True):
         @property
         def control(self) -> RecsTable:
             return self.table
+
+    class Selected(Message):
+        """Enter on row ``index`` (a list's "open": the screen decides what it does)."""
+
+        def __init__(self, table: RecsTable, index: int) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+
+        @property
+        def control(self) -> RecsTable:
+            return self.table
+
+    def action_select_row(self) -> None:
+        if self.row_count:
+            self.post_message(self.Selected(self, self.cursor_row))
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -111,7 +128,8 @@ class RecsTable(ScrollView, can_focus=True):
 
     # -- cursor ----------------------------------------------------------------------------------
 
-    def move_cursor(self, row: int) -> None:
+    def move_cursor(self, row: int, animate: bool = False) -> None:
+        """Put the cursor on ``row`` (``animate`` is accepted for DataTable's signature; never animates)."""
         if not self.rows:
             return
         row = min(max(row, 0), len(self.rows) - 1)
