@@ -70,6 +70,7 @@ class MainScreen(EngineScreen):
         super().__init__()
         self.user_id: int | None = None
         self.selected: int | None = None
+        self._wanted: int | None = None
         self.similar = None
         self.search_text = ""
         self.genre: str | None = None
@@ -214,12 +215,20 @@ class MainScreen(EngineScreen):
         self.catalogue.select(item_id)
         self.load_movie(item_id)
 
-    @work(thread=True, exit_on_error=False, exclusive=True, group="movie")
     def load_movie(self, item_id: int) -> None:
+        """Load ``item_id``'s detail in a worker; only the newest request is shown."""
+        self._wanted = item_id
+        self._load_movie(item_id)
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="movie")
+    def _load_movie(self, item_id: int) -> None:
         self.post_message(MovieLoaded(self.engine.movie(item_id, self.user_id)))
 
     def on_movie_loaded(self, message: MovieLoaded) -> None:
-        """An explicit load (select by id, or a move in the recommendation list) wins."""
+        """An explicit load (select by id, or a move in the recommendation list) wins; a load
+        overtaken by a newer one is dropped (thread workers can finish out of order)."""
+        if message.row.item_id != self._wanted:
+            return
         self.selected = message.row.item_id
         self.show_detail(message.row)
         self.app.settle("movie", message.row)  # type: ignore[attr-defined]

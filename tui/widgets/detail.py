@@ -20,12 +20,13 @@ BAR_WIDTH = 5
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 SHORT_MEANING = {
-    "als": "ALS: taste·movie vectors, ~0–1.5",
-    "ease": "EASE: item-to-item weights summed",
-    "hybrid": "hybrid: EASE+ALS, spread-scaled",
-    "popularity": "popularity: ratings+views",
-    "random": "random baseline: no meaning",
+    "als": "ALS taste match, ~0–1.5",
+    "ease": "EASE: item-item weights",
+    "hybrid": "hybrid: EASE+ALS, scaled",
+    "popularity": "ratings+views, all users",
+    "random": "random: no meaning",
 }
+"""What a score is, in the 24 cells the pane has at 80×24 (the long form: ``score_meaning``)."""
 
 
 def bar(share: float, width: int = BAR_WIDTH) -> str:
@@ -39,7 +40,7 @@ def explanation(rec: Recommendation, n_items: int, model: str, personal: bool) -
     """Rank, score and its meaning, and the contributors with their shares."""
     text = Text()
     text.append(f"#{rec.rank} of {n_items} · score {score_text(rec.score)}", style="bold")
-    short = SHORT_MEANING.get(model, model) if personal else "popular now: ratings+views, all users"
+    short = SHORT_MEANING.get(model, model) if personal else "popular: ratings+views"
     text.append(f"\n{short}", style="italic")
     if not personal or not rec.because:
         text.append("\n" + plain(rec.reason))
