@@ -7,6 +7,7 @@ pipeline, embedding included) → search (FAISS) → rerank (drop seen items, at
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,8 +22,9 @@ from recsys_tui.core.feature_store import FeatureStore, StoreError
 from recsys_tui.core.home import Home
 from recsys_tui.core.index import VectorIndex
 from recsys_tui.core.keys import InvalidId, valid_id
-from recsys_tui.core.reasons import top_contributors
+from recsys_tui.core.reasons import contributions, top_shares
 from recsys_tui.core.results import (
+    Contributor,
     EventResult,
     HistoryEntry,
     MovieRow,
@@ -41,6 +43,9 @@ from recsys_tui.data.fetch import load as load_dataset
 from recsys_tui.data.movielens import Dataset
 from recsys_tui.models.base import EmbeddingModel, top_k
 
+REASON_NAMES = 2
+"""How many contributors a reason names; the app's detail pane shows up to ``REASON_SHOWN``."""
+REASON_SHOWN = 4
 CLICK_VALUE = 3.0
 """A click or view counts like a 3-star rating (a mild positive) unless the item is rated."""
 RETRY_STORE_AFTER_S = 2.0
@@ -299,11 +304,22 @@ class Engine:
 
     # -- recommending --------------------------------------------------------------------------
 
-    def _reason(self, state: _UserState, best: int) -> str:
-        item = int(self.items.ids[state.idx[best]])
-        rating = state.ratings.get(item)
-        title = self.catalogue.title(item)
-        return f"because you rated {title} ★{rating:g}" if rating else f"because you viewed {title}"
+    def _contributors(self, state: _UserState, shares: list[tuple[int, float]]) -> tuple[Contributor, ...]:
+        out = []
+        for row, share in shares:
+            item = int(self.items.ids[state.idx[row]])
+            out.append(Contributor(item, self.catalogue.title(item), state.ratings.get(item), share))
+        return tuple(out)
+
+    @staticmethod
+    def _reason(because: tuple[Contributor, ...]) -> str:
+        """``because you rated A ★5, B ★4`` (the largest terms first; viewed items say so)."""
+        named = because[:REASON_NAMES]
+        rated = [f"{c.title} ★{c.rating:g}" for c in named if c.rating]
+        viewed = [c.title for c in named if not c.rating]
+        parts = ([f"you rated {', '.join(rated)}"] if rated else []) + \
+            ([f"you viewed {', '.join(viewed)}"] if viewed else [])
+        return "because " + " and ".join(parts)
 
     def _popular(self, state: _UserState, k: int) -> list[tuple[int, float]]:
         seen = set(self.items.ids[state.seen_idx].tolist())
@@ -325,7 +341,8 @@ class Engine:
             recs = [Recommendation(n + 1, i, self.catalogue.title(i), s, f"popular now ({s:.0f} ratings)")
                     for n, (i, s) in enumerate(pairs)]
             sw.lap("rerank")
-            return RecList(user_id, recs, False, self.version, sw.timings(), self._degraded)
+            return RecList(user_id, recs, False, self.version, sw.timings(), self._degraded,
+                           self.trained.name)
         if self.is_embedding and self.index is not None:
             pool = self._pool(k)  # two-stage models re-rank a wider candidate set
             cand, scores = self.index.search(state.vector, pool + len(state.seen_idx))
@@ -338,13 +355,14 @@ class Engine:
             cand = top_k(all_scores, k, exclude=state.seen_idx)
             scores = all_scores[cand]
             sw.lap("search")
-        best = top_contributors(self.model, state.idx, state.values, cand, state.recency)
+        contrib = contributions(self.model, state.idx, state.values, cand, state.recency)
+        shares = top_shares(contrib, REASON_SHOWN) if contrib is not None else [[] for _ in cand]
         recs = []
         for n, (j, s) in enumerate(zip(cand.tolist(), scores.tolist(), strict=True)):
             item = int(self.items.ids[j])
-            reason = self._reason(state, int(best[n])) if best is not None and best[n] >= 0 \
-                else "similar to your ratings"
-            recs.append(Recommendation(n + 1, item, self.catalogue.title(item), float(s), reason))
+            because = self._contributors(state, shares[n])
+            reason = self._reason(because) if because else "similar to your ratings"
+            recs.append(Recommendation(n + 1, item, self.catalogue.title(item), float(s), reason, because))
         if len(recs) < k:  # an approximate index can return too few unseen items
             have = {r.item_id for r in recs}
             for i, s in self._popular(state, k):
@@ -353,7 +371,7 @@ class Engine:
                 if i not in have:
                     recs.append(Recommendation(len(recs) + 1, i, self.catalogue.title(i), s, "popular now"))
         sw.lap("rerank")
-        return RecList(user_id, recs, True, self.version, sw.timings(), self._degraded)
+        return RecList(user_id, recs, True, self.version, sw.timings(), self._degraded, self.trained.name)
 
     def _pool(self, k: int) -> int:
         """How many index hits to keep before re-ranking: ``k``, or the model's candidate count."""
@@ -439,8 +457,13 @@ class Engine:
 
     @pinned
     def record(self, user_id: int, item_id: int, kind: str = "rating", rating: float | None = None,
-               ts: int | None = None, k: int = DEFAULT_K, with_before: bool = True) -> EventResult:
-        """Log one interaction, update features and the user's vector, return the new top-k."""
+               ts: int | None = None, k: int = DEFAULT_K, with_before: bool = True,
+               with_view: bool = False) -> EventResult:
+        """Log one interaction, update features and the user's vector, return the new top-k.
+
+        ``with_view``: also return the user's profile and the item's row (outside the timings), so
+        an app refreshes every pane from this one call.
+        """
         sw = Stopwatch()
         with self._lock:
             user_id = self._check_user(user_id)
@@ -474,8 +497,12 @@ class Engine:
             sw.lap("features")
             after = self._rank(user_id, state, k, sw)
             state.last = after
+            profile, movie = self._view(user_id, item_id) if with_view else (None, None)
             return EventResult(event.id, user_id, item_id, kind, rating, before, after, after.timings,
-                               self._degraded, rank_changes(before, after))
+                               self._degraded, rank_changes(before, after), profile, movie)
+
+    def _view(self, user_id: int, item_id: int) -> tuple[Profile, MovieRow]:
+        return self.profile(user_id), self.movie(item_id, user_id)
 
     def _apply(self, event: Event, state: _UserState, undone: Event | None = None) -> None:
         ready = self._store_ready()
@@ -492,8 +519,10 @@ class Engine:
             self._set_degraded(str(exc))
 
     @pinned
-    def undo_last(self, user_id: int, k: int = DEFAULT_K) -> EventResult:
-        """Cancel the user's newest logged event (it stays in the log, marked undone)."""
+    def undo_last(self, user_id: int, k: int = DEFAULT_K, with_view: bool = False) -> EventResult:
+        """Cancel the user's newest logged event (it stays in the log, marked undone).
+
+        ``with_view`` as for ``record``."""
         sw = Stopwatch()
         with self._lock:
             user_id = self._check_user(user_id)
@@ -521,8 +550,9 @@ class Engine:
             sw.lap("features")
             after = self._rank(user_id, state, k, sw)
             state.last = after
+            profile, movie = self._view(user_id, target.item_id) if with_view else (None, None)
             return EventResult(marker.id, user_id, target.item_id, "undo", target.rating, before, after,
-                               after.timings, self._degraded, rank_changes(before, after))
+                               after.timings, self._degraded, rank_changes(before, after), profile, movie)
 
     def new_user(self) -> int:
         """Register a brand-new user (cold start) and return the id.
@@ -582,16 +612,28 @@ class Engine:
             return self.catalogue.row(item_id, rating)
 
     def users(self) -> list[UserSummary]:
-        """Every MovieLens user plus the new users created here."""
+        """Every MovieLens user plus the new users created here.
+
+        ``n_ratings`` is the user's MovieLens ratings plus the ratings logged here (the rating
+        events ``history`` lists and ``profile`` counts).
+        """
         with self._lock:
-            rows = [self.catalogue.user_summary(u) for u in sorted(self.dataset.users)]
-            rows += [self.catalogue.user_summary(u, new=True) for u in self.log.registered_users()]
+            logged = set(self.log.last_per_user())
+            rows = [self._summary(u, False, u in logged) for u in sorted(self.dataset.users)]
+            rows += [self._summary(u, True, u in logged) for u in self.log.registered_users()]
             return rows
 
     def user(self, user_id: int) -> UserSummary:
         with self._lock:
             user_id = self._check_user(user_id)
-            return self.catalogue.user_summary(user_id, new=user_id not in self.dataset.users)
+            return self._summary(user_id, user_id not in self.dataset.users, True)
+
+    def _summary(self, user_id: int, new: bool, logged: bool) -> UserSummary:
+        row = self.catalogue.user_summary(user_id, new=new)
+        if not logged:
+            return row
+        here = sum(e.kind == "rating" for e in self.log.events(user_id))
+        return dataclasses.replace(row, n_ratings=row.n_ratings + here)
 
     def history(self, user_id: int) -> list[HistoryEntry]:
         """Every logged event of the user that was not undone, oldest first."""

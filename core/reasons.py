@@ -1,9 +1,10 @@
-"""Why an item is recommended: the rated item that contributes most to its score.
+"""Why an item is recommended: the rated items that contribute most to its score, with their shares.
 
 For ALS the user vector is x = A⁻¹ Σⱼ cⱼ yⱼ (fold-in), so an item's score yᵢᵀx splits exactly into
 per-rated-item terms cⱼ · yᵢᵀA⁻¹yⱼ. For EASE the score is Σⱼ xⱼ Bⱼᵢ; the two-stage hybrid sums
-both, each scaled by its spread over the candidates. Either way the reason names the largest true
-term; nothing is made up.
+both, each scaled by its spread over the candidates. Either way a reason names the largest true
+terms; nothing is made up. A contributor's *share* is its term divided by the sum of the positive
+terms of that item's score (the "pull" towards it), so the shares of all contributors add up to 1.
 """
 
 from __future__ import annotations
@@ -11,24 +12,73 @@ from __future__ import annotations
 import numpy as np
 from recsys_tui.models.base import Recommender
 
+SCORE_MEANING = {
+    "als": "ALS: inner product of your folded-in taste vector with the movie's vector "
+           "(predicted preference; higher = stronger, about 0–1.5)",
+    "ease": "EASE: sum over your rated movies of the learned item-to-item weights "
+            "(higher = closer to what you rated well)",
+    "hybrid": "hybrid: EASE and ALS scores, each divided by its spread over your candidates, "
+              "summed (a relative score: compare within the list)",
+    "popularity": "popularity: how many ratings and views the movie has (all users)",
+    "random": "random: a random number (a baseline, no meaning)",
+}
+POPULAR_MEANING = "popular now: how many ratings and views the movie has (all users, live)"
 
-def top_contributors(model: Recommender, items: np.ndarray, ratings: np.ndarray,
-                     targets: np.ndarray, recency: np.ndarray | None = None) -> np.ndarray | None:
-    """For each target item index, the position in ``items`` of its largest contributor.
+def score_meaning(model: str, personal: bool = True) -> str:
+    """One line on what a score means for ``model`` (or for the cold-start popular list)."""
+    if not personal:
+        return POPULAR_MEANING
+    return SCORE_MEANING.get(model, f"{model}: higher means a better match")
+
+
+def contributions(model: Recommender, items: np.ndarray, ratings: np.ndarray, targets: np.ndarray,
+                  recency: np.ndarray | None = None) -> np.ndarray | None:
+    """items × targets: each rated entry's exact term in each target's score.
 
     ``recency``: the entries' online recencies, passed on to ``Recommender.contributions`` so the
     terms use the same confidences as the fold-in (models that do not weigh recency ignore it).
-
-    Returns ``None`` when the model's score has no exact decomposition (``contributions`` is
-    ``None``: popularity, random); entries are -1 where no rated item contributes positively.
+    ``None`` when the model's score has no exact decomposition (popularity, random) or there is
+    nothing to decompose.
     """
     items = np.asarray(items, dtype=np.int64)
     targets = np.asarray(targets, dtype=np.int64)
     if len(items) == 0 or len(targets) == 0:
         return None
-    contrib = model.contributions(items, ratings, targets, recency)
+    return model.contributions(items, ratings, targets, recency)
+
+
+def top_contributors(model: Recommender, items: np.ndarray, ratings: np.ndarray,
+                     targets: np.ndarray, recency: np.ndarray | None = None) -> np.ndarray | None:
+    """For each target item index, the position in ``items`` of its largest contributor.
+
+    Returns ``None`` when the model has no exact decomposition (popularity, random); entries are
+    -1 where no rated item contributes positively.
+    """
+    contrib = contributions(model, items, ratings, targets, recency)
     if contrib is None:
         return None
+    targets = np.asarray(targets, dtype=np.int64)
     best = np.argmax(contrib, axis=0)
     best[contrib[best, np.arange(len(targets))] <= 0] = -1
     return best
+
+
+def top_shares(contrib: np.ndarray, n: int = 3) -> list[list[tuple[int, float]]]:
+    """Per target (column of ``contrib``): up to ``n`` (row, share) of its largest positive terms.
+
+    A share is the term over the sum of that column's positive terms; an empty list where no
+    entry contributes positively.
+    """
+    out: list[list[tuple[int, float]]] = []
+    if contrib.size == 0:
+        return [[] for _ in range(contrib.shape[1])]
+    pos = np.where(contrib > 0, contrib, 0.0)
+    totals = pos.sum(axis=0)
+    m = min(n, contrib.shape[0])
+    order = np.argsort(-pos, axis=0, kind="stable")[:m]
+    for t in range(contrib.shape[1]):
+        if totals[t] <= 0:
+            out.append([])
+            continue
+        out.append([(int(r), float(pos[r, t] / totals[t])) for r in order[:, t] if pos[r, t] > 0])
+    return out

@@ -54,15 +54,40 @@ class Timings:
         return Timings(steps, self.total_ms + other.total_ms)
 
 
+def score_text(score: float) -> str:
+    """A score with five significant digits, never cut (``0.81234``, ``17.234``, ``583``).
+
+    Whole numbers (popularity counts) print without decimals; the app and the help use this one
+    format, and ``recsys-tui recommend`` prints the same number rounded to 4 decimals.
+    """
+    if not math.isfinite(score):
+        return str(score)
+    if score == int(score) and abs(score) < 1e15:
+        return str(int(score))
+    digits = len(str(int(abs(score)))) if abs(score) >= 1 else 1
+    return f"{score:.{max(0, 5 - digits)}f}"
+
+
+@dataclass(frozen=True)
+class Contributor:
+    """A rated (or viewed) item behind a recommendation and its share of the positive pull."""
+
+    item_id: int
+    title: str
+    rating: float | None
+    share: float
+
+
 @dataclass(frozen=True)
 class Recommendation:
-    """One ranked item with a short, true reason."""
+    """One ranked item with a short, true reason and the contributors it names (largest first)."""
 
     rank: int
     item_id: int
     title: str
     score: float
     reason: str
+    because: tuple[Contributor, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,6 +100,7 @@ class RecList:
     model_version: str
     timings: Timings
     degraded: str | None = None
+    model: str = ""
 
     @property
     def item_ids(self) -> list[int]:
@@ -127,6 +153,10 @@ class EventResult:
     timings: Timings
     degraded: str | None = None
     changes: list[RankChange] = field(default_factory=list)
+    profile: Profile | None = None
+    movie: MovieRow | None = None
+    """``profile``/``movie`` (the user's profile and the item's row after the event) are filled when
+    ``record(..., with_view=True)``, so an app needs one engine call per keypress."""
 
     @property
     def changed(self) -> bool:

@@ -4,14 +4,34 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from recsys_tui.common.text import plain
 from recsys_tui.core.results import UserSummary
 from recsys_tui.tui.messages import UserChosen, UsersLoaded
 from recsys_tui.tui.screens.base import EngineScreen
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Footer, Input, Static
+
+
+def ordered(users: list[UserSummary], text: str) -> list[UserSummary]:
+    """The users matching ``text``; a number that is a user's id puts that user first."""
+    shown = [u for u in users if matches(u, text)]
+    wanted = text.strip()
+    if wanted.isdigit():
+        exact = [u for u in shown if u.user_id == int(wanted)]
+        shown = exact + [u for u in shown if u.user_id != int(wanted)]
+    return shown
+
+
+def row_cells(u: UserSummary) -> tuple[Text, ...]:
+    """One login-table row; outside text (occupation, genres) as inert ``Text``."""
+    genres = ", ".join(u.top_genres) or ("new" if u.new else "-")
+    return (Text(str(u.user_id), justify="right"), Text(str(u.age or "-"), justify="right"),
+            Text(plain(u.gender or "-")), Text(plain(u.occupation or "-")),
+            Text(str(u.n_ratings), justify="right"), Text(plain(genres)))
 
 
 def matches(user: UserSummary, text: str) -> bool:
@@ -66,11 +86,11 @@ class LoginScreen(EngineScreen):
     def _fill(self, text: str) -> None:
         table = self.query_one("#login-table", DataTable)
         table.clear()
-        self.shown = [u for u in self.users if matches(u, text)]
+        self.shown = ordered(self.users, text)
         for u in self.shown:
-            table.add_row(str(u.user_id), str(u.age or "-"), u.gender or "-", u.occupation or "-",
-                          str(u.n_ratings), ", ".join(u.top_genres) or ("new" if u.new else "-"),
-                          key=str(u.user_id))
+            table.add_row(*row_cells(u), key=str(u.user_id))
+        if self.shown:
+            table.move_cursor(row=0, animate=False)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._fill(event.value)

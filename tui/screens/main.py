@@ -40,7 +40,8 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Input
 
 K = 10
-SEARCH_LIMIT = 200
+SEARCH_LIMIT = None
+"""Every match: the catalogue table is virtual (renders only visible rows)."""
 SIMILAR_K = 20
 
 
@@ -69,6 +70,7 @@ class MainScreen(EngineScreen):
         super().__init__()
         self.user_id: int | None = None
         self.selected: int | None = None
+        self._wanted: int | None = None
         self.similar = None
         self.search_text = ""
         self.genre: str | None = None
@@ -100,6 +102,7 @@ class MainScreen(EngineScreen):
     def on_resize(self) -> None:
         self.set_class(self.size.height >= 34, "-tall")
         self.set_class(self.size.width >= 110, "-wide")
+        self.recs.set_two_lines(self.size.height >= 34)
 
     @property
     def engine(self):
@@ -195,9 +198,16 @@ class MainScreen(EngineScreen):
     def on_movie_highlighted(self, message: MovieHighlighted) -> None:
         self.selected = message.item_id
         if message.row is not None:
-            self.query_one(MovieDetail).show(message.row, self.similar)
+            self.show_detail(message.row)
         else:
             self.load_movie(message.item_id)
+
+    def show_detail(self, row) -> None:
+        """The Movie pane for ``row``; a movie in the shown list is explained (rank, score, why)."""
+        recs = self.recs.recs
+        rec = self.recs.find(row.item_id)
+        self.query_one(MovieDetail).show(row, self.similar, rec, len(recs.items) if recs else 0,
+                                         recs.model if recs else "", recs.personal if recs else True)
 
     def select_item(self, item_id: int) -> None:
         """Select a movie by id (in the table when it is there) and load its detail."""
@@ -205,14 +215,22 @@ class MainScreen(EngineScreen):
         self.catalogue.select(item_id)
         self.load_movie(item_id)
 
-    @work(thread=True, exit_on_error=False, exclusive=True, group="movie")
     def load_movie(self, item_id: int) -> None:
+        """Load ``item_id``'s detail in a worker; only the newest request is shown."""
+        self._wanted = item_id
+        self._load_movie(item_id)
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="movie")
+    def _load_movie(self, item_id: int) -> None:
         self.post_message(MovieLoaded(self.engine.movie(item_id, self.user_id)))
 
     def on_movie_loaded(self, message: MovieLoaded) -> None:
-        """An explicit load (select by id, or a move in the recommendation list) wins."""
+        """An explicit load (select by id, or a move in the recommendation list) wins; a load
+        overtaken by a newer one is dropped (thread workers can finish out of order)."""
+        if message.row.item_id != self._wanted:
+            return
         self.selected = message.row.item_id
-        self.query_one(MovieDetail).show(message.row, self.similar)
+        self.show_detail(message.row)
         self.app.settle("movie", message.row)  # type: ignore[attr-defined]
 
     def on_descendant_focus(self, event) -> None:
@@ -289,15 +307,13 @@ class MainScreen(EngineScreen):
     # Not exclusive: every interaction must be recorded (the engine's lock keeps them in order).
     @work(thread=True, exit_on_error=False, group="record")
     def record(self, user_id: int, item_id: int, kind: str, rating: int | None, t0: int) -> None:
-        result = self.engine.record(user_id, item_id, kind, rating, k=K)
-        self.post_message(EventRecorded(result, self.engine.profile(result.user_id),
-                                        self.engine.movie(item_id, result.user_id), t0))
+        result = self.engine.record(user_id, item_id, kind, rating, k=K, with_view=True)
+        self.post_message(EventRecorded(result, result.profile, result.movie, t0))
 
     @work(thread=True, exit_on_error=False, group="record")
     def undo(self, user_id: int, t0: int) -> None:
-        result = self.engine.undo_last(user_id, k=K)
-        self.post_message(EventRecorded(result, self.engine.profile(result.user_id),
-                                        self.engine.movie(result.item_id, result.user_id), t0))
+        result = self.engine.undo_last(user_id, k=K, with_view=True)
+        self.post_message(EventRecorded(result, result.profile, result.movie, t0))
 
     def on_event_recorded(self, message: EventRecorded) -> None:
         """Update the recommendation pane first; the other panes follow once it is on screen."""
@@ -323,7 +339,9 @@ class MainScreen(EngineScreen):
         self.query_one(ProfilePane).show(message.profile, self.app.user_summary(self.user_id))
         self.catalogue.update_row(message.movie)
         if self.selected == message.movie.item_id:
-            self.query_one(MovieDetail).show(message.movie, self.similar)
+            self.show_detail(message.movie)
+        elif self.selected is not None and self.selected in self.catalogue.rows:
+            self.show_detail(self.catalogue.rows[self.selected])  # its explanation may have changed
         self.refresh_status(error="")  # a success clears the last error from the status line
         self.app.idle_gc()  # type: ignore[attr-defined]
         self.app.settle("event", r)  # type: ignore[attr-defined]

@@ -1,27 +1,28 @@
-"""The catalogue pane: search-as-you-type by title, genre filter, sortable table of movies."""
+"""The catalogue pane: search-as-you-type by title, genre filter, a virtual table of every match.
+
+The table (``MovieTable``) holds every match, all 1,682 movies or many more, and renders only the
+visible rows; the filter line gives the true count. Sorting sorts every match; rows without a value
+(movies you have not rated, when sorting by "yours") go last in both directions.
+"""
 
 from __future__ import annotations
 
+from recsys_tui.common.text import plain
 from recsys_tui.core.results import MovieRow
 from recsys_tui.tui.messages import MovieHighlighted
+from recsys_tui.tui.widgets.movie_table import COLUMNS as TABLE_COLUMNS
+from recsys_tui.tui.widgets.movie_table import MovieTable, sorted_ids, stars
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
-COLUMNS = (("title", "Title", 30), ("yours", "You", 3), ("avg", "Avg", 4), ("n", "#Rat", 4),
-           ("year", "Year", 4), ("genres", "Genres", None))
-"""(key, label, width): title first, then the numbers, so 80 columns show what matters."""
+__all__ = ["COLUMNS", "CataloguePane", "stars"]
 
-
-def stars(value: float | None) -> str:
-    """A rating as text (``★4``), or ``-`` when there is none."""
-    return f"★{value:g}" if value is not None else "-"
-
-
-def _sort_value(row: MovieRow, column: str) -> tuple:
-    value = {"title": row.title.lower(), "year": row.year, "genres": ",".join(row.genres),
-             "avg": row.avg_rating, "n": row.n_ratings, "yours": row.your_rating}[column]
-    return (value is None, value if value is not None else 0)
+COLUMNS = tuple((c.key, c.label, None) for c in TABLE_COLUMNS)
+"""(key, label, width) of the sortable columns, in the order ``s`` cycles through them."""
+SORT_NAMES = {"title": "title", "yours": "yours", "avg": "avg", "n": "#R", "year": "year",
+              "genres": "genres"}
 
 
 class CataloguePane(Vertical):
@@ -38,41 +39,30 @@ class CataloguePane(Vertical):
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search titles (/)", id="search")
         yield Static("", id="catalogue-filter")
-        table: DataTable = DataTable(id="catalogue-table", cursor_type="row", zebra_stripes=True)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
-        yield table
+        yield MovieTable(id="catalogue-table")
 
     @property
-    def table(self) -> DataTable:
-        return self.query_one("#catalogue-table", DataTable)
+    def table(self) -> MovieTable:
+        return self.query_one("#catalogue-table", MovieTable)
 
     def show_rows(self, rows: list[MovieRow], label: str) -> None:
-        """Replace the table's contents, keep the sort order, put the cursor on the first row."""
+        """Show every row, keep the sort order, put the cursor on the first row."""
         self.rows = {r.item_id: r for r in rows}
         self.order = [r.item_id for r in rows]
         self.label = label
         if self.sort_column:
-            column = self.sort_column
-            self.order.sort(key=lambda i: _sort_value(self.rows[i], column), reverse=self.sort_reverse)
+            self.order = sorted_ids(self.rows, self.order, self.sort_column, self.sort_reverse)
         self._show_label()
-        self._fill()
+        self.table.set_rows(self.rows, self.order)
 
     def _show_label(self) -> None:
-        sort = f" · sorted by {self.sort_column}{' ↓' if self.sort_reverse else ' ↑'}" if self.sort_column \
-            else ""
-        count = f"{len(self.rows)} movie{'' if len(self.rows) == 1 else 's'}"
-        self.query_one("#catalogue-filter", Static).update(f"{self.label} · {count}{sort}", layout=False)
-
-    def _fill(self) -> None:
-        table = self.table
-        table.clear()
-        for item in self.order:
-            r = self.rows[item]
-            table.add_row(r.title, stars(r.your_rating), f"{r.avg_rating:.2f}", str(r.n_ratings),
-                          str(r.year or ""), ", ".join(r.genres), key=str(item))
-        if self.order:
-            table.move_cursor(row=0)
+        n = len(self.rows)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"{n:,} movie{'' if n == 1 else 's'}")  # the count and the sort first: they fit
+        if self.sort_column:
+            text.append(f" · sorted by {SORT_NAMES[self.sort_column]} {'↓' if self.sort_reverse else '↑'}")
+        text.append(" · " + plain(self.label))
+        self.query_one("#catalogue-filter", Static).update(text, layout=False)
 
     def sort_by(self, column: str) -> None:
         """Sort by ``column``; choosing the same column again reverses the order."""
@@ -80,41 +70,34 @@ class CataloguePane(Vertical):
         self.sort_reverse = not self.sort_reverse if same else column in ("avg", "n", "yours")
         self.sort_column = column
         current = self.selected_item()
-        self.order.sort(key=lambda i: _sort_value(self.rows[i], column), reverse=self.sort_reverse)
+        self.order = sorted_ids(self.rows, self.order, column, self.sort_reverse)
         self._show_label()
-        self._fill()
-        if current in self.rows:
-            self.select(current)
+        index = self.order.index(current) if current in self.rows else 0
+        self.table.set_rows(self.rows, self.order, index)
 
     def update_row(self, row: MovieRow) -> None:
         """Refresh one movie's cells (e.g. after it was rated)."""
         if row.item_id not in self.rows:
             return
         self.rows[row.item_id] = row
-        self.table.update_cell(str(row.item_id), "yours", stars(row.your_rating))
+        self.table.update_row(row)
 
     def selected_item(self) -> int | None:
-        table = self.table
-        if not self.order or table.cursor_row is None or table.cursor_row >= len(self.order):
-            return None
-        return self.order[table.cursor_row]
+        return self.table.item_at(self.table.cursor_row)
 
     def select(self, item_id: int) -> bool:
         """Move the cursor to ``item_id``; False when it is not in the table."""
         if item_id not in self.rows:
             return False
-        self.table.move_cursor(row=self.order.index(item_id))
+        self.table.set_cursor(self.order.index(item_id))
         return True
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id != "catalogue-table" or event.row_key.value is None:
-            return
+    def on_movie_table_highlighted(self, event: MovieTable.Highlighted) -> None:
         event.stop()
-        if event.cursor_row != self.table.cursor_row:
-            return  # stale: the cursor has moved again (e.g. a refill, then a select) since
-        item = int(event.row_key.value)
-        self.post_message(MovieHighlighted(item, self.rows.get(item)))
+        if event.index != self.table.cursor_row:
+            return  # stale: the cursor has moved again since
+        self.post_message(MovieHighlighted(event.item_id, self.rows.get(event.item_id)))
 
-    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+    def on_movie_table_header_clicked(self, event: MovieTable.HeaderClicked) -> None:
         event.stop()
-        self.sort_by(str(event.column_key.value))
+        self.sort_by(event.column)

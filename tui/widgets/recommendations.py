@@ -1,12 +1,26 @@
-"""The recommendation pane: rank, change marker, title, score and reason; what dropped out."""
+"""The recommendation pane: rank, change marker, title, score and reason; what dropped out.
+
+All ten rows fit at 80×24 (the list's heading is the pane's border title, the "out:" line moves
+to the bottom border). Where the screen is tall (``-tall``) every row has a second line with its
+reason; otherwise the reason of the highlighted row is explained in the Movie pane.
+
+A new list repaints only the rows whose text changed (``RecsTable``: no clear, no relayout).
+"""
 
 from __future__ import annotations
 
-from recsys_tui.core.results import RankChange, RecList
+import re
+
+from recsys_tui.common.text import escape_markup, plain
+from recsys_tui.core.results import RankChange, RecList, Recommendation, score_text
 from recsys_tui.tui.messages import MovieHighlighted
+from recsys_tui.tui.widgets.recs_table import RecRow, RecsTable
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
+
+_YEAR = re.compile(r" \(\d{4}\)$")
 
 
 def marker(change: RankChange | None, first: bool) -> str:
@@ -21,6 +35,15 @@ def short_reason(reason: str) -> str:
     return reason.removeprefix("because ")
 
 
+def reason_line(rec: Recommendation) -> str:
+    """The second line of a row: the reason with each named contributor's share (no years)."""
+    if not rec.because:
+        return short_reason(rec.reason)
+    named = [f"{_YEAR.sub('', c.title)} {'★' + format(c.rating, 'g') if c.rating else 'viewed'} "
+             f"{c.share:.0%}" for c in rec.because[:2]]
+    return "rated " + ", ".join(named) if rec.because[0].rating else ", ".join(named)
+
+
 class RecsPane(Vertical):
     """Top-k with markers; posts ``MovieHighlighted`` when the cursor moves onto a recommendation."""
 
@@ -28,53 +51,60 @@ class RecsPane(Vertical):
         super().__init__(**kwargs)
         self.recs: RecList | None = None
         self.changes: list[RankChange] = []
+        self.two_lines = False
+        self.what = ""
+        """What produced the list (``· rated ★5``, ``· log-in``)."""
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="recs-head")
-        table: DataTable = DataTable(id="recs-table", cursor_type="row", zebra_stripes=True)
-        table.add_column("#", key="rank", width=2)
-        table.add_column("Δ", key="change", width=3)
-        table.add_column("Title", key="title", width=28)
-        table.add_column("Score", key="score", width=5)
-        table.add_column("Because", key="reason")
-        yield table
+        yield RecsTable(id="recs-table")
         yield Static("", id="recs-out")
 
+    @property
+    def table(self) -> RecsTable:
+        return self.query_one("#recs-table", RecsTable)
+
+    def set_two_lines(self, on: bool) -> None:
+        """Two-line rows (title, then reason) when the screen is tall."""
+        self.two_lines = on
+        self.table.set_two_lines(on)
+
     def show(self, recs: RecList, changes: list[RankChange] | None = None, what: str = "") -> None:
-        """Replace the list; ``changes`` come from ``EventResult.changes`` (None: a fresh list)."""
+        """Show a list; ``changes`` come from ``EventResult.changes`` (None: a fresh list)."""
         self.recs = recs
         self.changes = changes or []
+        self.what = what
         by_item = {c.item_id: c for c in self.changes if c.after is not None}
-        kind = "personal" if recs.personal else "popular (cold start)"
-        self.query_one("#recs-head", Static).update(
-            f"{kind} · {recs.model_version} {what}".rstrip(), layout=False)
-        table = self.query_one("#recs-table", DataTable)
-        row = table.cursor_row
-        table.clear()
-        for r in recs.items:
-            table.add_row(str(r.rank), marker(by_item.get(r.item_id), changes is None), r.title,
-                          f"{r.score:.3f}" if abs(r.score) < 10 else f"{r.score:.0f}", short_reason(r.reason),
-                          key=str(r.item_id))
-        if recs.items:
-            table.move_cursor(row=min(row or 0, len(recs.items) - 1), animate=False)
+        self.border_title = f"Recommendations · {'personal' if recs.personal else 'popular now'}"
+        self.table.set_rows([RecRow(str(r.rank), marker(by_item.get(r.item_id), changes is None),
+                                    score_text(r.score), plain(r.title), plain(reason_line(r)))
+                             for r in recs.items])
         out = [c for c in self.changes if c.after is None]
-        if changes is None:
-            self.query_one("#recs-out", Static).update("", layout=False)
-        elif out:
-            self.query_one("#recs-out", Static).update(
-                "out: " + "; ".join(f"{c.title} (was #{c.before})" for c in out), layout=False)
-        else:
-            self.query_one("#recs-out", Static).update("out: none", layout=False)
+        line = "" if changes is None else \
+            "out: " + ("; ".join(f"{c.title} (was #{c.before})" for c in out) if out else "none")
+        self.query_one("#recs-out", Static).update(Text(plain(line), no_wrap=True, overflow="ellipsis"),
+                                                   layout=False)
+        short = not self.screen.has_class("-tall")
+        self.border_subtitle = escape_markup(plain(line)) if short and line else ""
 
-    def selected_item(self) -> int | None:
-        table = self.query_one("#recs-table", DataTable)
+    def selected(self) -> Recommendation | None:
+        """The recommendation under the cursor."""
+        table = self.table
         if self.recs is None or not self.recs.items or table.cursor_row is None:
             return None
-        return self.recs.items[min(table.cursor_row, len(self.recs.items) - 1)].item_id
+        return self.recs.items[min(table.cursor_row, len(self.recs.items) - 1)]
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id != "recs-table" or event.row_key.value is None:
-            return
+    def selected_item(self) -> int | None:
+        rec = self.selected()
+        return rec.item_id if rec is not None else None
+
+    def find(self, item_id: int) -> Recommendation | None:
+        """The recommendation of ``item_id`` in the shown list, if it is there."""
+        if self.recs is None:
+            return None
+        return next((r for r in self.recs.items if r.item_id == item_id), None)
+
+    def on_recs_table_highlighted(self, event: RecsTable.Highlighted) -> None:
         event.stop()
-        if event.data_table.has_focus:
-            self.post_message(MovieHighlighted(int(event.row_key.value)))
+        rec = self.selected()
+        if event.table.has_focus and rec is not None:
+            self.post_message(MovieHighlighted(rec.item_id))

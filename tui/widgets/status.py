@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from recsys_tui.common.text import plain
+from rich.text import Text
 from textual.widgets import Static
 
 
 class StatusBar(Static):
     """One line; degraded mode and errors are spelled out in words, not only in colour.
 
-    Reads plain attributes of the engine (no engine lock), so it never waits on a worker.
+    Reads plain attributes of the engine (no engine lock), so it never waits on a worker. Error
+    texts and store replies are outside text: rendered as ``Text(plain(...))``, never as markup.
     """
 
     def __init__(self, **kwargs) -> None:
@@ -35,4 +38,4 @@ class StatusBar(Static):
         if self.error:
             parts.append(f"ERROR: {self.error}")
         self.set_class(bool(degraded) or bool(self.error), "-alert")
-        self.update(" · ".join(parts), layout=False)
+        self.update(Text(plain(" · ".join(parts)), no_wrap=True, overflow="ellipsis"), layout=False)
