@@ -36,6 +36,7 @@ from recsys_tui.core.results import (
     UserSummary,
     rank_changes,
 )
+from recsys_tui.data.fetch import half_stars
 from recsys_tui.data.fetch import load as load_dataset
 from recsys_tui.data.movielens import Dataset
 from recsys_tui.models.base import EmbeddingModel, top_k
@@ -70,15 +71,17 @@ class _UserState:
     last: RecList | None = None
 
 
-def check_rating(value: object) -> float:
-    """A whole number of stars 1–5, or ``EngineError``."""
+def check_rating(value: object, half_stars: bool = False) -> float:
+    """A whole number of stars 1–5 (or, with ``half_stars``, 0.5–5 in halves), or ``EngineError``."""
+    scale = "0.5–5 in half stars" if half_stars else "a whole number 1–5"
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise EngineError(f"rating must be a whole number 1–5, got {value!r}")
+        raise EngineError(f"rating must be {scale}, got {value!r}")
     stars = float(value) if not isinstance(value, int) or -(2**53) < value < 2**53 else float("nan")
-    if not np.isfinite(stars) or stars != int(stars) or not 1 <= stars <= 5:
+    steps = stars * 2 if half_stars else stars
+    if not np.isfinite(stars) or steps != int(steps) or not (0.5 if half_stars else 1) <= stars <= 5:
         shown = repr(value) if not isinstance(value, int) or abs(value) < 2**53 else "a huge number"
-        raise EngineError(f"rating must be a whole number 1–5, got {shown}")
-    return float(int(stars))
+        raise EngineError(f"rating must be {scale}, got {shown}")
+    return float(stars)
 
 
 class Engine:
@@ -89,6 +92,9 @@ class Engine:
         self.home = home
         self.dataset = dataset
         self.catalogue = Catalogue(dataset)
+        self.half_stars = half_stars(dataset)
+        self.dataset_name = str(dataset.info.get("name", home.dataset))
+        self.synthetic = bool(dataset.info.get("synthetic", False))
         self.log = log
         self.store = store
         self._lock = threading.RLock()
@@ -111,7 +117,7 @@ class Engine:
         ``fallback_embedded``); the log still records everything and is replayed later.
         """
         home.ensure()
-        dataset = load_dataset(home.data)
+        dataset = load_dataset(home.data, home.dataset)
         artifact = artifacts.load(home.artifacts)
         log = EventLog(home.event_log)
         store = FeatureStore.open(redis_url)
@@ -430,7 +436,7 @@ class Engine:
             if kind not in EVENT_KINDS:
                 raise EngineError(f"event kind must be one of {', '.join(EVENT_KINDS)}, got {kind!r}")
             if kind == "rating":
-                rating = check_rating(rating)
+                rating = check_rating(rating, self.half_stars)
             elif rating is not None:
                 raise EngineError(f"a {kind} carries no rating")
             if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int | np.integer)

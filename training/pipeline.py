@@ -127,7 +127,7 @@ def train(home: Home, model: str = "als", params: dict | None = None, *,
     t0 = time.perf_counter()
     step("load")
     home.ensure()
-    dataset = load_dataset(home.data)
+    dataset = load_dataset(home.data, home.dataset)
     log = EventLog(home.event_log) if use_log else None
     try:
         inter, logged = training_data(dataset, log, ratings_file)

@@ -221,7 +221,7 @@ def run_replay(home: Home, strategies: list[str] | None = None, train_fraction: 
     if limit is not None and limit < 1:
         raise ReplayError(f"limit must be ≥ 1, got {limit}")
     t_setup = time.perf_counter()
-    dataset = load_dataset(home.data)
+    dataset = load_dataset(home.data, home.dataset)
     past, future = training_period_dataset(dataset, train_fraction)
     stream = future.interactions
     n = len(stream) if limit is None else min(limit, len(stream))

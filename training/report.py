@@ -237,7 +237,7 @@ def build_report(home: Home, out: Path | None = None, *, seeds: list[int] | None
                   "model": manifest.get("model"), "model_version": version, "versions": versions(),
                   "argv": sys.argv}
     say(f"eval: {', '.join(models)} over seeds {seeds}")
-    dataset = load_dataset(home.data)
+    dataset = load_dataset(home.data, home.dataset)
     data["eval"] = evaluate(dataset, {m: {} for m in models}, "stratified", seeds).to_json()
     data["eval"].pop("runs", None)
     say("replay")

@@ -44,8 +44,8 @@ def _seeds(text: str) -> list[int]:
 
 
 def _ensure_data(home):
-    with download_bar(STATE.err, "ml-100k") as progress:
-        dataset, _ = fetch(home.data, "auto", progress)
+    with download_bar(STATE.err, home.dataset) as progress:
+        dataset, _ = fetch(home.data, "auto", progress, name=home.dataset)
     return dataset
 
 
