@@ -1,15 +1,21 @@
-"""The movie catalogue and user table with their statistics; title search."""
+"""The movie catalogue and user table with their statistics; indexed title search.
+
+Built with array operations only (no per-rating Python loop), so it opens in about a second at
+MovieLens-25M size; a search costs one substring scan of one string plus work on its hits, and a
+blank search is a walk down the precomputed popularity order that stops at ``limit``.
+"""
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 import numpy as np
+import scipy.sparse as sp
 from recsys_tui.core.results import MovieRow, UserSummary
 from recsys_tui.data.movielens import GENRES, Dataset
 
 _WORD = re.compile(r"[\w']+")
+_SEP = "\x00"  # between titles in the search blob; never inside a normalised title
 
 
 def _norm(text: str) -> str:
@@ -22,24 +28,30 @@ class Catalogue:
     def __init__(self, dataset: Dataset) -> None:
         self.movies = dataset.movies
         inter = dataset.interactions
-        self.item_ids = np.array(sorted(self.movies), dtype=np.int64)
-        pos = {int(i): n for n, i in enumerate(self.item_ids)}
-        idx = np.array([pos.get(int(i), -1) for i in inter.item_ids])
-        ok = idx >= 0
+        self.item_ids = np.fromiter(sorted(self.movies), np.int64, len(self.movies))
+        idx = np.searchsorted(self.item_ids, inter.item_ids)
+        idx = np.minimum(idx, max(len(self.item_ids) - 1, 0))
+        ok = (self.item_ids[idx] == inter.item_ids) if len(self.item_ids) else np.zeros(len(idx), bool)
+        self._rating_pos = np.where(ok, idx, -1)
         self.n_ratings = np.bincount(idx[ok], minlength=len(self.item_ids))
         sums = np.bincount(idx[ok], weights=inter.ratings[ok], minlength=len(self.item_ids))
         self.avg_rating = np.divide(sums, self.n_ratings, out=np.zeros(len(sums)),
                                     where=self.n_ratings > 0)
-        self._pos = pos
-        self._search_text = {i: _norm(m.label) for i, m in self.movies.items()}
+        self._hay = [_norm(self.movies[int(i)].label) for i in self.item_ids]
+        self._blob = _SEP.join(self._hay)
+        self._offsets = np.cumsum([0] + [len(h) + 1 for h in self._hay[:-1]]) if self._hay \
+            else np.zeros(0, np.int64)
+        self._by_popularity = np.lexsort((self.item_ids, -self.n_ratings))
+        found = {g for m in self.movies.values() for g in m.genres}
+        self.genres: tuple[str, ...] = tuple(g for g in GENRES if g in found) + tuple(
+            sorted(found - set(GENRES)))
+        self._genre_col = {g: n for n, g in enumerate(self.genres)}
         self.users = dataset.users
-        self.user_counts = Counter(int(u) for u in inter.user_ids)
-        self._user_genres: dict[int, Counter] = {}
-        liked = inter.ratings >= 4
-        for u, i in zip(inter.user_ids[liked].tolist(), inter.item_ids[liked].tolist(), strict=True):
-            movie = self.movies.get(i)
-            if movie:
-                self._user_genres.setdefault(u, Counter()).update(movie.genres)
+        users, counts = np.unique(inter.user_ids, return_counts=True)
+        self.user_counts: dict[int, int] = dict(zip(users.tolist(), counts.tolist(), strict=True))
+        self._inter = inter
+        self._user_ids = users
+        self._genre_counts: np.ndarray | None = None
 
     def has_item(self, item_id: int) -> bool:
         return item_id in self.movies
@@ -48,32 +60,84 @@ class Catalogue:
         movie = self.movies.get(item_id)
         return movie.label if movie else f"item {item_id}"
 
+    def _pos(self, item_id: int) -> int:
+        return int(np.searchsorted(self.item_ids, item_id))
+
     def row(self, item_id: int, your_rating: float | None = None) -> MovieRow:
         m = self.movies[item_id]
-        n = self._pos[item_id]
+        n = self._pos(item_id)
         return MovieRow(item_id, m.title, m.year, m.genres, round(float(self.avg_rating[n]), 2),
                         int(self.n_ratings[n]), your_rating)
 
+    def _hits(self, word: str) -> np.ndarray:
+        """Catalogue positions whose normalised title contains ``word`` (one C-level scan)."""
+        starts = [m.start() for m in re.finditer(re.escape(word), self._blob)]
+        if not starts:
+            return np.zeros(0, np.int64)
+        return np.unique(np.searchsorted(self._offsets, np.array(starts), side="right") - 1)
+
     def search(self, text: str = "", genre: str | None = None, limit: int | None = 200,
                ratings: dict[int, float] | None = None) -> list[MovieRow]:
-        """Movies whose title (with year) holds every word of ``text``; most-rated first."""
+        """Movies whose title (with year) holds every word of ``text``; most-rated first
+        (titles starting with the first word before the rest)."""
         words = _norm(text).split()
-        if genre is not None and genre not in GENRES:
+        if genre is not None and genre not in GENRES and genre not in self._genre_col:
             raise ValueError(f"unknown genre {genre!r}")
-        hits = []
-        for item_id, movie in self.movies.items():
-            if genre and genre not in movie.genres:
-                continue
-            hay = self._search_text[item_id]
-            if all(w in hay for w in words):
-                starts = bool(words) and hay.startswith(words[0])
-                hits.append((not starts, -int(self.n_ratings[self._pos[item_id]]), item_id))
-        hits.sort()
         ratings = ratings or {}
-        return [self.row(i, ratings.get(i)) for _, _, i in hits[:limit]]
+        if not words:
+            order = self._by_popularity
+            if genre:
+                keep = [p for p in order.tolist() if genre in self.movies[int(self.item_ids[p])].genres] \
+                    if limit is None else self._first_in_genre(order, genre, limit)
+                order = np.asarray(keep, dtype=np.int64)
+            chosen = order if limit is None else order[:limit]
+            return [self.row(int(self.item_ids[p]), ratings.get(int(self.item_ids[p]))) for p in chosen]
+        longest = max(words, key=len)
+        cand = [p for p in self._hits(longest).tolist()
+                if all(w in self._hay[p] for w in words)
+                and (not genre or genre in self.movies[int(self.item_ids[p])].genres)]
+        if not cand:
+            return []
+        pos = np.asarray(cand, dtype=np.int64)
+        starts = np.fromiter((self._hay[p].startswith(words[0]) for p in cand), bool, len(cand))
+        order = pos[np.lexsort((self.item_ids[pos], -self.n_ratings[pos], ~starts))]
+        chosen = order if limit is None else order[:limit]
+        return [self.row(int(self.item_ids[p]), ratings.get(int(self.item_ids[p]))) for p in chosen]
+
+    def _first_in_genre(self, order: np.ndarray, genre: str, limit: int) -> list[int]:
+        out: list[int] = []
+        for p in order.tolist():  # stops after ``limit`` hits
+            if genre in self.movies[int(self.item_ids[p])].genres:
+                out.append(p)
+                if len(out) >= limit:
+                    break
+        return out
+
+    def _user_genre_counts(self) -> np.ndarray:
+        """users × genres: how many films of each genre each user rated 4 or more (built once)."""
+        if self._genre_counts is None:
+            inter = self._inter
+            liked = (inter.ratings >= 4) & (self._rating_pos >= 0)
+            rows = np.searchsorted(self._user_ids, inter.user_ids[liked])
+            likes = sp.csr_matrix((np.ones(int(liked.sum()), np.float32), (rows, self._rating_pos[liked])),
+                                  shape=(len(self._user_ids), len(self.item_ids)))
+            r, c = [], []
+            for n, i in enumerate(self.item_ids.tolist()):
+                for g in self.movies[i].genres:
+                    r.append(n)
+                    c.append(self._genre_col[g])
+            genre_of = sp.csr_matrix((np.ones(len(r), np.float32), (r, c)),
+                                     shape=(len(self.item_ids), len(self.genres)))
+            self._genre_counts = np.asarray((likes @ genre_of).todense(), dtype=np.float32)
+        return self._genre_counts
 
     def top_genres(self, user_id: int, n: int = 3) -> tuple[str, ...]:
-        return tuple(g for g, _ in self._user_genres.get(user_id, Counter()).most_common(n))
+        row = int(np.searchsorted(self._user_ids, user_id))
+        if row >= len(self._user_ids) or self._user_ids[row] != user_id or not self.genres:
+            return ()
+        counts = self._user_genre_counts()[row]
+        order = np.lexsort((np.arange(len(counts)), -counts))[:n]
+        return tuple(self.genres[g] for g in order.tolist() if counts[g] > 0)
 
     def user_summary(self, user_id: int, new: bool = False) -> UserSummary:
         info = self.users.get(user_id)
