@@ -52,6 +52,7 @@ class Catalogue:
         self._inter = inter
         self._user_ids = users
         self._genre_counts: np.ndarray | None = None
+        self._genre_masks: dict[str, np.ndarray] = {}
 
     def has_item(self, item_id: int) -> bool:
         return item_id in self.movies
@@ -64,17 +65,30 @@ class Catalogue:
         return int(np.searchsorted(self.item_ids, item_id))
 
     def row(self, item_id: int, your_rating: float | None = None) -> MovieRow:
+        return self._row_at(self._pos(item_id), your_rating)
+
+    def _row_at(self, n: int, your_rating: float | None = None) -> MovieRow:
+        item_id = int(self.item_ids[n])
         m = self.movies[item_id]
-        n = self._pos(item_id)
         return MovieRow(item_id, m.title, m.year, m.genres, round(float(self.avg_rating[n]), 2),
                         int(self.n_ratings[n]), your_rating)
 
-    def _hits(self, word: str) -> np.ndarray:
-        """Catalogue positions whose normalised title contains ``word`` (one C-level scan)."""
-        starts = [m.start() for m in re.finditer(re.escape(word), self._blob)]
-        if not starts:
-            return np.zeros(0, np.int64)
-        return np.unique(np.searchsorted(self._offsets, np.array(starts), side="right") - 1)
+    def _matches(self, word: str) -> np.ndarray:
+        """Offsets in the search blob where ``word`` occurs (one C-level scan)."""
+        return np.fromiter((m.start() for m in re.finditer(re.escape(word), self._blob)), np.int64)
+
+    def _titles_at(self, offsets: np.ndarray) -> np.ndarray:
+        """Catalogue positions of the titles holding these blob offsets (sorted, unique)."""
+        return np.unique(np.searchsorted(self._offsets, offsets, side="right") - 1)
+
+    def _genre_mask(self, genre: str) -> np.ndarray:
+        """One bool per catalogue position: the film has ``genre`` (built once per genre)."""
+        mask = self._genre_masks.get(genre)
+        if mask is None:
+            mask = np.fromiter((genre in self.movies[i].genres for i in self.item_ids.tolist()), bool,
+                               len(self.item_ids))
+            self._genre_masks[genre] = mask
+        return mask
 
     def search(self, text: str = "", genre: str | None = None, limit: int | None = 200,
                ratings: dict[int, float] | None = None) -> list[MovieRow]:
@@ -87,31 +101,19 @@ class Catalogue:
         if not words:
             order = self._by_popularity
             if genre:
-                keep = [p for p in order.tolist() if genre in self.movies[int(self.item_ids[p])].genres] \
-                    if limit is None else self._first_in_genre(order, genre, limit)
-                order = np.asarray(keep, dtype=np.int64)
-            chosen = order if limit is None else order[:limit]
-            return [self.row(int(self.item_ids[p]), ratings.get(int(self.item_ids[p]))) for p in chosen]
-        longest = max(words, key=len)
-        cand = [p for p in self._hits(longest).tolist()
-                if all(w in self._hay[p] for w in words)
-                and (not genre or genre in self.movies[int(self.item_ids[p])].genres)]
-        if not cand:
-            return []
-        pos = np.asarray(cand, dtype=np.int64)
-        starts = np.fromiter((self._hay[p].startswith(words[0]) for p in cand), bool, len(cand))
-        order = pos[np.lexsort((self.item_ids[pos], -self.n_ratings[pos], ~starts))]
-        chosen = order if limit is None else order[:limit]
-        return [self.row(int(self.item_ids[p]), ratings.get(int(self.item_ids[p]))) for p in chosen]
-
-    def _first_in_genre(self, order: np.ndarray, genre: str, limit: int) -> list[int]:
-        out: list[int] = []
-        for p in order.tolist():  # stops after ``limit`` hits
-            if genre in self.movies[int(self.item_ids[p])].genres:
-                out.append(p)
-                if len(out) >= limit:
-                    break
-        return out
+                order = order[self._genre_mask(genre)[order]]
+        else:
+            first = self._matches(words[0])
+            pos = self._titles_at(first)
+            for word in dict.fromkeys(words[1:]):
+                if len(pos):
+                    pos = np.intersect1d(pos, self._titles_at(self._matches(word)), assume_unique=True)
+            if genre and len(pos):
+                pos = pos[self._genre_mask(genre)[pos]]
+            starts = np.isin(self._offsets[pos], first)
+            order = pos[np.lexsort((self.item_ids[pos], -self.n_ratings[pos], ~starts))]
+        chosen = (order if limit is None else order[:limit]).tolist()
+        return [self._row_at(p, ratings.get(int(self.item_ids[p]))) for p in chosen]
 
     def _user_genre_counts(self) -> np.ndarray:
         """users × genres: how many films of each genre each user rated 4 or more (built once)."""

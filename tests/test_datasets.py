@@ -82,6 +82,8 @@ def test_cli_synth_then_train_rate_half_star_with_reasons(capsys, tmp_path):
         assert any(r.reason == f"because you rated {title} ★3.5" for r in result.after.items)
         with pytest.raises(EngineError, match=r"0\.5–5 in half stars"):
             engine.record(user, item, "rating", 3.25)
+        other = next(i for i in engine.catalogue.item_ids.tolist()[::-1] if i != item)
+        assert engine.record(user, other, "rating", 0.5).rating == 0.5  # the log takes half stars
     finally:
         engine.close()
     rc, out, err = run(capsys, root, "--dataset", "syn", "rate", "--user", str(user), "--item",
