@@ -634,7 +634,12 @@ class Engine:
         with self._lock:
             return Status(self.trained.name, self.version, self.index.kind if self.index else None,
                           self.store.kind, self.store.url, self._degraded, self.log.count(),
-                          str(self.home.root))
+                          str(self.home.root), self.dataset_label)
+
+    @property
+    def dataset_label(self) -> str:
+        """The data set's name, marked when it is synthetic (status line, status command)."""
+        return f"{self.dataset_name} (synthetic)" if self.synthetic else self.dataset_name
 
     def embedding(self, user_id: int) -> np.ndarray | None:
         """The user's current vector (embedding models)."""

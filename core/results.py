@@ -207,3 +207,4 @@ class Status:
     degraded: str | None
     n_events: int
     home: str
+    dataset: str = "ml-100k"

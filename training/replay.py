@@ -183,7 +183,7 @@ def training_period_dataset(dataset: Dataset, train_fraction: float) -> tuple[Da
         raise ReplayError(f"train fraction must be between 0 and 1 (exclusive), got {train_fraction}")
     past, future = temporal_split(dataset.interactions, train_fraction)
     source = f"{dataset.source}, first {train_fraction:g} by time"
-    return (Dataset(past, dataset.movies, dataset.users, source=source),
+    return (Dataset(past, dataset.movies, dataset.users, source=source, info=dataset.info),
             Dataset(future, dataset.movies, dataset.users, source="replay stream"))
 
 

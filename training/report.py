@@ -67,11 +67,11 @@ def temp_copy(home: Home, parent: Path) -> Home:
     version = artifacts.current_version(home.artifacts)
     if version is None:
         raise ReportError(f"no trained model in {home.artifacts}; run `recsys-tui train`")
-    copy = Home(parent / "home").ensure()
+    copy = Home(parent / "home", home.dataset).ensure()
     if copy.data.exists() or copy.artifacts.exists():
         raise ReportError(f"{copy.root} is not empty")
-    shutil.copytree(home.data, copy.data)
-    copy.artifacts.mkdir()
+    shutil.copytree(home.data / home.dataset, copy.data / home.dataset)
+    copy.artifacts.mkdir(parents=True)
     shutil.copytree(home.artifacts / version, copy.artifacts / version)
     artifacts.set_current(copy.artifacts, version)
     return copy
