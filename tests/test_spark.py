@@ -111,4 +111,6 @@ def test_spark_matches_implicit_on_planted_low_rank_data():
         scores[name] = ranking_metrics(recs, relevant, 10)
     for metric in ("precision", "ndcg"):
         assert abs(scores["spark"][metric] - scores["implicit"][metric]) <= 0.02, scores
-    assert scores["spark"]["precision"] > 0.2  # far above chance (≈ 0.06) on the planted groups
+    # a perfect group recommender gets about 5 relevant among 33 unseen in-group films: P@10 ≈ 0.15;
+    # chance is about 0.03
+    assert scores["spark"]["precision"] > 0.1
