@@ -362,6 +362,23 @@ class Engine:
             state.last = result
             return result
 
+    def _search_grouped(self, vectors: np.ndarray, seen_rows: list[np.ndarray],
+                        pool: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Batch search where each user asks for ``pool`` + their own seen count, rounded up to a
+        power of two: users grouped by that width, so a few heavy raters do not make every user's
+        search as wide as theirs (cost and memory ~ ratings + users × pool, not users × the
+        largest history). One (ids, scores) pair per user."""
+        need = np.array([pool + len(s) for s in seen_rows], dtype=np.int64)
+        bucket = 2 ** np.ceil(np.log2(np.maximum(need, 1))).astype(np.int64)
+        cand: list[np.ndarray] = [np.empty(0, np.int64)] * len(need)
+        scores: list[np.ndarray] = [np.empty(0, np.float32)] * len(need)
+        for w in np.unique(bucket).tolist():
+            rows = np.flatnonzero(bucket == w)
+            ids, sc = self.index.search_batch(vectors[rows], w)  # type: ignore[union-attr]
+            for n, r in enumerate(rows.tolist()):
+                cand[r], scores[r] = ids[n], sc[n]
+        return cand, scores
+
     def recommend_all(self, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Top-``k`` for every known user at once: (user ids, item ids users×k, scores users×k).
 
@@ -389,7 +406,7 @@ class Engine:
             pool = self._pool(k)
             width = pool + max((len(s) for s in seen_rows), default=0)
             if self.is_embedding and self.index is not None:
-                cand, scores = self.index.search_batch(np.stack(vectors), width)
+                cand, scores = self._search_grouped(np.stack(vectors), seen_rows, pool)
             else:
                 import scipy.sparse as sp
 
