@@ -90,7 +90,7 @@ class ALSRecommender(EmbeddingModel):
             model = AlternatingLeastSquares(
                 factors=int(p["factors"]), regularization=float(p["regularization"]), alpha=1.0,
                 iterations=int(p["iterations"]), use_cg=bool(p["use_cg"]),
-                random_state=int(p["random_state"]), num_threads=1,
+                random_state=int(p["random_state"]), num_threads=0,  # batch fit: every core
             )
             model.fit(conf, show_progress=False)
         self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
