@@ -89,8 +89,7 @@ def _session(master: str, workdir: Path):
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.shuffle.partitions", "8")
-               .config("spark.driver.memory", os.environ.get("RECSYS_TUI_SPARK_DRIVER_MEMORY", "4g"))
-               .config("spark.local.dir", str(workdir)))
+               .config("spark.driver.memory", os.environ.get("RECSYS_TUI_SPARK_DRIVER_MEMORY", "4g")))
     if master.startswith("local"):
         builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress",
                                                                           "127.0.0.1")
