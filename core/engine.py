@@ -39,6 +39,7 @@ from recsys_tui.core.results import (
     rank_changes,
 )
 from recsys_tui.core.threads import batch, pinned
+from recsys_tui.data.fetch import half_stars
 from recsys_tui.data.fetch import load as load_dataset
 from recsys_tui.data.movielens import Dataset
 from recsys_tui.models.base import EmbeddingModel, top_k
@@ -76,15 +77,17 @@ class _UserState:
     last: RecList | None = None
 
 
-def check_rating(value: object) -> float:
-    """A whole number of stars 1–5, or ``EngineError``."""
+def check_rating(value: object, half_stars: bool = False) -> float:
+    """A whole number of stars 1–5 (or, with ``half_stars``, 0.5–5 in halves), or ``EngineError``."""
+    scale = "0.5–5 in half stars" if half_stars else "a whole number 1–5"
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise EngineError(f"rating must be a whole number 1–5, got {value!r}")
+        raise EngineError(f"rating must be {scale}, got {value!r}")
     stars = float(value) if not isinstance(value, int) or -(2**53) < value < 2**53 else float("nan")
-    if not np.isfinite(stars) or stars != int(stars) or not 1 <= stars <= 5:
+    steps = stars * 2 if half_stars else stars
+    if not np.isfinite(stars) or steps != int(steps) or not (0.5 if half_stars else 1) <= stars <= 5:
         shown = repr(value) if not isinstance(value, int) or abs(value) < 2**53 else "a huge number"
-        raise EngineError(f"rating must be a whole number 1–5, got {shown}")
-    return float(int(stars))
+        raise EngineError(f"rating must be {scale}, got {shown}")
+    return float(stars)
 
 
 class Engine:
@@ -95,6 +98,9 @@ class Engine:
         self.home = home
         self.dataset = dataset
         self.catalogue = Catalogue(dataset)
+        self.half_stars = half_stars(dataset)
+        self.dataset_name = str(dataset.info.get("name", home.dataset))
+        self.synthetic = bool(dataset.info.get("synthetic", False))
         self.log = log
         self.store = store
         store.log_id = log.log_id
@@ -118,7 +124,7 @@ class Engine:
         ``fallback_embedded``); the log still records everything and is replayed later.
         """
         home.ensure()
-        dataset = load_dataset(home.data)
+        dataset = load_dataset(home.data, home.dataset)
         artifact = artifacts.load(home.artifacts)
         log = EventLog(home.event_log)
         store = FeatureStore.open(redis_url)
@@ -391,6 +397,23 @@ class Engine:
             state.last = result
             return result
 
+    def _search_grouped(self, vectors: np.ndarray, seen_rows: list[np.ndarray],
+                        pool: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Batch search where each user asks for ``pool`` + their own seen count, rounded up to a
+        power of two: users grouped by that width, so a few heavy raters do not make every user's
+        search as wide as theirs (cost and memory ~ ratings + users × pool, not users × the
+        largest history). One (ids, scores) pair per user."""
+        need = np.array([pool + len(s) for s in seen_rows], dtype=np.int64)
+        bucket = 2 ** np.ceil(np.log2(np.maximum(need, 1))).astype(np.int64)
+        cand: list[np.ndarray] = [np.empty(0, np.int64)] * len(need)
+        scores: list[np.ndarray] = [np.empty(0, np.float32)] * len(need)
+        for w in np.unique(bucket).tolist():
+            rows = np.flatnonzero(bucket == w)
+            ids, sc = self.index.search_batch(vectors[rows], w)  # type: ignore[union-attr]
+            for n, r in enumerate(rows.tolist()):
+                cand[r], scores[r] = ids[n], sc[n]
+        return cand, scores
+
     def recommend_all(self, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Top-``k`` for every known user at once: (user ids, item ids users×k, scores users×k).
 
@@ -420,7 +443,7 @@ class Engine:
             pool = self._pool(k)
             width = pool + max((len(s) for s in seen_rows), default=0)
             if self.is_embedding and self.index is not None:
-                cand, scores = self.index.search_batch(np.stack(vectors), width)
+                cand, scores = self._search_grouped(np.stack(vectors), seen_rows, pool)
             else:
                 import scipy.sparse as sp
 
@@ -472,7 +495,7 @@ class Engine:
             if kind not in EVENT_KINDS:
                 raise EngineError(f"event kind must be one of {', '.join(EVENT_KINDS)}, got {kind!r}")
             if kind == "rating":
-                rating = check_rating(rating)
+                rating = check_rating(rating, self.half_stars)
             elif rating is not None:
                 raise EngineError(f"a {kind} carries no rating")
             if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int | np.integer)
@@ -709,7 +732,12 @@ class Engine:
                     self._set_degraded(str(exc))
             return Status(self.trained.name, self.version, self.index.kind if self.index else None,
                           self.store.kind, self.store.url, self._degraded, self.log.count(),
-                          str(self.home.root), tuple(problems))
+                          str(self.home.root), tuple(problems), self.dataset_label)
+
+    @property
+    def dataset_label(self) -> str:
+        """The data set's name, marked when it is synthetic (status line, status command)."""
+        return f"{self.dataset_name} (synthetic)" if self.synthetic else self.dataset_name
 
     def embedding(self, user_id: int) -> np.ndarray | None:
         """The user's current vector (embedding models)."""

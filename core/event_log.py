@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS events (
     user_id  INTEGER NOT NULL CHECK (user_id > 0),
     item_id  INTEGER NOT NULL CHECK (item_id > 0),
     kind     TEXT    NOT NULL CHECK (kind IN ('rating', 'click', 'view', 'undo')),
-    rating   REAL    CHECK (rating IS NULL OR (rating >= 1 AND rating <= 5)),
+    rating   REAL    CHECK (rating IS NULL OR (rating >= 0.5 AND rating <= 5)),
     ts       INTEGER NOT NULL,
     undoes   INTEGER REFERENCES events(id)
 );

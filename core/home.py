@@ -10,9 +10,11 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 from recsys_tui.common.errors import RecsysError
+from recsys_tui.data.registry import DEFAULT_DATASET, check_name
 
 HOME_ENV = "RECSYS_TUI_HOME"
 REDIS_ENV = "RECSYS_TUI_REDIS_URL"
+DATASET_ENV = "RECSYS_TUI_DATASET"
 
 
 class HomeError(RecsysError):
@@ -21,15 +23,33 @@ class HomeError(RecsysError):
 
 @dataclass(frozen=True)
 class Home:
-    """One folder holding everything recsys-tui writes."""
+    """One folder holding everything recsys-tui writes.
+
+    Data set caches sit side by side in ``data/``; each data set other than ML-100K keeps its own
+    artifacts, event log and reports under ``sets/<name>/`` (ML-100K keeps the original places).
+    """
 
     root: Path
+    dataset: str = DEFAULT_DATASET
+
+    def __post_init__(self) -> None:
+        check_name(self.dataset)
 
     @staticmethod
-    def resolve(explicit: str | Path | None = None) -> Home:
-        """``--home``, else ``$RECSYS_TUI_HOME``, else the platform's user data folder."""
+    def resolve(explicit: str | Path | None = None, dataset: str | None = None) -> Home:
+        """``--home``, else ``$RECSYS_TUI_HOME``, else the platform's user data folder; the data set
+        is ``dataset``, else ``$RECSYS_TUI_DATASET``, else ml-100k."""
         raw = explicit or os.environ.get(HOME_ENV) or user_data_dir("recsys-tui", appauthor=False)
-        return Home(Path(raw).expanduser().absolute())
+        name = dataset or os.environ.get(DATASET_ENV) or DEFAULT_DATASET
+        return Home(Path(raw).expanduser().absolute(), name)
+
+    def with_dataset(self, name: str) -> Home:
+        """The same home working on data set ``name``."""
+        return Home(self.root, name)
+
+    @property
+    def _own(self) -> Path:
+        return self.root if self.dataset == DEFAULT_DATASET else self.root / "sets" / self.dataset
 
     @property
     def data(self) -> Path:
@@ -37,15 +57,15 @@ class Home:
 
     @property
     def artifacts(self) -> Path:
-        return self.root / "artifacts"
+        return self._own / "artifacts"
 
     @property
     def event_log(self) -> Path:
-        return self.root / "events.sqlite3"
+        return self._own / "events.sqlite3"
 
     @property
     def reports(self) -> Path:
-        return self.root / "reports"
+        return self._own / "reports"
 
     def ensure(self) -> Home:
         """Create the folder, or raise ``HomeError`` saying why it cannot be used."""

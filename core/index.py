@@ -24,6 +24,11 @@ HNSW_TARGET_RECALL = 0.96
 EF_SEARCH_GRID = (16, 24, 32, 48, 64, 96, 128, 160, 192, 256, 320, 384, 512, 768, 1024)
 IVF_NPROBE_FRACTION = 1 / 8
 ADD_BLOCK = 50_000
+BATCH_THREADS = max(1, faiss.omp_get_max_threads())
+SERVING_BATCH = 64
+"""Fewer queries than this run on one OpenMP thread: a single query on a busy machine otherwise
+waits for its sibling threads (measured: flat, 18.7k items, k = 1000, two busy cores: 31 ms on two
+threads, 0.6 ms on one); larger batches use every core."""
 """Vectors added per block when a build reports progress."""
 
 
@@ -167,6 +172,7 @@ class VectorIndex:
         if q.ndim != 2 or q.shape[1] != self.dim:
             raise VectorIndexError(f"query has shape {q.shape}, index dimension is {self.dim}")
         k = max(1, min(int(k), self.size))
+        faiss.omp_set_num_threads(1 if q.shape[0] < SERVING_BATCH else BATCH_THREADS)
         scores, ids = self.index.search(self._query(q), k)
         if self.augmented:  # ‖q‖² + M² − 2q·x  →  q·x
             qn = np.einsum("ij,ij->i", q, q)[:, None]

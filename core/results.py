@@ -239,3 +239,4 @@ class Status:
     home: str
     store_problems: tuple[str, ...] = ()
     """Why the store is not fully trusted although reachable (missing keys, warnings, repairs)."""
+    dataset: str = "ml-100k"

@@ -14,6 +14,7 @@ from recsys_tui.common.fsutil import load_npz, publish_dir, save_npz, sha256_fil
 from recsys_tui.data.fields import clean_dataset
 from recsys_tui.data.movielens import N_ITEMS, N_RATINGS, N_USERS, Dataset, Interactions, Movie, UserInfo
 from recsys_tui.data.parsers import ratings_array
+from recsys_tui.data.registry import DEFAULT_DATASET, check_name
 
 CACHE_NAME = "ml-100k"
 CACHE_FORMAT = 1
@@ -21,6 +22,12 @@ CACHE_FORMAT = 1
 ML100K_CONTENT_HASH = "2e410ef216ca4e1a4e6ac05148fac2ca2972f450c1523d5225dd913d2a1fa58c"
 _FILES = ("ratings.npz", "movies.json", "users.json")
 RECOVER = "run `recsys-tui data fetch --force` to fetch it again"
+
+
+def _recover(name: str) -> str:
+    if name == DEFAULT_DATASET:
+        return RECOVER
+    return f"run `recsys-tui data fetch --dataset {name} --force` (or `data synth`) to write it again"
 
 
 def content_hash(inter: Interactions) -> str:
@@ -51,15 +58,21 @@ def verify_ml100k(dataset: Dataset) -> str:
     return digest
 
 
-def cache_dir(data_root: Path) -> Path:
-    return data_root / CACHE_NAME
+def cache_dir(data_root: Path, name: str = DEFAULT_DATASET) -> Path:
+    """The folder holding data set ``name`` (``<data>/ml-100k``, ``<data>/ml-25m``, …)."""
+    return data_root / check_name(name)
 
 
-def write_cache(data_root: Path, dataset: Dataset) -> Path:
-    """Write the canonical cache atomically (a staged folder renamed into place)."""
-    final = cache_dir(data_root)
+def write_cache(data_root: Path, dataset: Dataset, name: str = DEFAULT_DATASET,
+                labels: dict | None = None) -> Path:
+    """Write the canonical cache atomically (a staged folder renamed into place).
+
+    ``labels`` go into the manifest (``synthetic``, ``half_stars``, ``checked_by``, …).
+    """
+    final = cache_dir(data_root, name)
+    data_root.mkdir(parents=True, exist_ok=True)
     inter = dataset.interactions
-    with staging_dir(data_root, CACHE_NAME) as tmp:
+    with staging_dir(data_root, name) as tmp:
         save_npz(
             tmp / "ratings.npz",
             user_id=inter.user_ids.astype(np.int32),
@@ -73,6 +86,10 @@ def write_cache(data_root: Path, dataset: Dataset) -> Path:
         (tmp / "users.json").write_text(json.dumps(users))
         manifest = {
             "format": CACHE_FORMAT,
+            "name": name,
+            "synthetic": bool(dataset.info.get("synthetic", False)),
+            "half_stars": bool(dataset.info.get("half_stars", False)),
+            **(labels or {}),
             "source": dataset.source,
             "content_hash": dataset.content_hash or content_hash(inter),
             "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -81,7 +98,7 @@ def write_cache(data_root: Path, dataset: Dataset) -> Path:
                 "users": len(np.unique(inter.user_ids)),
                 "items": len(np.unique(inter.item_ids)),
             },
-            "sha256": {name: sha256_file(tmp / name) for name in _FILES},
+            "sha256": {f: sha256_file(tmp / f) for f in _FILES},
             "cleaned": dataset.info.get("cleaned", {}),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
@@ -89,34 +106,35 @@ def write_cache(data_root: Path, dataset: Dataset) -> Path:
     return final
 
 
-def has_cache(data_root: Path) -> bool:
-    return (cache_dir(data_root) / "manifest.json").is_file()
+def has_cache(data_root: Path, name: str = DEFAULT_DATASET) -> bool:
+    return (cache_dir(data_root, name) / "manifest.json").is_file()
 
 
-def read_manifest(data_root: Path) -> dict:
-    path = cache_dir(data_root) / "manifest.json"
+def read_manifest(data_root: Path, name: str = DEFAULT_DATASET) -> dict:
+    path = cache_dir(data_root, name) / "manifest.json"
     try:
         manifest = json.loads(path.read_text())
     except FileNotFoundError:
         raise DataError(
-            f"no dataset in {cache_dir(data_root)}; run `recsys-tui data fetch`"
+            f"no dataset in {cache_dir(data_root, name)}; run `recsys-tui data fetch`"
+            + ("" if name == DEFAULT_DATASET else f" --dataset {name} (or `data synth`)")
         ) from None
     except (OSError, ValueError) as exc:
-        raise DataError(f"dataset manifest {path} is unreadable ({exc}); {RECOVER}") from None
+        raise DataError(f"dataset manifest {path} is unreadable ({exc}); {_recover(name)}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != CACHE_FORMAT:
-        raise DataError(f"dataset manifest {path} has an unknown format; {RECOVER}")
+        raise DataError(f"dataset manifest {path} has an unknown format; {_recover(name)}")
     return manifest
 
 
-def load_cache(data_root: Path, verify: bool = True) -> Dataset:
+def load_cache(data_root: Path, verify: bool = True, name: str = DEFAULT_DATASET) -> Dataset:
     """Load the canonical cache; with ``verify`` every file's sha256 is checked first."""
-    folder = cache_dir(data_root)
-    manifest = read_manifest(data_root)
+    folder = cache_dir(data_root, name)
+    manifest = read_manifest(data_root, name)
     try:
         if verify:
-            for name in _FILES:
-                if sha256_file(folder / name) != manifest["sha256"][name]:
-                    raise DataError(f"dataset cache file {folder / name} is corrupt; {RECOVER}")
+            for file in _FILES:
+                if sha256_file(folder / file) != manifest["sha256"][file]:
+                    raise DataError(f"dataset cache file {folder / file} is corrupt; {_recover(name)}")
         arrays = load_npz(folder / "ratings.npz")
         inter = Interactions.from_arrays(
             arrays["user_id"], arrays["item_id"], arrays["rating"], arrays["timestamp"]
@@ -129,7 +147,7 @@ def load_cache(data_root: Path, verify: bool = True) -> Dataset:
     except DataError:
         raise
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"dataset cache in {folder} is unreadable ({exc}); {RECOVER}") from None
+        raise DataError(f"dataset cache in {folder} is unreadable ({exc}); {_recover(name)}") from None
     dataset, cleaned_now = clean_dataset(Dataset(
         inter,
         movies,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from recsys_tui.common.text import plain
-from recsys_tui.data.movielens import GENRES, Dataset, Movie, UserInfo
+from recsys_tui.data.movielens import Dataset, Movie, UserInfo
 
 MAX_TITLE_CHARS = 200
 """Longest title kept (ML-100K's longest is 81 characters); longer ones are cut with an ellipsis."""
@@ -27,9 +27,14 @@ def clean_field(value: str, limit: int) -> str:
 
 
 def clean_movie(movie: Movie) -> Movie:
-    """The movie with a safe, bounded title and only known genre names."""
+    """The movie with a safe, bounded title and only clean genre names.
+
+    A genre is kept when it is a short name with no control characters (every MovieLens release's
+    genres are: ML-100K's ``Children's``, ML-20M's ``Children`` and ``IMAX`` alike); anything else
+    is dropped, never shown.
+    """
     title = clean_field(movie.title, MAX_TITLE_CHARS) or "unknown"
-    genres = tuple(g for g in movie.genres if g in GENRES)
+    genres = tuple(g for g in movie.genres if g and clean_field(g, MAX_FIELD_CHARS) == g)
     return movie if (title, genres) == (movie.title, movie.genres) else replace(movie, title=title,
                                                                                 genres=genres)
 

@@ -104,7 +104,8 @@ class ALSRecommender(EmbeddingModel):
         with threadpool_limits(limits=1, user_api="blas"):  # implicit checks BLAS when built
             model = AlternatingLeastSquares(
                 factors=c.factors, regularization=c.regularization, alpha=1.0,
-                iterations=c.iterations, use_cg=c.use_cg, random_state=c.random_state, num_threads=1,
+                iterations=c.iterations, use_cg=c.use_cg, random_state=c.random_state,
+                num_threads=0,  # batch fit: every core
             )
             model.fit(conf, show_progress=False)
         self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)

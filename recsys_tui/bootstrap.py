@@ -20,15 +20,15 @@ DEFAULT_MODEL = "als"
 
 def needs_setup(home: Home) -> bool:
     """True when the dataset cache or a published model is missing (not when one is corrupt)."""
-    return not has_cache(home.data) or artifacts.current_version(home.artifacts) is None
+    return not has_cache(home.data, home.dataset) or artifacts.current_version(home.artifacts) is None
 
 
 def ensure_ready(home: Home, say: Say, progress: Progress | None = None) -> None:
     """Fetch ML-100K and train the default model if either is missing."""
     home.ensure()
-    if not has_cache(home.data):
-        say("fetching MovieLens-100K")
-        dataset, _ = fetch(home.data, "auto", progress)
+    if not has_cache(home.data, home.dataset):
+        say(f"fetching {home.dataset}")
+        dataset, _ = fetch(home.data, "auto", progress, name=home.dataset)
         say(f"verified {len(dataset.interactions):,} ratings from {dataset.source}")
     if artifacts.current_version(home.artifacts) is None:
         factors = model_class(DEFAULT_MODEL).defaults["factors"]

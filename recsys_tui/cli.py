@@ -45,11 +45,15 @@ def root(
     redis_url: Annotated[str | None, typer.Option(
         "--redis-url", help="Real Redis (redis://, rediss://, unix://) instead of the embedded "
         "store [env RECSYS_TUI_REDIS_URL].")] = None,
+    dataset: Annotated[str | None, typer.Option(
+        "--dataset", help="Data set for every command: ml-100k (default), ml-latest-small, ml-1m, "
+        "ml-10m, ml-20m, ml-25m, ml-32m or a synthetic set's name [env RECSYS_TUI_DATASET].")] = None,
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
     """With no command: open the app (fetching data and training on first run)."""
     STATE.home_arg = home
     STATE.redis_url = redis_url
+    STATE.dataset = dataset
     if redis_url:  # a malformed URL is a usage error (exit 2) before any fetch, train or open
         from recsys_tui.core.store_connection import check_url
 

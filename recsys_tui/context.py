@@ -17,12 +17,13 @@ class Context:
 
     home_arg: str | None = None
     redis_url: str | None = None
+    dataset: str | None = None
     console: Console = field(default_factory=lambda: SafeConsole())
     err: Console = field(default_factory=lambda: SafeConsole(stderr=True))
 
     @property
     def home(self) -> Home:
-        return Home.resolve(self.home_arg)
+        return Home.resolve(self.home_arg, self.dataset)
 
     def effective_redis_url(self, override: str | None = None) -> str | None:
         return override or self.redis_url or os.environ.get(REDIS_ENV) or None

@@ -136,8 +136,8 @@ def scratch_home(home: Home) -> Iterator[Home]:
         raise BenchError(f"no dataset cache in {home.root}; run `recsys-tui data fetch` first")
     tmp = Path(tempfile.mkdtemp(prefix="recsys-tui-bench-"))
     try:
-        scratch = Home(tmp / "home")
-        shutil.copytree(home.data, scratch.data)
+        scratch = Home(tmp / "home", home.dataset)
+        shutil.copytree(home.data / home.dataset, scratch.data / home.dataset)
         shutil.copytree(home.artifacts / version, scratch.artifacts / version)
         (scratch.artifacts / artifacts.CURRENT).write_text(version + "\n")
         yield scratch.ensure()

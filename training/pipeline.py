@@ -143,14 +143,18 @@ def _current(home: Home) -> tuple[TrainedModel | None, str | None]:
 
 def train(home: Home, model: str = "als", params: dict | None = None, *,
           ratings_file: Path | None = None, index: str = "flat", use_log: bool = True,
-          step: Step | None = None, info: dict | None = None) -> TrainResult:
-    """Fit ``model`` on ML-100K (or ``ratings_file``) plus logged ratings; publish atomically."""
+          step: Step | None = None, info: dict | None = None, engine: str = "implicit",
+          spark_master: str | None = None) -> TrainResult:
+    """Fit ``model`` on the home's data set (or ``ratings_file``) plus logged ratings; publish atomically.
+
+    ``engine="spark"`` trains ALS with Spark MLlib (``training.spark_als``) on ``spark_master``.
+    """
     step = step or (lambda _name: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     step("load")
     home.ensure()
-    dataset = load_dataset(home.data)
+    dataset = load_dataset(home.data, home.dataset)
     log = EventLog(home.event_log) if use_log else None
     try:
         inter, logged = training_data(dataset, log, ratings_file, step)
@@ -161,7 +165,15 @@ def train(home: Home, model: str = "als", params: dict | None = None, *,
     timings["load_s"] = time.perf_counter() - t0
     step("fit")
     t1 = time.perf_counter()
-    trained = fit_model(model, inter, np.array(sorted(dataset.movies)), params or {}, logged)
+    item_ids = np.array(sorted(dataset.movies))
+    if engine == "spark":
+        from recsys_tui.training.spark_als import DEFAULT_MASTER, fit_spark
+
+        recency_of = (lambda t, u, i: entry_recency(t, logged.recency, u, i)) if len(logged) else None
+        trained = fit_spark(inter, item_ids, params or {}, recency_of, spark_master or DEFAULT_MASTER,
+                            timings)
+    else:
+        trained = fit_model(model, inter, item_ids, params or {}, logged)
     timings["fit_s"] = time.perf_counter() - t1
     step("check")
     report = gate(trained, *_current(home))
@@ -170,7 +182,9 @@ def train(home: Home, model: str = "als", params: dict | None = None, *,
     meta = {
         "data": {"source": dataset.source, "content_hash": dataset.content_hash,
                  "ratings_file": str(ratings_file) if ratings_file else None,
-                 "n_ratings": len(inter), "n_logged_ratings": n_logged},
+                 "n_ratings": len(inter), "n_logged_ratings": n_logged,
+                 "dataset": home.dataset, "synthetic": bool(dataset.info.get("synthetic", False))},
+        "engine": engine,
         "gate": report.to_json(),
         **(info or {}),
     }

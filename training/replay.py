@@ -183,7 +183,7 @@ def training_period_dataset(dataset: Dataset, train_fraction: float) -> tuple[Da
         raise ReplayError(f"train fraction must be between 0 and 1 (exclusive), got {train_fraction}")
     past, future = temporal_split(dataset.interactions, train_fraction)
     source = f"{dataset.source}, first {train_fraction:g} by time"
-    return (Dataset(past, dataset.movies, dataset.users, source=source),
+    return (Dataset(past, dataset.movies, dataset.users, source=source, info=dataset.info),
             Dataset(future, dataset.movies, dataset.users, source="replay stream"))
 
 
@@ -223,7 +223,7 @@ def run_replay(home: Home, strategies: list[str] | None = None, train_fraction: 
     if limit is not None and limit < 1:
         raise ReplayError(f"limit must be ≥ 1, got {limit}")
     t_setup = time.perf_counter()
-    dataset = load_dataset(home.data)
+    dataset = load_dataset(home.data, home.dataset)
     past, future = training_period_dataset(dataset, train_fraction)
     stream = future.interactions
     n = len(stream) if limit is None else min(limit, len(stream))

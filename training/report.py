@@ -67,11 +67,11 @@ def temp_copy(home: Home, parent: Path) -> Home:
     version = artifacts.current_version(home.artifacts)
     if version is None:
         raise ReportError(f"no trained model in {home.artifacts}; run `recsys-tui train`")
-    copy = Home(parent / "home").ensure()
+    copy = Home(parent / "home", home.dataset).ensure()
     if copy.data.exists() or copy.artifacts.exists():
         raise ReportError(f"{copy.root} is not empty")
-    shutil.copytree(home.data, copy.data)
-    copy.artifacts.mkdir()
+    shutil.copytree(home.data / home.dataset, copy.data / home.dataset)
+    copy.artifacts.mkdir(parents=True)
     shutil.copytree(home.artifacts / version, copy.artifacts / version)
     artifacts.set_current(copy.artifacts, version)
     return copy
@@ -237,7 +237,7 @@ def build_report(home: Home, out: Path | None = None, *, seeds: list[int] | None
                   "model": manifest.get("model"), "model_version": version, "versions": versions(),
                   "argv": sys.argv}
     say(f"eval: {', '.join(models)} over seeds {seeds}")
-    dataset = load_dataset(home.data)
+    dataset = load_dataset(home.data, home.dataset)
     data["eval"] = evaluate(dataset, {m: {} for m in models}, "stratified", seeds).to_json()
     data["eval"].pop("runs", None)
     say("replay")

@@ -34,7 +34,7 @@ def open_engine() -> Engine:
         STATE.err.print(note(text))
 
     if needs_setup(STATE.home):
-        with download_bar(STATE.err, "ml-100k") as progress:
+        with download_bar(STATE.err, STATE.home.dataset) as progress:
             return open_ready(STATE.home, STATE.effective_redis_url(), say, progress)
     return open_ready(STATE.home, STATE.effective_redis_url(), say)
 
@@ -143,7 +143,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("rate")
     def rate_cmd(user: UserOpt, item: ItemOpt,
-                 rating: Annotated[str, typer.Option("--rating", "-r", help="Stars, 1–5.")],
+                 rating: Annotated[str, typer.Option(
+                     "--rating", "-r", help="Stars, 1–5 (0.5–5 in halves on ML-10M and later).")],
                  k: KOpt = 10, fmt: FmtOpt = "table") -> None:
         """Record a rating, then show the new top-k with rank changes and step timings."""
         _choice(fmt, FORMATS, "format")
@@ -151,11 +152,14 @@ def register(app: typer.Typer) -> None:
         _id(user, "user id")
         _id(item, "item id")
         try:
-            stars = int(rating)
+            stars = float(rating)
         except ValueError:
-            raise UsageProblem(f"--rating must be a whole number 1–5, got {rating!r}") from None
-        if not 1 <= stars <= 5:
-            raise UsageProblem(f"--rating must be a whole number 1–5, got {rating!r}")
+            raise UsageProblem(f"--rating must be 1–5 stars (halves on ML-10M and later), "
+                               f"got {rating!r}") from None
+        if not (0.5 <= stars <= 5 and stars * 2 == int(stars * 2)):
+            raise UsageProblem(f"--rating must be 1–5 stars (halves on ML-10M and later), got {rating!r}")
+        if stars == int(stars):
+            stars = int(stars)
         engine = open_engine()
         try:
             _show_recorded(engine.record(user, item, "rating", stars, k=k), fmt)

@@ -44,8 +44,8 @@ def _seeds(text: str) -> list[int]:
 
 
 def _ensure_data(home):
-    with download_bar(STATE.err, "ml-100k") as progress:
-        dataset, _ = fetch(home.data, "auto", progress)
+    with download_bar(STATE.err, home.dataset) as progress:
+        dataset, _ = fetch(home.data, "auto", progress, name=home.dataset)
     return dataset
 
 
@@ -111,9 +111,23 @@ def register(app: typer.Typer) -> None:
         index: Annotated[str, typer.Option(help="Vector index: flat, hnsw or ivf.")] = "flat",
         no_log: Annotated[bool, typer.Option("--no-log", help="Ignore ratings in the event log.")] = False,
         mlflow: Annotated[bool, typer.Option("--mlflow", help="Log the run to MLflow in the home.")] = False,
+        engine: Annotated[str, typer.Option(
+            help="implicit (one machine) or spark (Spark MLlib ALS; needs the [spark] extra and Java).")]
+        = "implicit",
+        spark_master: Annotated[str | None, typer.Option(
+            help="Spark master URL for --engine spark (default local[*]; e.g. spark://host:7077).")] = None,
     ) -> None:
-        """Train a model on ML-100K plus logged ratings; build the index; publish a version."""
+        """Train a model on the data set plus logged ratings; build the index; publish a version."""
         _choice(model, MODEL_NAMES, "model")
+        _choice(engine, ("implicit", "spark"), "engine")
+        if engine == "spark":
+            from recsys_tui.training.spark_als import check_spark
+
+            if model != "als":
+                raise UsageProblem(f"--engine spark trains ALS only, not {model!r}")
+            check_spark()
+        elif spark_master is not None:
+            raise UsageProblem("--spark-master applies to --engine spark only")
         _choice(index, INDEX_KINDS, "index type")
         if mlflow:
             _need_mlflow()
@@ -129,10 +143,10 @@ def register(app: typer.Typer) -> None:
         _ensure_data(home)
         with stages(STATE.err, f"train {model}") as say:
             result = train(home, model, params, ratings_file=ratings, index=index,
-                           use_log=not no_log, step=say)
+                           use_log=not no_log, step=say, engine=engine, spark_master=spark_master)
         t = result.timings
         STATE.console.print(
-            f"published {result.version}: {model} on {result.n_ratings:,} ratings "
+            f"published {result.version}: {model} ({engine}) on {home.dataset}, {result.n_ratings:,} ratings "
             f"({result.n_logged} from the event log) · fit {t['fit_s']:.2f} s · "
             f"total {t['total_s']:.2f} s")
         if mlflow:

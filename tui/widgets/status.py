@@ -29,6 +29,7 @@ class StatusBar(Static):
         degraded = None
         if e is not None:
             degraded = e.degraded
+            parts.append(e.dataset_label)
             parts.append(f"{e.trained.name} {e.version}")
             parts.append(f"index {e.index.kind if e.index is not None else '-'}")
             parts.append(f"store {e.store.kind}: DEGRADED, using the event log" if degraded
