@@ -82,12 +82,13 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("status", "Model version, index, feature store (password hidden) and event count."),
     ("replay", "Test-then-learn through the real engine: train on the past, replay the rest in time order."),
     ("report", "Eval + replay + adaptation + differentiation → a Markdown report and its JSON."),
+    ("scale-bench", "Benchmark growth on SYNTHETIC data shaped like ML-25M; one table and a log–log plot."),
     ("serve", "Serve the HTTP API: /recommend, /events, /similar, /users, /healthz, /metrics, /docs."),
-    ("train", "Train a model on ML-100K plus logged ratings; build the index; publish a version."),
+    ("train", "Train a model on the data set plus logged ratings; build the index; publish a version."),
     ("eval", "Precision/Recall/NDCG/MAP@k, coverage, personalization for each model and baseline."),
     ("tune", "Grid-search hyper-parameters on a validation split carved from the training part."),
     ("web", "Serve the app to web browsers: every tab is its own session over the same home."),
-    ("data", "Fetch, verify and describe MovieLens-100K."),
+    ("data", "Fetch, verify, synthesise and describe MovieLens data sets."),
     ("models", "List published model versions; switch the live one (rollback)."),
 )
 """Every top-level command and the first paragraph of its help, in registration order (what the

@@ -21,7 +21,7 @@ from recsys_tui.cli import main
 
 def tiny(titles: list[str], occupation: str = "writer") -> Dataset:
     inter = Interactions.from_arrays([1], [1], [5.0], [0])
-    movies = {n + 1: Movie(n + 1, t, 1999, ("Drama", "NotAGenre")) for n, t in enumerate(titles)}
+    movies = {n + 1: Movie(n + 1, t, 1999, ("Drama", "\x1b[2JNoir", "x" * 60)) for n, t in enumerate(titles)}
     return Dataset(inter, movies, {1: UserInfo(1, 30, "M", occupation, "12345")})
 
 

@@ -39,8 +39,11 @@ def register(app: typer.Typer) -> None:
         workdir: Annotated[Path | None, typer.Option(
             help="Where the throw-away homes go (default: a temp folder, removed afterwards).")] = None,
     ) -> None:
-        """A BENCHMARK on SYNTHETIC data: load, ALS fit, index, batch top-10, event p50/p99, app start-up,
-        search per keystroke and peak RSS at each scale; one table and a log–log plot."""
+        """Benchmark growth on SYNTHETIC data shaped like ML-25M; one table and a log–log plot.
+
+        At each scale: load, ALS fit, index build, batch top-10, event p50/p99, app start-up,
+        search per keystroke and peak RSS.
+        """
         from recsys_tui.scale_bench import plot, run_scale, table
 
         scale_list = _scales(scales)
