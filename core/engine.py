@@ -458,6 +458,21 @@ class Engine:
             return EventResult(event.id, user_id, item_id, kind, rating, before, after, after.timings,
                                self._degraded, rank_changes(before, after))
 
+    def rate(self, user_id: int, item_id: int, rating: float, k: int = DEFAULT_K
+             ) -> tuple[float | None, EventResult | None]:
+        """Rate ``item_id`` unless the user's current rating already is ``rating``.
+
+        Returns (the previous rating or None, the result or None when nothing changed): the same
+        value again is a no-op; a different value is one new event that replaces the rating.
+        """
+        with self._lock:
+            user_id = self._check_user(user_id)
+            item_id = self._check_item(item_id)
+            previous = self._state(user_id).ratings.get(item_id)
+            if previous is not None and previous == check_rating(rating):
+                return previous, None
+            return previous, self.record(user_id, item_id, "rating", rating, k=k)
+
     def _apply(self, event: Event, state: _UserState, undone: Event | None = None) -> None:
         ready = self._store_ready()
         if ready == "down":

@@ -120,8 +120,12 @@ def training_data(dataset: Dataset, log: EventLog | None, ratings_file: Path | N
 
 def train(home: Home, model: str = "als", params: dict | None = None, *,
           ratings_file: Path | None = None, index: str = "flat", use_log: bool = True,
-          step: Step | None = None, info: dict | None = None) -> TrainResult:
-    """Fit ``model`` on ML-100K (or ``ratings_file``) plus logged ratings; publish atomically."""
+          step: Step | None = None, info: dict | None = None, make_current: bool = True) -> TrainResult:
+    """Fit ``model`` on ML-100K (or ``ratings_file``) plus logged ratings; publish atomically.
+
+    ``make_current`` False publishes the version without making it the home's default (a model
+    tried in one app session). ``step(stage)`` may raise to stop before the next stage.
+    """
     step = step or (lambda _name: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -150,7 +154,8 @@ def train(home: Home, model: str = "als", params: dict | None = None, *,
     }
     timings["publish_s"] = 0.0
     meta["timings"] = timings
-    version = artifacts.publish(home.artifacts, trained, index_kind=index, info=meta)
+    version = artifacts.publish(home.artifacts, trained, index_kind=index, info=meta,
+                                make_current=make_current)
     timings["publish_s"] = time.perf_counter() - t2
     timings["total_s"] = time.perf_counter() - t0
     return TrainResult(version, model, trained.model.params, len(inter), n_logged, timings)
