@@ -26,6 +26,7 @@ from recsys_tui.tui.background import Stop
 from recsys_tui.tui.commands import RecsysCommands
 from recsys_tui.tui.pilot import PilotError, PilotSurface
 from recsys_tui.tui.services import EngineAPI, Services
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import Worker
@@ -164,6 +165,17 @@ class RecsysApp(PilotSurface, App):
         """Names of the long background jobs running now (retrain, replay, index build)."""
         groups = {w.group for w in self.workers if not w.is_finished}
         return [name for group, name in BACKGROUND_GROUPS.items() if group in groups]
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys queued behind the quit key (a burst such as "quiz") are dropped, not run on
+        screens that are already going away."""
+        if self._exit and isinstance(event, events.Key | events.MouseEvent):
+            return
+        await super().on_event(event)
+
+    def action_command_palette(self) -> None:
+        if not self._exit:
+            super().action_command_palette()
 
     async def action_quit(self) -> None:
         """Quit at once: running work is told to stop (it never publishes after this) and named."""
