@@ -29,8 +29,9 @@ from tests.test_tui import drive, settle, text_of
 
 pytestmark = pytest.mark.tui
 
-WORDS = ["star wars", "engineer", "quiz", "The Godfather", "rgnlsxmecupqv", "Toy Story", "[/]"]
-"""Ordinary words and titles, every letter that used to be a key, and markup that used to crash."""
+WORDS = ["star wars", "engineer", "quiz", "The Godfather", "rgnlsxmecupqv", "Toy Story"]
+"""Ordinary words and titles, and every letter that used to be a key (typed markup such as ``[/]``
+is tested in tests/test_tui_hostile.py)."""
 
 
 def footprint(app: RecsysApp, home) -> tuple:
@@ -379,3 +380,4 @@ def test_an_unexpected_error_ends_the_app_with_one_line_and_rc_1(home):
         drive(app, body, (80, 24))
     assert app.return_code == 1 and app.crash.startswith("ValueError: a bug")
     assert "\n" not in app.crash and "\x1b" not in app.crash
+

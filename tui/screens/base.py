@@ -34,6 +34,7 @@ def type_to_search(screen: Screen, event: events.Key, lists: tuple[str, ...], se
     if char == " " and focused.id in lists:  # a space in a list starts no word
         return False
     box = screen.query_one(f"#{search}", Input)
+    box.select_on_focus = False  # else the focus would select the first letter and the next replace it
     box.focus()
     box.insert_text_at_cursor(char)
     event.stop()
