@@ -61,6 +61,7 @@ class MainScreen(EngineScreen):
     # Letters typed in a list go to the search box (``on_key``); so no bare letter is bound here.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "rate(1)", "Rate", key_display="1–5", id="main.rate_1"),
+        Binding("f1", "app.help", "Help", id="main.help"),  # first in the footer (also an app key)
         Binding("2", "rate(2)", "Rate 2 stars", show=False, id="main.rate_2"),
         Binding("3", "rate(3)", "Rate 3 stars", show=False, id="main.rate_3"),
         Binding("4", "rate(4)", "Rate 4 stars", show=False, id="main.rate_4"),
@@ -72,9 +73,9 @@ class MainScreen(EngineScreen):
         Binding("f5", "sort", "Sort", id="main.sort"),
         Binding("ctrl+z", "undo", "Undo", id="main.undo"),
         Binding("f2", "switch_user", "User", id="main.switch_user"),
-        Binding("f6", "learning", "Learning", id="main.learning"),
+        Binding("f6", "learning", "Learn", id="main.learning"),
         Binding("f7", "export", "Export", id="main.export"),
-        Binding("ctrl+r", "retrain", "Retrain…", id="main.retrain"),
+        Binding("ctrl+r", "retrain", "Retrain", id="main.retrain"),
     ]
 
     def __init__(self) -> None:
