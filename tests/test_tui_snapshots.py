@@ -14,6 +14,7 @@ import re
 import pytest
 from recsys_tui.core.engine import Engine
 from recsys_tui.tui.app import RecsysApp
+from recsys_tui.tui.screens.learning import LearningScreen
 from rich.text import Text
 from textual.widgets import Sparkline, Static
 
@@ -38,6 +39,9 @@ def _plain(widget: Static) -> str:
 def mask(app: RecsysApp) -> None:
     """Replace what differs between runs (version stamps, timings) with fixed text."""
     screens = list(app.screen_stack)
+    for screen in screens:
+        if isinstance(screen, LearningScreen):
+            screen.stop_ticking()  # its elapsed seconds would change after the mask
     for widget in (w for screen in screens for w in screen.query(Static)):
         text = _plain(widget)
         masked = VERSION.sub("YYYYMMDDTHHMMSS", text)

@@ -37,6 +37,8 @@ GC_THRESHOLDS = (700, 10, 1000)
 """Python's defaults except the last: automatic full collections become rare (see ``freeze_heap``)."""
 BACKGROUND_GROUPS = {"retrain": "retrain", "replay": "learning-view replay", "index": "index build"}
 """Worker groups that run long work, and how the quit message names them."""
+ERROR_SHOWN_S = 20.0
+"""How long a failure stays in the status line when nothing else clears it first."""
 DEBUG_ENV = "RECSYS_TUI_DEBUG"
 """Set to 1 to get Textual's full traceback on a crash instead of the one line."""
 
@@ -287,6 +289,13 @@ class RecsysApp(PilotSurface, App):
 
     # -- errors ----------------------------------------------------------------------------------
 
+    def _clear_error(self, text: str) -> None:
+        """The status line drops an error after a while (unless a newer one replaced it)."""
+        main = self.main
+        newest = self.errors[-1] if self.errors else None
+        if main is not None and main.is_mounted and not self._exit and newest == text:
+            main.refresh_status(error="")
+
     def notify(self, message: str, *, title: str = "", severity: str = "information", **kwargs) -> None:
         """Show a toast and remember it in ``notices`` as (severity, title, message).
 
@@ -305,6 +314,7 @@ class RecsysApp(PilotSurface, App):
         self.notify(text, title=f"{worker.group or 'work'} failed", severity="error", timeout=10)
         if self.main is not None and self.main.is_mounted and not self._exit:
             self.main.refresh_status(busy="", error=text)
+            self.set_timer(ERROR_SHOWN_S, lambda: self._clear_error(text), name="clear-error")
         for futures in self._waiters.values():
             for fut in futures:
                 if not fut.done():

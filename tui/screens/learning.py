@@ -110,10 +110,15 @@ class LearningScreen(EngineScreen):
             plt.plot(xs, ys, label=strategy, marker=MARKERS[n % len(MARKERS)])
         widget.refresh()
 
-    def on_replay_done(self, message: ReplayDone) -> None:
-        self.report = message.report
+    def stop_ticking(self) -> None:
+        """Stop the once-a-second progress refresh (the replay ended; screenshots)."""
         if self._ticker is not None:
             self._ticker.stop()
+            self._ticker = None
+
+    def on_replay_done(self, message: ReplayDone) -> None:
+        self.report = message.report
+        self.stop_ticking()
         self.query_one("#learning-progress", Static).update(
             f"{message.report.events:,} / {message.report.events:,} events walked · done in "
             f"{time.monotonic() - self.started:.0f} s · Escape goes back", layout=False)
