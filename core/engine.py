@@ -458,12 +458,13 @@ class Engine:
             return EventResult(event.id, user_id, item_id, kind, rating, before, after, after.timings,
                                self._degraded, rank_changes(before, after))
 
-    def rate(self, user_id: int, item_id: int, rating: float, k: int = DEFAULT_K
+    def rate(self, user_id: int, item_id: int, rating: float, k: int = DEFAULT_K, **options
              ) -> tuple[float | None, EventResult | None]:
         """Rate ``item_id`` unless the user's current rating already is ``rating``.
 
         Returns (the previous rating or None, the result or None when nothing changed): the same
         value again is a no-op; a different value is one new event that replaces the rating.
+        ``options`` go to ``record``.
         """
         with self._lock:
             user_id = self._check_user(user_id)
@@ -471,7 +472,7 @@ class Engine:
             previous = self._state(user_id).ratings.get(item_id)
             if previous is not None and previous == check_rating(rating):
                 return previous, None
-            return previous, self.record(user_id, item_id, "rating", rating, k=k)
+            return previous, self.record(user_id, item_id, "rating", rating, k=k, **options)
 
     def _apply(self, event: Event, state: _UserState, undone: Event | None = None) -> None:
         ready = self._store_ready()

@@ -381,3 +381,33 @@ def test_an_unexpected_error_ends_the_app_with_one_line_and_rc_1(home):
     assert app.return_code == 1 and app.crash.startswith("ValueError: a bug")
     assert "\n" not in app.crash and "\x1b" not in app.crash
 
+
+
+def test_the_status_line_keeps_no_stale_text_after_an_index_change(home):
+    async def body(app: RecsysApp, pilot) -> None:
+        await app.login(1)
+        app.command_index("hnsw")
+        assert "building hnsw index" in text_of(app, "#status")
+        await settle(app, pilot)  # the build ran (the worker finished, its list is shown)
+        status = text_of(app, "#status")
+        assert "index hnsw" in status and "building" not in status and "ERROR" not in status
+
+    drive(make_app(home), body, (80, 24))
+
+
+def test_engine_rate_is_a_no_op_for_the_same_value_and_replaces_a_different_one(home):
+    from recsys_tui.core.engine import Engine
+
+    engine = Engine.open(home)
+    try:
+        item = next(i for i in engine.catalogue.movies if engine.movie(i, 1).your_rating is None)
+        n0 = logged(home)
+        previous, result = engine.rate(1, item, 4)
+        assert previous is None and result is not None and logged(home) == n0 + 1
+        previous, result = engine.rate(1, item, 4)
+        assert previous == 4 and result is None and logged(home) == n0 + 1
+        previous, result = engine.rate(1, item, 2)
+        assert previous == 4 and result.rating == 2 and engine.movie(item, 1).your_rating == 2
+        assert logged(home) == n0 + 2
+    finally:
+        engine.close()
