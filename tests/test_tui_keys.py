@@ -246,9 +246,8 @@ def test_similar_then_rate_rates_the_visibly_selected_similar_movie(home):
         assert app.main.selected == source
         await pilot.press("f3")
         await settle(app, pilot)
-        table = app.screen.query_one("#catalogue-table", DataTable)
-        assert app.focused is table
-        highlighted = int(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+        assert app.focused is app.screen.query_one("#catalogue-table")
+        highlighted = app.main.catalogue.selected_item()
         assert highlighted != source and app.main.selected == highlighted
         stars = 4 if app.engine.movie(highlighted, 7).your_rating != 4 else 2
         await pilot.press(str(stars))

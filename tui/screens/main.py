@@ -126,9 +126,10 @@ class MainScreen(EngineScreen):
         """Type-to-search: a printable key in a list (except 1–5 and /) goes to the search box."""
         type_to_search(self, event, LISTS, "search", keep="12345/")
 
-    def _list_focused(self) -> DataTable | None:
+    def _list_focused(self):
+        """The focused list (catalogue or recommendations), or None."""
         focused = self.focused
-        return focused if isinstance(focused, DataTable) and focused.id in LISTS else None
+        return focused if focused is not None and focused.id in LISTS else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The footer shows the focused pane's keys: rating, view and similar belong to the lists."""
@@ -235,7 +236,18 @@ class MainScreen(EngineScreen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a movie in a list: a view (click) of that movie."""
-        if event.data_table.id in LISTS:
+        self._entered(event, event.data_table)
+
+    def on_movie_table_selected(self, event) -> None:
+        """Enter in a virtual movie table (``MovieTable.Selected``): as above."""
+        self._entered(event, event.table)
+
+    def on_recs_table_selected(self, event) -> None:
+        """Enter in the recommendation table (``RecsTable.Selected``): as above."""
+        self._entered(event, event.table)
+
+    def _entered(self, event, table) -> None:
+        if table.id in LISTS:
             event.stop()
             self.action_click()
 
@@ -283,7 +295,7 @@ class MainScreen(EngineScreen):
         recs = self.recs.recs
         if recs is None or not 1 <= rank <= len(recs.items):
             raise IndexError(f"no recommendation at rank {rank}")
-        table = self.recs.query_one("#recs-table", DataTable)
+        table = self.recs.query_one("#recs-table")
         table.focus()
         table.move_cursor(row=rank - 1, animate=False)
         item = recs.items[rank - 1].item_id
@@ -355,7 +367,7 @@ class MainScreen(EngineScreen):
         item = self.catalogue.selected_item()
         if item is not None:
             self.selected = item
-            self.query_one(MovieDetail).show(self.catalogue.rows.get(item), self.similar)
+            self.load_movie(item)
         self.query_one(LatencyPane).show_timings(message.similar.timings, "more like this")
         self.app.settle("similar", message.similar)  # type: ignore[attr-defined]
 
