@@ -527,6 +527,22 @@ class Engine:
     def _view(self, user_id: int, item_id: int) -> tuple[Profile, MovieRow]:
         return self.profile(user_id), self.movie(item_id, user_id)
 
+    def rate(self, user_id: int, item_id: int, rating: float, k: int = DEFAULT_K, **options
+             ) -> tuple[float | None, EventResult | None]:
+        """Rate ``item_id`` unless the user's current rating already is ``rating``.
+
+        Returns (the previous rating or None, the result or None when nothing changed): the same
+        value again is a no-op; a different value is one new event that replaces the rating.
+        ``options`` go to ``record``.
+        """
+        with self._lock:
+            user_id = self._check_user(user_id)
+            item_id = self._check_item(item_id)
+            previous = self._state(user_id).ratings.get(item_id)
+            if previous is not None and previous == check_rating(rating, self.half_stars):
+                return previous, None
+            return previous, self.record(user_id, item_id, "rating", rating, k=k, **options)
+
     def _apply(self, event: Event, state: _UserState, undone: Event | None = None) -> None:
         ready = self._store_ready()
         if ready == "down":

@@ -74,7 +74,24 @@ def test_example_script_runs_headless_and_passes_its_expectations(capsys, home, 
     assert 0 < stats["keypress_to_pane_ms"]["p50"] <= stats["keypress_to_pane_ms"]["p99"]
     assert 0 < stats["engine_ms"]["p50"] <= stats["engine_ms"]["p99"]
     assert svg.read_text().lstrip().startswith("<svg") and "Recommendations" in svg.read_text()
-    assert logged(home) == interactions  # undo is logged as an event too
+    assert "throw-away copy" in out
+    assert logged(home) == 0, "the demo ran on a throw-away copy: the home is unchanged"
+    rc, out, err = run(capsys, home, "demo", "--script", str(EXAMPLE), "--size", "80x24")
+    assert rc == 0, err  # again on the same home: passes again
+
+
+def test_demo_in_place_keeps_its_events_and_help_screenshot_shows_help(capsys, home, tmp_path):
+    script = tmp_path / "s.script"
+    script.write_text("login 1\nsearch star wars\nselect 50\nsimilar\nrate 2\nhelp\n")
+    svg = tmp_path / "help.svg"
+    rc, out, err = run(capsys, home, "demo", "--script", str(script), "--in-place", "--screenshot", str(svg))
+    assert rc == 0, err
+    assert "throw-away" not in out and logged(home) == 1
+    text = svg.read_text()
+    assert "recsys-tui" in text and "help" in text and "Everywhere" in text  # the help screen
+    # similar then rate: the most similar movie (highlighted after F3) was rated, not the source
+    rated = [line for line in out.splitlines() if "rated ★2" in line]
+    assert rated and "#50" not in rated[0]
 
 
 def test_failed_expectation_exits_1_and_names_the_line(capsys, home, tmp_path):

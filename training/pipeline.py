@@ -144,10 +144,12 @@ def _current(home: Home) -> tuple[TrainedModel | None, str | None]:
 def train(home: Home, model: str = "als", params: dict | None = None, *,
           ratings_file: Path | None = None, index: str = "flat", use_log: bool = True,
           step: Step | None = None, info: dict | None = None, engine: str = "implicit",
-          spark_master: str | None = None) -> TrainResult:
+          spark_master: str | None = None, make_current: bool = True) -> TrainResult:
     """Fit ``model`` on the home's data set (or ``ratings_file``) plus logged ratings; publish atomically.
 
     ``engine="spark"`` trains ALS with Spark MLlib (``training.spark_als``) on ``spark_master``.
+    ``make_current`` False publishes the version without making it the home's default (a model
+    tried in one app session). ``step(stage)`` may raise to stop before the next stage.
     """
     step = step or (lambda _name: None)
     timings: dict[str, float] = {}
@@ -189,7 +191,7 @@ def train(home: Home, model: str = "als", params: dict | None = None, *,
         **(info or {}),
     }
     version = artifacts.publish(home.artifacts, trained, index_kind=index, info=meta,
-                                timings=dict(timings), started=t0)
+                                timings=dict(timings), started=t0, make_current=make_current)
     timings["publish_s"] = time.perf_counter() - t2
     timings["total_s"] = time.perf_counter() - t0
     return TrainResult(version, model, trained.model.params, len(inter), n_logged, timings)

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
+from recsys_tui.tui.preferences import LAYOUTS
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+LAYOUT_HELP = {"auto": "Pane sizes follow the terminal size (saved)",
+               "compact": "The 80×24 layout at any size (saved)",
+               "wide": "Bigger lists and detail panes at any size (saved)"}
 
 
 class RecsysCommands(Provider):
@@ -17,16 +22,23 @@ class RecsysCommands(Provider):
         services = app.services  # type: ignore[attr-defined]
         out: list[tuple[str, Callable[[], object], str]] = [
             ("Switch user", app.command_switch_user, "Pick another MovieLens user or a new one"),  # type: ignore[attr-defined]
-            ("Retrain now", partial(app.command_retrain, None), "Retrain on data + your events, swap live"),  # type: ignore[attr-defined]
+            ("Retrain now", partial(app.command_retrain, None),  # type: ignore[attr-defined]
+             "Retrain the current model on data + your events, publish, swap live"),
             ("Load newest model", app.command_load_latest,  # type: ignore[attr-defined]
              "Switch to the version `recsys-tui train` published last (e.g. in another terminal)"),
             ("Export recommendations to CSV", app.command_export, "Write the current top-10 to reports/"),  # type: ignore[attr-defined]
             ("Learning view", app.command_learning, "Replay: watch HR@10 improve as models learn"),  # type: ignore[attr-defined]
-            ("Help: keys", app.action_help, "Every key binding"),  # type: ignore[attr-defined]
+            ("Save model as default", app.command_save_model,  # type: ignore[attr-defined]
+             "Keep the model of this session for later launches (a palette model change is "
+             "for this session only)"),
+            ("Help: keys", app.action_help, "Keys by pane, and what the numbers mean"),  # type: ignore[attr-defined]
         ]
+        for layout in LAYOUTS:
+            out.append((f"Layout: {layout}", partial(app.command_layout, layout),  # type: ignore[attr-defined]
+                        LAYOUT_HELP[layout]))
         for model in services.models:
             out.append((f"Change model: {model}", partial(app.command_retrain, model),  # type: ignore[attr-defined]
-                        f"Train {model} in the background and switch to it"))
+                        f"Train {model} in the background and switch to it for this session"))
         for kind in services.indexes:
             out.append((f"Change index type: {kind}", partial(app.command_index, kind),  # type: ignore[attr-defined]
                         f"Rebuild the item index as {kind}"))

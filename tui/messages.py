@@ -73,14 +73,25 @@ class RecsReady(Message):
 
 
 class EventRecorded(Message):
-    """An interaction (rating, click or undo) was logged; ``t0_ns`` is when its key was handled."""
+    """An interaction (rating, click or undo) was logged; ``t0_ns`` is when its key was handled;
+    ``previous`` is the rating a new rating replaced (None: a first rating)."""
 
-    def __init__(self, result: EventResult, profile: Profile, movie: MovieRow, t0_ns: int) -> None:
+    def __init__(self, result: EventResult, profile: Profile, movie: MovieRow, t0_ns: int,
+                 previous: float | None = None) -> None:
         super().__init__()
         self.result = result
         self.profile = profile
         self.movie = movie
         self.t0_ns = t0_ns
+        self.previous = previous
+
+
+class NothingChanged(Message):
+    """A benign no-op (the same rating again, nothing to undo): information, not an error."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
 
 
 class MovieLoaded(Message):
@@ -112,8 +123,10 @@ class RetrainProgress(Message):
 class RetrainDone(Message):
     """A new model version is published and loaded into the running engine."""
 
-    def __init__(self, version: str, refolded: int, recs: RecList, profile: Profile) -> None:
+    def __init__(self, version: str, refolded: int, recs: RecList, profile: Profile,
+                 model: str | None = None) -> None:
         super().__init__()
+        self.model = model
         self.version = version
         self.refolded = refolded
         self.recs = recs

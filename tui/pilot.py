@@ -7,10 +7,15 @@ the app has finished the action: the worker ran and the UI was updated.
 - ``await app.login(user_id | "new") -> RecList``: log in (or switch to) a user; "new" creates one.
 - ``await app.search(text, genre=None) -> list[MovieRow]``: the catalogue search (``genre`` None
   keeps the current filter, "" clears it).
-- ``await app.select(item_id) -> MovieRow``: select a movie (detail pane).
-- ``await app.rate(n) / app.click() / app.undo() -> EventResult``: the hot path, through the same
-  key actions as the keyboard; returns after the recommendation pane has refreshed.
-- ``await app.similar() -> SimilarList``: more like the selected movie.
+- ``await app.select(item_id) -> MovieRow``: select a movie as the keys would (catalogue focused,
+  cursor on it); ``await app.select_recommendation(rank) -> MovieRow``: focus the recommendation
+  list and highlight ``rank``.
+- ``await app.rate(n) / app.click() / app.undo() -> EventResult | None``: the hot path, through the
+  same key actions as the keyboard; returns after the recommendation pane has refreshed. None when
+  nothing changed (the same rating again, nothing to undo: a quiet notice, as in the app).
+- ``await app.similar() -> SimilarList``: more like the selected movie; like F3, the similar movies
+  fill the catalogue, which takes the focus with the most similar one selected (so a following
+  ``rate`` rates that one).
 - ``await app.retrain(model=None) -> str``: retrain in the background, reload, return the version.
 - ``await app.load_latest() -> str``: load the newest published version (palette command).
 - ``await app.set_index(kind)``, ``await app.export() -> str`` (CSV path),
@@ -97,7 +102,15 @@ class PilotSurface:
         self._need_main().select_item(int(item_id))
         return await self._until(fut)
 
-    async def rate(self, stars: int) -> EventResult:
+    async def select_recommendation(self, rank: int):
+        fut = self._expect("movie")
+        try:
+            self._need_main().select_recommendation(int(rank))
+        except IndexError as exc:
+            raise PilotError(str(exc)) from None
+        return await self._until(fut)
+
+    async def rate(self, stars: int) -> EventResult | None:
         fut = self._expect("event")
         self._need_main(True).action_rate(int(stars))
         return await self._until(fut)
@@ -107,7 +120,7 @@ class PilotSurface:
         self._need_main(True).action_click()
         return await self._until(fut)
 
-    async def undo(self) -> EventResult:
+    async def undo(self) -> EventResult | None:
         fut = self._expect("event")
         self._need_main().action_undo()
         return await self._until(fut)
@@ -121,7 +134,7 @@ class PilotSurface:
         if self.services.retrain is None:
             raise PilotError("retraining is not available")
         fut = self._expect("retrain")
-        self._need_main().action_retrain(model)
+        self._need_main().start_retrain(model)
         return await self._until(fut)
 
     async def load_latest(self) -> str:

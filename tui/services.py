@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from recsys_tui.core.results import (
@@ -41,7 +42,10 @@ class EngineAPI(Protocol):
     def record(self, user_id: int, item_id: int, kind: str = ..., rating: float | None = ...,
                ts: int | None = ..., k: int = ..., with_before: bool = ...,
                with_view: bool = ...) -> EventResult: ...
+    def rate(self, user_id: int, item_id: int, rating: float, k: int = ..., with_view: bool = ...
+             ) -> tuple[float | None, EventResult | None]: ...
     def undo_last(self, user_id: int, k: int = ..., with_view: bool = ...) -> EventResult: ...
+    def history(self, user_id: int) -> list: ...
     def new_user(self) -> int: ...
     def similar(self, item_id: int, k: int = ...) -> SimilarList: ...
     def search(self, text: str = ..., genre: str | None = ..., user_id: int | None = ...,
@@ -69,16 +73,26 @@ class Services:
     - ``open_engine()``: open the engine on the home (after setup, if it was needed).
     - ``needs_setup()``: True when the dataset or a published model is missing.
     - ``setup(report)``: fetch ML-100K and train the default model (first run).
-    - ``retrain(step, model)``: train ``model`` (None: the current one) on data + the event log and
-      publish it; returns the new version. The app then calls ``engine.reload()`` in the same worker.
+    - ``retrain(step, model, save)``: train ``model`` (None: the current one) on data + the event log
+      and publish it; returns the new version. ``save`` False (a model tried from the palette) keeps
+      the home's default model unchanged. ``step`` may raise to stop the work before the next stage
+      (before publishing). The app then calls ``engine.reload(version)``.
+    - ``save_default(version)``: make a published version the home's default for later launches;
+      ``default_version()``: that default now.
+    - ``preferences``: the preferences file (theme, last user, layout); None: not saved.
     - ``replay(on_point)``: a short prequential replay; returns a report with ``rows`` (each having
-      ``strategy``, ``hr_at_10``, ``hr_new``, ``hr_returning``, ``us_per_event``) and ``events``.
+      ``strategy``, ``hr_at_10``, ``hr_new``, ``hr_returning``, ``us_per_event``) and ``events``;
+      ``replay_events`` is how many events it walks at most (the learning view's progress total).
     """
 
     open_engine: Callable[[], EngineAPI]
     needs_setup: Callable[[], bool] = lambda: False
     setup: Callable[[SetupReport], None] | None = None
-    retrain: Callable[[StepReport, str | None], str] | None = None
+    retrain: Callable[[StepReport, str | None, bool], str] | None = None
+    save_default: Callable[[str], None] | None = None
+    default_version: Callable[[], str | None] = lambda: None
+    preferences: Path | None = None
     replay: Callable[[PointReport], Any] | None = None
+    replay_events: int | None = None
     models: tuple[str, ...] = ("als", "ease", "popularity", "random")
     indexes: tuple[str, ...] = ("flat", "hnsw", "ivf")

@@ -4,14 +4,23 @@ The script language lives in ``recsys_tui.demo_script``; this module drives the 
 (``tui.pilot``) inside ``App.run_test`` and prints a transcript: every action, the recommendation
 list before and after each interaction, the engine's timing breakdown and the keypress → pane time.
 A failed ``expect-…`` line is reported in place and makes the command exit 1 at the end.
+
+By default the demo runs on a throw-away copy of the home (dataset, published models and the event
+log, with the embedded feature store), so it passes on any home and leaves it unchanged;
+``--in-place`` runs on the home itself (and its Redis, if one is configured).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import shutil
+import sqlite3
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -22,9 +31,10 @@ from rich.text import Text
 
 from recsys_tui.common.errors import RecsysError
 from recsys_tui.common.fsutil import atomic_write_bytes, atomic_write_json
-from recsys_tui.common.text import clean
+from recsys_tui.common.text import clean, plain
 from recsys_tui.console import SafeConsole
 from recsys_tui.context import STATE
+from recsys_tui.core.home import Home
 from recsys_tui.core.results import EventResult, RecList, percentile
 from recsys_tui.data.movielens import GENRES
 from recsys_tui.demo_script import Action, DemoScriptError, parse_script
@@ -54,6 +64,34 @@ def parse_size(text: str) -> tuple[int, int]:
     if not (40 <= size[0] <= 500 and 12 <= size[1] <= 200):
         raise DemoUsageError(f"--size {size[0]}x{size[1]} is outside 40x12 … 500x200")
     return size
+
+
+@contextlib.contextmanager
+def throwaway_home(home: Home) -> Iterator[Home]:
+    """A private copy of ``home`` (dataset, published models, event log), deleted afterwards.
+
+    The event log is copied with SQLite's backup API, so a log another process is writing is copied
+    consistently; preferences and reports are not copied.
+    """
+    with tempfile.TemporaryDirectory(prefix="recsys-tui-demo-") as tmp:
+        copy = Home(Path(tmp) / "home")
+        copy.root.mkdir(mode=0o700)
+        try:
+            for folder in (home.data, home.artifacts):
+                if folder.is_dir():
+                    shutil.copytree(folder, copy.root / folder.name, symlinks=True)
+            if home.event_log.is_file():
+                source = sqlite3.connect(f"file:{home.event_log}?mode=ro", uri=True)
+                target = sqlite3.connect(copy.event_log)
+                try:
+                    source.backup(target)
+                finally:
+                    target.close()
+                    source.close()
+        except (OSError, sqlite3.Error) as exc:
+            raise DemoError(f"cannot copy the home {home.root} for the demo: {exc} "
+                            "(--in-place runs on the home itself)") from None
+        yield copy
 
 
 def read_script(path: Path) -> list[Action]:
@@ -88,7 +126,10 @@ class Transcript:
             mark = f"{labels.get(r.item_id, ''):>4} " if labels is not None else ""
             self.say(f"   {mark}{r.rank:>2}. {r.title[:40]:<40} {r.score:8.3f}  {r.reason[:64]}")
 
-    def event(self, result: EventResult, render_ms: float | None) -> None:
+    def event(self, result: EventResult | None, render_ms: float | None) -> None:
+        if result is None:
+            self.say("  nothing changed (the same rating again, or nothing to undo)")
+            return
         what = f"rated ★{result.rating:g}" if result.kind == "rating" else result.kind
         self.say(f"  event {result.event_id}: user {result.user_id} {what} #{result.item_id}"
                  + (f" [degraded: {result.degraded}]" if result.degraded else ""))
@@ -117,6 +158,14 @@ class Runner:
         self.app, self.pilot, self.out = app, pilot, out
         self.search_text = ""
 
+    async def close_help(self) -> None:
+        """``help`` leaves the help screen open (for a final screenshot); the next action closes it."""
+        from recsys_tui.tui.screens.help import HelpScreen
+
+        if isinstance(self.app.screen, HelpScreen):
+            await self.pilot.press("escape")
+            await self.settle()
+
     async def settle(self) -> None:
         for _ in range(3):
             await self.app.workers.wait_for_complete()
@@ -139,6 +188,8 @@ class Runner:
 
     async def run(self, action: Action) -> None:
         verb, args, app, out = action.verb, action.args, self.app, self.out
+        if verb not in ("screenshot", "help"):
+            await self.close_help()
         if verb == "login":
             recs = await app.login(args[0])
             out.recs(recs, f"logged in as user {recs.user_id}")
@@ -177,11 +228,12 @@ class Runner:
             await self.settle()
             out.say("  workers finished")
         elif verb == "help":
-            await self.pilot.press("f1")
-            await self.settle()
-            out.say(f"  help screen: {type(app.screen).__name__}")
-            await self.pilot.press("escape")
-            await self.settle()
+            from recsys_tui.tui.screens.help import HelpScreen
+
+            if not isinstance(app.screen, HelpScreen):
+                await self.pilot.press("f1")
+                await self.settle()
+            out.say(f"  help screen: {type(app.screen).__name__} (open until the next action)")
         elif verb == "learning":
             report = await app.learning()
             out.say(f"  learning view: replayed {report.events:,} events")
@@ -213,8 +265,12 @@ class Runner:
             if not recs.items:
                 raise DemoError("the recommendation list is empty")
             top = recs.items[0]
-            await self.select(top.item_id)
+            await self.app.select_recommendation(1)  # as a person would: the list, its first row
+            await self.pilot.pause()
             result = await self.app.rate(stars)
+            if result is None:
+                self.out.say(f"  {n + 1:>3}. #{top.item_id} already rated ★{stars}: nothing changed")
+                continue
             render = self._render_ms()
             moved = sum(1 for c in result.changes if c.label not in ("=",))
             self.out.say(f"  {n + 1:>3}. ★{stars} #{top.item_id} {top.title[:40]:<40} engine "
@@ -327,6 +383,9 @@ def register(app: typer.Typer) -> None:
             "--screenshot", help="Save an SVG of the final screen here.")] = None,
         json_file: Annotated[Path | None, typer.Option(
             "--json", help="Also write the latency summary and failures here.")] = None,
+        in_place: Annotated[bool, typer.Option(
+            "--in-place", help="Run on the home itself (its event log, models and Redis) instead of "
+            "a throw-away copy; the demo's ratings and new users then stay.")] = False,
     ) -> None:
         """Run the real app headless from a script and print a transcript (SSH demos, CI).
 
@@ -338,6 +397,8 @@ def register(app: typer.Typer) -> None:
           expect-changed   expect-excluded   expect-personal   expect-cold
           expect-degraded  expect-new-version             expect-reason TEXT
         A failed expect-… line is marked in the transcript and makes the command exit 1.
+        Runs on a throw-away copy of the home (embedded feature store) unless --in-place.
+        `help` leaves the help screen open, so `help` last with --screenshot captures it.
         Examples: examples/demo.script, examples/latency.script.
         """
         from recsys_tui.commands.online import open_engine
@@ -347,11 +408,21 @@ def register(app: typer.Typer) -> None:
         if screenshot is not None and screenshot.suffix.lower() != ".svg":
             raise DemoUsageError(f"--screenshot {screenshot} should end in .svg")
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-        engine = open_engine()
         # bound to today's stdout: Textual redirects sys.stdout while the app runs
         console = SafeConsole(file=sys.stdout)
-        stats = run_demo(STATE.home, STATE.effective_redis_url(), actions, dims, console,
-                         screenshot, engine=engine)
+        if in_place:
+            engine = open_engine()
+            stats = run_demo(STATE.home, STATE.effective_redis_url(), actions, dims, console,
+                             screenshot, engine=engine)
+        else:
+            open_engine().close()  # first use: fetch and train in the home itself (with progress)
+            with throwaway_home(STATE.home) as copy:
+                console.print(f"(on a throw-away copy of {plain(str(STATE.home.root))}; "
+                              "--in-place keeps what the demo does)", markup=False, highlight=False)
+                from recsys_tui.core.engine import Engine
+
+                stats = run_demo(copy, None, actions, dims, console, screenshot,
+                                 engine=Engine.open(copy, None))
         if json_file is not None:
             atomic_write_json(json_file, stats)
         if stats["expect_failures"]:

@@ -1,14 +1,42 @@
-"""A screen whose thread workers report failures through the app's one error path."""
+"""What every screen shares: worker failures go to the app's one error path; type-to-search."""
 
 from __future__ import annotations
 
+import asyncio
+
+from recsys_tui.tui.background import Cancelled
+from textual import events
 from textual.screen import Screen
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 
 class EngineScreen(Screen):
-    """Base for screens that run engine work in thread workers."""
+    """Base for screens that run engine work in workers."""
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR:
+        if event.state == WorkerState.ERROR and not isinstance(
+                event.worker.error, Cancelled | asyncio.CancelledError):
             self.app.worker_failed(event.worker)  # type: ignore[attr-defined]
+
+
+def type_to_search(screen: Screen, event: events.Key, lists: tuple[str, ...], search: str,
+                   keep: str = "") -> bool:
+    """A printable key typed while one of ``lists`` has the focus goes to the ``#search`` box.
+
+    The box takes the focus, so the rest of a word follows; Escape or Enter brings the focus back.
+    Characters in ``keep`` (e.g. the rating digits) stay keys. True when the key was taken.
+    """
+    focused = screen.focused
+    char = event.character
+    if focused is None or focused.id not in lists or not event.is_printable or not char or char in keep:
+        return False
+    if char == " " and focused.id in lists:  # a space in a list starts no word
+        return False
+    box = screen.query_one(f"#{search}", Input)
+    box.select_on_focus = False  # else the focus would select the first letter and the next replace it
+    box.focus()
+    box.insert_text_at_cursor(char)
+    event.stop()
+    event.prevent_default()
+    return True

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
+from recsys_tui.common.text import plain
+from recsys_tui.tui.background import Cancelled, in_daemon
 from recsys_tui.tui.messages import ReplayDone, ReplayPoint
 from recsys_tui.tui.screens.base import EngineScreen
 from textual import work
@@ -16,29 +19,36 @@ from textual_plotext import PlotextPlot
 
 MARKERS = ("x", "•", "+", "o", "*", "#", "@")
 
-
-class ReplayStopped(Exception):
-    """Raised from the replay's progress callback once the learning view has been closed."""
+ReplayStopped = Cancelled
+"""Raised from the replay's progress callback once the view was closed or the app quit."""
 
 
 class LearningScreen(EngineScreen):
-    """Runs the injected replay in a worker; the app keeps working (q / Escape / l go back)."""
+    """Runs the injected replay in the background; the app keeps working (Escape or F6 go back).
+
+    The progress line (events walked / total, elapsed time) shows at once and ticks every second,
+    also while the replay is still preparing its models.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Back", id="learning.close"),
-        Binding("q", "close", "Back", show=False, id="learning.close_q"),
-        Binding("l", "close", "Back", show=False, id="learning.close_l"),
+        Binding("f6", "close", "Back", show=False, id="learning.close_f6"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.curves: dict[str, list[tuple[int, float]]] = {}
         self.report = None
+        self.total: int | None = None
+        self.walked = 0
+        self.started = time.monotonic()
+        self._ticker = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="learning-box"):
-            yield Static("Prequential replay (test, then learn): HR@10 over a moving window. Running…",
+            yield Static("Prequential replay (test, then learn): HR@10 over a moving window.",
                          id="learning-title")
+            yield Static("starting the replay…", id="learning-progress")
             yield PlotextPlot(id="learning-plot")
             table: DataTable = DataTable(id="learning-table", cursor_type="row")
             table.add_columns("Strategy", "HR@10", "new users", "returning", "µs/event", "events")
@@ -51,26 +61,42 @@ class LearningScreen(EngineScreen):
         plt.xlabel("events replayed")
         if self.app.services.replay is None:  # type: ignore[attr-defined]
             self.query_one("#learning-title", Static).update("The replay is not available here.")
+            self.query_one("#learning-progress", Static).update("")
             return
+        self.total = self.app.services.replay_events  # type: ignore[attr-defined]
+        self._progress()
+        self._ticker = self.set_interval(1.0, self._progress, name="replay-progress")
         self.run_replay()
 
-    @work(thread=True, exit_on_error=False, exclusive=True, group="replay")
-    def run_replay(self) -> None:
+    def _progress(self) -> None:
+        """events walked / total and the elapsed time (preparing: the models are being trained)."""
+        if self.report is not None:
+            return
+        elapsed = time.monotonic() - self.started
+        total = f"{self.total:,}" if self.total else "?"
+        doing = "preparing the models (training on the first 80% by time)" if not self.walked \
+            else "replaying"
+        self.query_one("#learning-progress", Static).update(
+            f"{self.walked:,} / {total} events walked · {doing} · {elapsed:.0f} s · Escape goes back",
+            layout=False)
+
+    @work(exit_on_error=False, exclusive=True, group="replay")
+    async def run_replay(self) -> None:
         worker = get_current_worker()
+        stop = self.app.stop  # type: ignore[attr-defined]
 
         def on_point(strategy: str, events: int, hr: float) -> None:
-            if worker.is_cancelled:  # the view was closed: stop instead of replaying for nobody
+            if worker.is_cancelled or stop.is_set:  # closed or quitting: stop replaying for nobody
                 raise ReplayStopped
             self.post_message(ReplayPoint(strategy, events, hr))
 
-        try:
-            report = self.app.services.replay(on_point)  # type: ignore[attr-defined]
-        except ReplayStopped:
-            return
+        report = await in_daemon(stop, "replay", self.app.services.replay, on_point)  # type: ignore[attr-defined]
         self.post_message(ReplayDone(report))
 
     def on_replay_point(self, message: ReplayPoint) -> None:
         self.curves.setdefault(message.strategy, []).append((message.events, message.hr))
+        self.walked = max(self.walked, message.events)
+        self._progress()
         self._draw()
 
     def _draw(self) -> None:
@@ -84,12 +110,22 @@ class LearningScreen(EngineScreen):
             plt.plot(xs, ys, label=strategy, marker=MARKERS[n % len(MARKERS)])
         widget.refresh()
 
+    def stop_ticking(self) -> None:
+        """Stop the once-a-second progress refresh (the replay ended; screenshots)."""
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
+
     def on_replay_done(self, message: ReplayDone) -> None:
         self.report = message.report
+        self.stop_ticking()
+        self.query_one("#learning-progress", Static).update(
+            f"{message.report.events:,} / {message.report.events:,} events walked · done in "
+            f"{time.monotonic() - self.started:.0f} s · Escape goes back", layout=False)
         table = self.query_one("#learning-table", DataTable)
         table.clear()
         for r in message.report.rows:
-            table.add_row(r.strategy, f"{r.hr_at_10:.3f}", f"{r.hr_new:.3f}", f"{r.hr_returning:.3f}",
+            table.add_row(plain(r.strategy), f"{r.hr_at_10:.3f}", f"{r.hr_new:.3f}", f"{r.hr_returning:.3f}",
                           f"{r.us_per_event:.0f}", str(r.events))
         self.query_one("#learning-title", Static).update(
             f"Prequential replay done: {message.report.events} events, HR@10 per strategy "

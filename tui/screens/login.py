@@ -7,9 +7,9 @@ from typing import ClassVar
 from recsys_tui.common.text import plain
 from recsys_tui.core.results import UserSummary
 from recsys_tui.tui.messages import UserChosen, UsersLoaded
-from recsys_tui.tui.screens.base import EngineScreen
+from recsys_tui.tui.screens.base import EngineScreen, type_to_search
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -42,12 +42,14 @@ def matches(user: UserSummary, text: str) -> bool:
 
 
 class LoginScreen(EngineScreen):
-    """Enter logs in as the highlighted user; ``n`` creates a new one."""
+    """Enter logs in as the highlighted user; F2 creates a new one (after a confirmation).
+
+    Letters and digits typed in the table go to the filter box (type-to-search).
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "new_user", "New user", id="login.new_user"),
-        Binding("slash", "focus_search", "Search", id="login.search"),
-        Binding("f2", "new_user", "New user", show=False, id="login.new_user_f2"),
+        Binding("slash", "focus_search", "Search", key_display="/", id="login.search"),
+        Binding("f2", "new_user", "New user…", id="login.new_user"),
         Binding("escape", "cancel", "Back", id="login.back"),
     ]
 
@@ -59,10 +61,14 @@ class LoginScreen(EngineScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="login-box"):
-            yield Static("Who are you? Pick a MovieLens user (Enter) or start fresh (n).", id="login-title")
+            yield Static("Who are you? Pick a MovieLens user (Enter), or start fresh as a new user (F2). "
+                         "Type to filter.", id="login-title")
             with Horizontal(id="login-bar"):
-                yield Input(placeholder="filter: id, age, occupation, genre (/)", id="login-search")
-                yield Button("New user (n)", id="login-new")
+                yield Input(placeholder="filter: id, age, occupation, genre (type or /)", id="login-search")
+                # Mouse only: a key typed on a focused button would press it (F2 is the key).
+                new = Button("New user (F2)", id="login-new")
+                new.can_focus = False
+                yield new
             table: DataTable = DataTable(id="login-table", cursor_type="row", zebra_stripes=True)
             for key, label in (("id", "User"), ("age", "Age"), ("gender", "Sex"), ("occ", "Occupation"),
                                ("n", "#Ratings"), ("genres", "Favourite genres")):
@@ -74,6 +80,9 @@ class LoginScreen(EngineScreen):
         self.query_one("#login-table", DataTable).focus()
         self.load_users()
 
+    def on_key(self, event: events.Key) -> None:
+        type_to_search(self, event, ("login-table",), "login-search")
+
     @work(thread=True, exit_on_error=False, exclusive=True, group="users")
     def load_users(self) -> None:
         self.post_message(UsersLoaded(self.app.engine.users()))  # type: ignore[attr-defined]
@@ -81,6 +90,7 @@ class LoginScreen(EngineScreen):
     def on_users_loaded(self, message: UsersLoaded) -> None:
         self.users = message.users
         self._fill(self.query_one("#login-search", Input).value)
+        self._cursor_to(self.app.user_id or self.app.prefs.last_user)  # type: ignore[attr-defined]
         self.app.settle("users", len(self.users))  # type: ignore[attr-defined]
 
     def _fill(self, text: str) -> None:
@@ -91,6 +101,12 @@ class LoginScreen(EngineScreen):
             table.add_row(*row_cells(u), key=str(u.user_id))
         if self.shown:
             table.move_cursor(row=0, animate=False)
+
+    def _cursor_to(self, user_id: int | None) -> None:
+        """Highlight ``user_id``'s row (the current or last user) when it is shown."""
+        ids = [u.user_id for u in self.shown]
+        if user_id in ids:
+            self.query_one("#login-table", DataTable).move_cursor(row=ids.index(user_id), animate=False)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._fill(event.value)
@@ -107,17 +123,37 @@ class LoginScreen(EngineScreen):
             self.action_new_user()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """``Back`` exists only when switching user (there is a main screen to go back to)."""
-        return self.switching if action == "cancel" else True
+        """Escape leaves the filter box; otherwise ``Back`` exists only when switching user."""
+        if action == "cancel":
+            return self.switching or self._in_search()
+        return True
+
+    def _in_search(self) -> bool:
+        return self.focused is not None and self.focused.id == "login-search"
 
     def action_cancel(self) -> None:
-        self.dismiss()
+        if self._in_search():
+            self.query_one("#login-table", DataTable).focus()
+        elif self.switching:
+            self.dismiss()
 
     def action_focus_search(self) -> None:
         self.query_one("#login-search", Input).focus()
 
     def action_new_user(self) -> None:
-        self.create_user()
+        """F2 or the button: a new permanent user, after a confirmation."""
+        from recsys_tui.tui.screens.pickers import Confirm
+
+        if self.app._exit:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.create_user()
+
+        self.app.push_screen(Confirm("Create a new user? The id is kept in this home's event log for good "
+                                     "(its recommendations start from what is popular).",
+                                     yes="Create user"), answered)
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="users")
     def create_user(self) -> None:

@@ -77,7 +77,7 @@ class MovieDetail(VerticalScroll):
             text.append_text(explanation(rec, n_items, model, personal))
         text.append(f"\n#{row.item_id} · avg ★{row.avg_rating:.2f} from {row.n_ratings} "
                     f"rating{'' if row.n_ratings == 1 else 's'}")
-        text.append(f"\nyour rating: {stars(row.your_rating)}  (1–5 rate, c click)")
+        text.append(f"\nyour rating: {stars(row.your_rating)}  (1–5 rate, Enter view)")
         text.append("\n" + plain(", ".join(row.genres)))
         if similar is not None and similar.item_id == row.item_id:
             text.append("\nmore like this (m), similarity:", style="bold")
@@ -85,7 +85,7 @@ class MovieDetail(VerticalScroll):
                 text.append(f"\n  {s.similarity:.2f} ")
                 text.append(plain(s.title))
         elif rec is None:
-            text.append("\nm: more like this", style="italic")
+            text.append("\nF3: more like this", style="italic")
         self.query_one("#detail-text", Static).update(text, layout=False)
 
 

@@ -35,7 +35,7 @@ class ProfilePane(VerticalScroll):
         text.append(f"\nhere: {counts or 'nothing yet'}")
         if profile.top_genres:
             text.append("\nlikes: " + plain(", ".join(f"{g} ({n})" for g, n in profile.top_genres)))
-        text.append("\nrecent (x undoes the newest):", style="bold")
+        text.append("\nrecent (Ctrl+Z undoes the newest):", style="bold")
         if not profile.recent:
             text.append("\n  none yet: rate with 1–5")
         for h in profile.recent[:SHOWN]:
