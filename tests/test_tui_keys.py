@@ -228,7 +228,7 @@ def test_rating_again_with_the_same_value_changes_nothing_and_a_new_value_replac
         changed = await app.rate(3)
         assert changed is not None and changed.rating == 3 and logged(home) == n0 + 2
         assert app.engine.movie(item, 1).your_rating == 3
-        assert "re-rated ★5→★3" in text_of(app, "#recs-head")
+        assert "re-rated ★5→★3" in str(app.main.recs.border_title)
         assert "ERROR" not in text_of(app, "#status") and app.errors == []
 
     drive(make_app(home), body, (80, 24))

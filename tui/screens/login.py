@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from recsys_tui.common.text import plain
+from recsys_tui.common.text import has_control, plain
 from recsys_tui.core.results import UserSummary
 from recsys_tui.tui.messages import UserChosen, UsersLoaded
 from recsys_tui.tui.screens.base import EngineScreen, type_to_search
@@ -109,6 +109,9 @@ class LoginScreen(EngineScreen):
             self.query_one("#login-table", DataTable).move_cursor(row=ids.index(user_id), animate=False)
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        if has_control(event.value):  # pasted control characters are shown as placeholders
+            event.input.value = plain(event.value)
+            return
         self._fill(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

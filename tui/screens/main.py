@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from recsys_tui.common.fsutil import atomic_write_bytes
-from recsys_tui.common.text import plain
+from recsys_tui.common.text import has_control, plain
 from recsys_tui.core.results import RecList, rank_changes
 from recsys_tui.tui.background import Cancelled, in_daemon
 from recsys_tui.tui.messages import (
@@ -208,7 +208,7 @@ class MainScreen(EngineScreen):
     def on_recs_ready(self, message: RecsReady) -> None:
         if message.recs.user_id != self.user_id:
             return
-        self.recs.show(message.recs, None, f"· {message.reason}")
+        self.recs.show(message.recs, None, message.reason)
         self.query_one(ProfilePane).show(message.profile, self.app.user_summary(self.user_id))
         self.query_one(LatencyPane).show_timings(message.recs.timings, "recommend")
         self.app.last_recs = message.recs  # type: ignore[attr-defined]
@@ -229,6 +229,9 @@ class MainScreen(EngineScreen):
         self.run_search(text, self.genre)
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        if has_control(event.value):  # pasted control characters are shown as placeholders
+            event.input.value = plain(event.value)
+            return
         if event.input.id == "search" and event.value != self.search_text:
             self.search_text = event.value
             self.run_search(event.value, self.genre)
@@ -442,7 +445,7 @@ class MainScreen(EngineScreen):
         what = {"rating": f"rated ★{r.rating:g}" if r.rating else "rated", "undo": "undo"}.get(r.kind, r.kind)
         if r.kind == "rating" and message.previous is not None:
             what = f"re-rated ★{message.previous:g}→★{r.rating:g}"
-        self.recs.show(r.after, r.changes, f"· {what}")
+        self.recs.show(r.after, r.changes, what)
         self.app.last_result = r  # type: ignore[attr-defined]
         self.app.last_recs = r.after  # type: ignore[attr-defined]
         self.recs.call_after_refresh(self._measured, message, f"{what}: {message.movie.title}")
@@ -562,7 +565,7 @@ class MainScreen(EngineScreen):
     def on_retrain_done(self, message: RetrainDone) -> None:
         old: RecList | None = self.recs.recs
         if message.recs.user_id == self.user_id:
-            self.recs.show(message.recs, rank_changes(old, message.recs), f"· retrained {message.version}")
+            self.recs.show(message.recs, rank_changes(old, message.recs), f"retrained {message.version}")
             self.query_one(ProfilePane).show(message.profile, self.app.user_summary(self.user_id))
             self.app.last_recs = message.recs  # type: ignore[attr-defined]
         self.refresh_status(busy="")

@@ -74,7 +74,8 @@ class RecsPane(Vertical):
         self.changes = changes or []
         self.what = what
         by_item = {c.item_id: c for c in self.changes if c.after is not None}
-        self.border_title = f"Recommendations · {'personal' if recs.personal else 'popular now'}"
+        head = f"Recommendations · {'personal' if recs.personal else 'popular now'}"
+        self.border_title = escape_markup(plain(f"{head} · {what}" if what else head))
         self.table.set_rows([RecRow(str(r.rank), marker(by_item.get(r.item_id), changes is None),
                                     score_text(r.score), plain(r.title), plain(reason_line(r)))
                              for r in recs.items])
