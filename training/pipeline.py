@@ -13,6 +13,7 @@ from recsys_tui.common.errors import DataError
 from recsys_tui.core import artifacts
 from recsys_tui.core.event_log import EventLog
 from recsys_tui.core.home import Home
+from recsys_tui.core.log_open import log_url, open_event_log
 from recsys_tui.data.fetch import load as load_dataset
 from recsys_tui.data.movielens import Dataset, Interactions
 from recsys_tui.data.parsers import parse_interactions_text
@@ -128,7 +129,7 @@ def train(home: Home, model: str = "als", params: dict | None = None, *,
     step("load")
     home.ensure()
     dataset = load_dataset(home.data)
-    log = EventLog(home.event_log) if use_log else None
+    log = open_event_log(home.event_log, log_url()) if use_log else None
     try:
         inter, logged = training_data(dataset, log, ratings_file)
         n_logged = len(logged)
