@@ -27,7 +27,9 @@ CONNECT_TIMEOUT_S = 0.5
 LOCK_TTL_MS = 60_000
 WATCH_RETRIES = 100
 _SECRET_PARAMS = ("password", "pass", "pwd")
-REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
+REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError, redis.exceptions.ClusterError,
+                redis.exceptions.RedisClusterException, redis.exceptions.TryAgainError)
+"""Errors that mean "unreachable" (the engine degrades); cluster errors included (a master down)."""
 ACL_COMMANDS = ("ping", "exists", "hget", "hgetall", "hset", "hincrby", "zadd", "zincrby", "zrange",
                 "zrevrange", "zscore", "lpush", "lrem", "ltrim", "lrange", "get", "set", "del", "scan",
                 "watch", "unwatch", "multi", "exec", "discard")
@@ -66,7 +68,8 @@ def connect(url: str | None) -> tuple[redis.Redis, str]:
         return fakeredis.FakeRedis(), "fakeredis"
     scheme = urlsplit(url).scheme if "://" in url else ""
     if scheme not in ("redis", "rediss", "unix"):
-        raise StoreError(f"malformed Redis URL {redact(url)!r}: use redis://, rediss:// or unix://")
+        raise StoreError(f"malformed Redis URL {redact(url)!r}: use redis://, rediss://, unix:// "
+                         "or redis+cluster://host:port[,host:port...]")
     try:
         client = redis.Redis.from_url(
             url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=CONNECT_TIMEOUT_S,
@@ -103,6 +106,10 @@ class FeatureStore:
 
     @staticmethod
     def open(url: str | None) -> FeatureStore:
+        from recsys_tui.core.cluster_store import ClusterFeatureStore, is_cluster_url
+
+        if is_cluster_url(url):
+            return ClusterFeatureStore(url)  # type: ignore[arg-type]
         client, kind = connect(url)
         return FeatureStore(client, kind, url)
 

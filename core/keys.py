@@ -3,10 +3,15 @@
     rs:v1:{u:42}:meta     hash: n_rating, n_click, n_view, last_event_id, emb_version, updated
     rs:v1:{u:42}:recent   list: newest first, capped, "event_id:item_id:kind:rating"
     rs:v1:{u:42}:emb      string: the user's float32 embedding bytes
-    rs:v1:pop             sorted set: item id → interaction count (training + events)
-    rs:v1:wm              sorted set with one member "applied": highest applied event id
-    rs:v1:epoch           hash: what the store was seeded from; absent = empty store
-    rs:v1:lock:rebuild    string: held while one process rebuilds or catches up
+    rs:v1:{g}:pop         sorted set: item id → interaction count (training + events)
+    rs:v1:{g}:wm          sorted set with one member "applied": highest applied event id
+    rs:v1:{g}:epoch       hash: what the store was seeded from; absent = empty store
+    rs:v1:{g}:seen        bitmap: event ids counted in popularity (Redis Cluster only)
+    rs:v1:{g}:lock:rebuild string: held while one process rebuilds or catches up
+
+The global keys share the hash tag ``{g}`` so that on a Redis Cluster they live in one slot and
+one script can update them together (see ``recsys_tui.core.cluster_store`` for why popularity is
+placed there rather than sharded).
 
 Ids are validated positive integers before any key is built, so no title, search text or other
 user-supplied string ever reaches a key.
@@ -41,7 +46,9 @@ def user_key(user_id: int, field: str) -> str:
     return f"{NAMESPACE}:{{u:{valid_id(user_id, 'user id')}}}:{field}"
 
 
-POPULARITY = f"{NAMESPACE}:pop"
-WATERMARK = f"{NAMESPACE}:wm"
-EPOCH = f"{NAMESPACE}:epoch"
-REBUILD_LOCK = f"{NAMESPACE}:lock:rebuild"
+GLOBAL = f"{NAMESPACE}:{{g}}"
+POPULARITY = f"{GLOBAL}:pop"
+WATERMARK = f"{GLOBAL}:wm"
+EPOCH = f"{GLOBAL}:epoch"
+SEEN = f"{GLOBAL}:seen"
+REBUILD_LOCK = f"{GLOBAL}:lock:rebuild"

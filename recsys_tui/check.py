@@ -44,7 +44,7 @@ from recsys_tui.core.results import percentile
 from recsys_tui.data.cache import cache_dir, has_cache
 
 REDIS_BINARY = shutil.which("redis-server")
-KEY_SCHEMA = re.compile(r"^rs:v1:(\{u:[1-9]\d*\}:(meta|recent|emb)|pop|wm|epoch|lock:rebuild)$")
+KEY_SCHEMA = re.compile(r"^rs:v1:(\{u:[1-9]\d*\}:(meta|recent|emb)|\{g\}:(pop|wm|epoch|seen|lock:rebuild))$")
 """Every key the feature store may hold (tests check a whole session against it)."""
 
 

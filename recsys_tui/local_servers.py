@@ -87,6 +87,22 @@ class PostgresServer:
         self.root = None
 
 
+def _cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is free as well."""
+    import socket
+
+    for _ in range(200):
+        port = free_port()
+        if port + 10000 < 65536:
+            with contextlib.closing(socket.socket()) as sock:
+                try:
+                    sock.bind(("127.0.0.1", port + 10000))
+                except OSError:
+                    continue
+                return port
+    raise CheckError("no free port pair for a Redis Cluster node")
+
+
 @dataclass
 class RedisClusterServers:
     """``masters`` cluster nodes (plus ``replicas`` per master) on free loopback ports."""
@@ -116,7 +132,11 @@ class RedisClusterServers:
         if REDIS_BINARY is None or cli is None:
             raise CheckError("a Redis Cluster needs redis-server and redis-cli (apt install redis-server)")
         self.root = Path(tempfile.mkdtemp(prefix="recsys-cluster-"))
-        self.ports = [free_port() for _ in range(self.masters * (1 + self.replicas))]
+        self.ports = []
+        while len(self.ports) < self.masters * (1 + self.replicas):
+            port = _cluster_port()
+            if port not in self.ports:
+                self.ports.append(port)
         for port in self.ports:
             self._spawn(port)
         for port in self.ports:
@@ -153,6 +173,12 @@ class RedisClusterServers:
                 return
             time.sleep(0.1)
         raise CheckError(f"cluster node {port} never reported cluster_state:ok")
+
+    def flush(self) -> None:
+        """Empty every master (replicas follow)."""
+        cli = shutil.which("redis-cli") or "redis-cli"
+        for port in self.master_ports():
+            subprocess.run([cli, "-p", str(port), "flushall"], capture_output=True, timeout=10, check=True)
 
     def master_ports(self) -> list[int]:
         cli = shutil.which("redis-cli") or "redis-cli"

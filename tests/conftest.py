@@ -76,11 +76,17 @@ def redis_server(tmp_path):
     server.stop()
 
 
-@pytest.fixture(params=["fakeredis", "redis"])
+@pytest.fixture(params=["fakeredis", "redis", "cluster"])
 def store_url(request, tmp_path):
-    """``None`` for the embedded store, or the URL of a real server started for the test."""
+    """``None`` for the embedded store, or the URL of a real server (or the session's emptied
+    3-master Redis Cluster) for the test."""
     if request.param == "fakeredis":
         yield None
+        return
+    if request.param == "cluster":
+        cluster = request.getfixturevalue("redis_cluster")
+        cluster.flush()
+        yield cluster.url
         return
     if REDIS_BINARY is None:
         no_redis_binary()
