@@ -187,6 +187,25 @@ class RedisClusterServers:
         return sorted(int(line.split()[1].split(":")[1].split("@")[0]) for line in out.splitlines()
                       if "master" in line.split()[2] and "fail" not in line.split()[2])
 
+    def restart(self, port: int) -> None:
+        """Start a killed node again on its port and config (it rejoins with its slots, empty)."""
+        self._spawn(port)
+        self._wait_port(port)
+        self._wait_ok(shutil.which("redis-cli") or "redis-cli", port)
+
+    def wait_failover(self, dead: int) -> None:
+        """Wait until a replica took over the killed master ``dead`` and the cluster is ok."""
+        cli = shutil.which("redis-cli") or "redis-cli"
+        alive = next(p for p in self.ports if p != dead)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            info = subprocess.run([cli, "-p", str(alive), "cluster", "info"], capture_output=True,
+                                  text=True, timeout=5, check=False).stdout
+            if "cluster_state:ok" in info and dead not in self.master_ports():
+                return
+            time.sleep(0.1)
+        raise CheckError(f"no replica took over from {dead}")
+
     def kill(self, port: int) -> None:
         proc = self.procs.get(port)
         if proc is not None and proc.poll() is None:
