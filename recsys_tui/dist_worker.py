@@ -34,11 +34,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--barrier")
     parser.add_argument("--procs", type=int, default=1)
     parser.add_argument("--name", default="w")
+    parser.add_argument("--go", help="wait for this file to exist before recording (a start line)")
+    parser.add_argument("--pace", type=float, default=0.0, help="seconds to sleep between events")
     args = parser.parse_args(argv)
     engine = Engine.open(Home(Path(args.home)), args.redis_url, log_url=args.log_url)
     users = [int(u) for u in args.users.split(",")]
     acked, refused, latencies = [], 0, []
     print("ready", flush=True)
+    if args.go:
+        deadline = time.monotonic() + BARRIER_TIMEOUT_S
+        while not Path(args.go).exists():
+            if time.monotonic() > deadline:
+                print("start line timed out", file=sys.stderr)
+                return 1
+            time.sleep(0.005)
     t_start = time.perf_counter()
     for event in event_stream(args.seed, args.n, users, undo_share=args.undo_share):
         t0 = time.perf_counter()
@@ -49,8 +58,11 @@ def main(argv: list[str] | None = None) -> int:
             continue
         latencies.append((time.perf_counter() - t0) * 1000)
         acked.append(result.event_id)
-        print(f"ok {result.event_id}", flush=True)
+        print(f"ok {result.event_id} {time.time():.6f}", flush=True)
+        if args.pace:
+            time.sleep(args.pace)
     elapsed = time.perf_counter() - t_start
+    t_end = time.time()
     served: dict[str, list[int]] = {}
     if args.barrier:
         barrier = Path(args.barrier)
@@ -64,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         served = {str(u): [r.item_id for r in engine.recommend(u).items] for u in users}
     atomic_write_json(Path(args.out), {
         "acked": acked, "refused": refused, "latencies_ms": latencies, "elapsed_s": elapsed,
+        "t_end": t_end,
         "degraded": engine.degraded, "served": served})
     engine.close()
     return 0
