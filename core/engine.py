@@ -72,7 +72,7 @@ class _UserState:
     personal: bool = False
     last: RecList | None = None
     last_event_id: int = 0
-    """The newest logged event (undo markers included) this view reflects (docs/METHOD.md §5)."""
+    """The newest logged event (undo markers included) this view reflects (docs/DISTRIBUTED.md §2)."""
     n_live: int = 0
     """How many of the user's logged events are live (not undo markers, not undone)."""
 
@@ -271,7 +271,7 @@ class Engine:
         return state
 
     def _sync(self, user_id: int, state: _UserState) -> _UserState:
-        """Serve features from the store when it is ahead of this view (docs/METHOD.md §5)."""
+        """Serve features from the store when it is ahead of this view (docs/DISTRIBUTED.md §2)."""
         if self._degraded is not None:  # no store: the log is the only other writer's trace
             if self.log.last_event_id(user_id) > state.last_event_id:
                 return self._state(user_id, refresh=True)

@@ -66,7 +66,9 @@ class PostgresServer:
         initdb, pg_ctl = postgres_bin("initdb"), postgres_bin("pg_ctl")
         if initdb is None or pg_ctl is None:
             raise CheckError("PostgreSQL binaries not found (apt install postgresql)")
-        self.root = Path(tempfile.mkdtemp(prefix="recsys-pg-"))
+        # As root the server runs as nobody, who must reach the folder: keep it directly in /tmp.
+        shared = "/tmp" if os.geteuid() == 0 and os.path.isdir("/tmp") else None
+        self.root = Path(tempfile.mkdtemp(prefix="recsys-pg-", dir=shared))
         if os.geteuid() == 0:
             nobody = pwd.getpwnam("nobody")
             os.chown(self.root, nobody.pw_uid, nobody.pw_gid)
