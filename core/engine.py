@@ -706,7 +706,7 @@ class Engine:
         with self._lock:
             return Status(self.trained.name, self.version, self.index.kind if self.index else None,
                           self.store.kind, self.store.url, self._degraded, self.log.count(),
-                          str(self.home.root))
+                          str(self.home.root), f"{self.log.kind} {self.log.path}")
 
     def embedding(self, user_id: int) -> np.ndarray | None:
         """The user's current vector (embedding models)."""

@@ -207,3 +207,5 @@ class Status:
     degraded: str | None
     n_events: int
     home: str
+    event_log: str = "sqlite"
+    """The log backend and where it is (a PostgreSQL URL with its password hidden)."""

@@ -179,3 +179,27 @@ def test_per_user_ids_commit_in_order_under_concurrency(pg_url):
     for log in [*writers, reader]:
         log.close()
     assert not violations
+
+
+@pytest.mark.slow
+def test_the_cli_runs_on_postgresql_and_never_prints_the_password(home, pg_server):
+    """`recsys-tui --log-url` end to end: a rating lands in PostgreSQL; status hides the password."""
+    import psycopg
+
+    from recsys_tui.check import run_cli
+
+    with psycopg.connect(pg_server.url, autocommit=True) as conn:
+        conn.execute("CREATE ROLE app LOGIN PASSWORD 'Pg-Secret-91'")
+        conn.execute("CREATE DATABASE cli_db OWNER app")
+    url = pg_server.url.replace("recsys@", "app:Pg-Secret-91@").rsplit("/", 1)[0] + "/cli_db"
+
+    rc, out, err = run_cli(["--home", str(home.root), "--log-url", url, "rate", "-u", "3", "-i", "50",
+                            "-r", "5"])
+    assert rc == 0, err
+    rc2, out2, err2 = run_cli(["--home", str(home.root), "--log-url", url, "status"])
+    assert rc2 == 0 and "postgresql" in out2 and "n_events: 1" in out2, out2 + err2
+    assert "Pg-Secret-91" not in out + err + out2 + err2
+    log = open_event_log(None, url)  # type: ignore[arg-type]
+    assert [(e.user_id, e.item_id, e.rating) for e in log.events()] == [(3, 50, 5.0)]
+    log.close()
+    assert not (home.root / "events.sqlite3").exists() or EventLog(home.event_log).count() == 0
