@@ -22,7 +22,6 @@ from recsys_tui.core.freshness import embedding_tag, plan
 from recsys_tui.core.home import Home
 from recsys_tui.core.index import VectorIndex
 from recsys_tui.core.keys import InvalidId, valid_id
-from recsys_tui.core.log_open import log_url as resolve_log_url
 from recsys_tui.core.log_open import open_event_log
 from recsys_tui.core.reasons import top_contributors
 from recsys_tui.core.results import (
@@ -114,8 +113,8 @@ class Engine:
              fallback_embedded: bool = False, log_url: str | None = None) -> Engine:
         """Load the dataset cache, the current artifact and the log; connect the store.
 
-        The log is the home's SQLite file, or PostgreSQL when ``log_url`` (else
-        ``$RECSYS_TUI_LOG_URL``) is set.
+        The log is the home's SQLite file, or PostgreSQL at ``log_url`` (only when given: the CLI
+        resolves ``--log-url`` / ``$RECSYS_TUI_LOG_URL``; scratch engines never share a log).
 
         An unreachable Redis starts the engine in degraded mode (or on the embedded store when
         ``fallback_embedded``); the log still records everything and is replayed later.
@@ -123,7 +122,7 @@ class Engine:
         home.ensure()
         dataset = load_dataset(home.data)
         artifact = artifacts.load(home.artifacts)
-        log = open_event_log(home.event_log, resolve_log_url(log_url))
+        log = open_event_log(home.event_log, log_url)
         try:
             store = FeatureStore.open(redis_url)
             engine = Engine(home, dataset, artifact, log, store, index)

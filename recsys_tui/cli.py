@@ -49,10 +49,7 @@ def root(
     """With no command: open the app (fetching data and training on first run)."""
     STATE.home_arg = home
     STATE.redis_url = redis_url
-    if log_url:  # every engine, training run and worker this process starts reads the log from here
-        from recsys_tui.core.log_open import LOG_ENV
-
-        os.environ[LOG_ENV] = log_url
+    STATE.log_url = log_url
     if version:
         typer.echo(f"recsys-tui {__version__}")
         raise typer.Exit()
