@@ -40,10 +40,13 @@ from recsys_tui.local_servers import PostgresServer, RedisClusterServers
 APP_POLL_S = 0.25  # the main screen's timer (tui/screens/main.py POLL_S)
 
 
-def new_db(pg: PostgresServer, name: str) -> str:
+ASYNC_COMMIT = "?options=-csynchronous_commit%3Doff"
+
+
+def new_db(pg: PostgresServer, name: str, async_commit: bool = False) -> str:
     with psycopg.connect(pg.url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return pg.url.rsplit("/", 1)[0] + f"/{name}"
+    return pg.url.rsplit("/", 1)[0] + f"/{name}" + (ASYNC_COMMIT if async_commit else "")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -149,6 +152,9 @@ def main() -> int:
     parser.add_argument("--fresh-events", type=int, default=200)
     parser.add_argument("--home", help="a trained home to copy (default: the default home)")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--async-commit", action="store_true",
+                        help="PostgreSQL synchronous_commit=off (no WAL fsync wait per event; see "
+                             "docs/DISTRIBUTED.md §1 for what that risks)")
     args = parser.parse_args()
     src = Home.resolve(args.home)
     pg, cluster = PostgresServer(), RedisClusterServers(masters=3)
@@ -165,15 +171,16 @@ def main() -> int:
             train(trained, "als")
             src = trained
         homes = [copy_home(src, work / "host-a"), copy_home(src, work / "host-b")]
-        out = {"load_avg": os.getloadavg(), "cpus": os.cpu_count()}
-        out["latency"] = latency(homes[0], cluster, new_db(pg, "lat"), args.events)
+        out = {"load_avg": os.getloadavg(), "cpus": os.cpu_count(), "async_commit": args.async_commit}
+        mode = args.async_commit
+        out["latency"] = latency(homes[0], cluster, new_db(pg, "lat", mode), args.events)
         print("event → top-10 (1 process):", json.dumps(out["latency"]), flush=True)
-        one = run_workers(homes, cluster, new_db(pg, "one"), args.events, 1, work)
-        four = run_workers(homes, cluster, new_db(pg, "four"), args.events, 4, work)
+        one = run_workers(homes, cluster, new_db(pg, "one", mode), args.events, 1, work)
+        four = run_workers(homes, cluster, new_db(pg, "four", mode), args.events, 4, work)
         out["throughput"] = {"one": one, "four": four,
                              "speedup": four["events_per_s"] / one["events_per_s"]}
         print("throughput:", json.dumps(out["throughput"]), flush=True)
-        out["freshness"] = freshness(homes, cluster, new_db(pg, "fresh"), args.fresh_events, work)
+        out["freshness"] = freshness(homes, cluster, new_db(pg, "fresh", mode), args.fresh_events, work)
         print("cross-process freshness:", json.dumps(out["freshness"]), flush=True)
         out["load_avg_after"] = os.getloadavg()
         if args.json:

@@ -180,3 +180,24 @@ def test_four_processes_two_homes_one_postgres_one_cluster(home, tmp_path, pg_ur
                 assert items == [x.item_id for x in engine.recommend(int(user)).items], user
     finally:
         engine.close()
+
+
+@pytest.mark.slow
+@pytest.mark.faults
+def test_redis_killed_with_a_postgresql_log_replays_exactly_once(home, pg_url, redis_server):
+    """The outage replay works the same from PostgreSQL: nothing lost, nothing counted twice."""
+    engine = Engine.open(home, redis_server.url, log_url=pg_url)
+    try:
+        stream = event_stream(5, 200, [*range(1, 21)])
+        for event in stream[:100]:
+            play(engine, event)
+        redis_server.kill()
+        for event in stream[100:]:
+            play(engine, event)
+        assert engine.degraded is not None
+        redis_server.start()  # back empty: the engine reseeds and replays the whole log
+        _recover(engine)
+        assert store_matches_log(engine) == []
+        assert engine.log.kind == "postgresql" and engine.log.count() == 200
+    finally:
+        engine.close()
