@@ -112,19 +112,20 @@ def freshness(homes: list[Home], cluster: RedisClusterServers, log_url: str, n: 
 
     thread = threading.Thread(target=collect, daemon=True)
     thread.start()
-    lags: list[float] = []
+    views: list[tuple[float, int]] = []  # (when B's view moved, the newest event it then showed)
     seen = 0
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and (writer.poll() is None or seen < max(acks, default=0)):
         time.sleep(APP_POLL_S)
         if reader.poll(user):
-            now = time.time()
-            top = reader._state(user, sync=False).last_event_id
-            lags += [now - t for i, t in list(acks.items()) if seen < i <= top]
-            seen = top
+            seen = reader._state(user, sync=False).last_event_id
+            views.append((time.time(), seen))
     writer.wait(60)
     thread.join(10)
     reader.close()
+    # an event's lag: from its ack in A to the first poll in B whose view includes it
+    lags = [next(t for t, top in views if top >= i) - t_ack for i, t_ack in acks.items()
+            if any(top >= i for _, top in views)]
     return {"events": len(acks), "measured": len(lags), "poll_s": APP_POLL_S,
             "p50_ms": pct(lags, 50) * 1000, "p99_ms": pct(lags, 99) * 1000,
             "max_ms": max(lags, default=float("nan")) * 1000}
