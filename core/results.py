@@ -209,3 +209,5 @@ class Status:
     home: str
     store_problems: tuple[str, ...] = ()
     """Why the store is not fully trusted although reachable (missing keys, warnings, repairs)."""
+    event_log: str = "sqlite"
+    """The log backend and where it is (a PostgreSQL URL with its password hidden)."""

@@ -25,7 +25,8 @@ def _home(home: Home | str | Path | None) -> Home:
     return home if isinstance(home, Home) else Home.resolve(home)
 
 
-def make_services(home: Home, redis_url: str | None = None, index: str | None = None) -> Services:
+def make_services(home: Home, redis_url: str | None = None, index: str | None = None,
+                  log_url: str | None = None) -> Services:
     """Callables for setup, opening the engine, retraining and the replay, bound to ``home``."""
 
     def needs_setup() -> bool:
@@ -39,10 +40,10 @@ def make_services(home: Home, redis_url: str | None = None, index: str | None = 
         def progress(done: int, total: int | None) -> None:
             report("", done / total if total else None)
 
-        ensure_ready(home, lambda text: report(text, None), progress)
+        ensure_ready(home, lambda text: report(text, None), progress, log_url)
 
     def open_engine() -> Engine:
-        return Engine.open(home, redis_url, index)
+        return Engine.open(home, redis_url, index, log_url=log_url)
 
     def retrain(step: StepReport, model: str | None) -> str:
         from recsys_tui.training.pipeline import train
@@ -51,7 +52,8 @@ def make_services(home: Home, redis_url: str | None = None, index: str | None = 
         current, params = home_model(home)
         name = model or current
         kind = index or "flat"
-        return train(home, name, params if name == current else None, index=kind, step=step).version
+        return train(home, name, params if name == current else None, index=kind, step=step,
+                     log_url=log_url).version
 
     def replay(on_point: PointReport):
         from recsys_tui.training.replay import run_replay
@@ -67,18 +69,18 @@ def make_services(home: Home, redis_url: str | None = None, index: str | None = 
 
 
 def make_app(home: Home | str | Path | None, redis_url: str | None = None, index: str | None = None, *,
-             engine: Engine | None = None) -> RecsysApp:
+             engine: Engine | None = None, log_url: str | None = None) -> RecsysApp:
     """The app for ``home``; ``engine`` (already open) skips the start-up screen."""
     home = _home(home)
-    return RecsysApp(make_services(home, redis_url, index), engine=engine)
+    return RecsysApp(make_services(home, redis_url, index, log_url), engine=engine)
 
 
-def run_app(home: Home | str | Path | None, redis_url: str | None) -> None:
+def run_app(home: Home | str | Path | None, redis_url: str | None, log_url: str | None = None) -> None:
     """Run the app in the terminal (``recsys-tui`` with no command)."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     home = _home(home)
     home.ensure()
-    app = make_app(home, redis_url)
+    app = make_app(home, redis_url, log_url=log_url)
     try:
         app.run()
     finally:

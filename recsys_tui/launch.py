@@ -8,4 +8,4 @@ from recsys_tui.context import Context
 def launch(ctx: Context) -> None:
     from recsys_tui.app_factory import run_app
 
-    run_app(ctx.home, ctx.effective_redis_url())
+    run_app(ctx.home, ctx.effective_redis_url(), ctx.effective_log_url())

@@ -13,6 +13,7 @@ from recsys_tui.common.errors import DataError
 from recsys_tui.core import artifacts
 from recsys_tui.core.event_log import EventLog
 from recsys_tui.core.home import Home
+from recsys_tui.core.log_open import open_event_log
 from recsys_tui.data.fetch import load as load_dataset
 from recsys_tui.data.movielens import Dataset, Interactions
 from recsys_tui.data.parsers import parse_interactions_text
@@ -120,7 +121,7 @@ def training_data(dataset: Dataset, log: EventLog | None, ratings_file: Path | N
 
 def train(home: Home, model: str = "als", params: dict | None = None, *,
           ratings_file: Path | None = None, index: str = "flat", use_log: bool = True,
-          step: Step | None = None, info: dict | None = None) -> TrainResult:
+          step: Step | None = None, info: dict | None = None, log_url: str | None = None) -> TrainResult:
     """Fit ``model`` on ML-100K (or ``ratings_file``) plus logged ratings; publish atomically."""
     step = step or (lambda _name: None)
     timings: dict[str, float] = {}
@@ -128,7 +129,7 @@ def train(home: Home, model: str = "als", params: dict | None = None, *,
     step("load")
     home.ensure()
     dataset = load_dataset(home.data)
-    log = EventLog(home.event_log) if use_log else None
+    log = open_event_log(home.event_log, log_url) if use_log else None
     try:
         inter, logged = training_data(dataset, log, ratings_file)
         n_logged = len(logged)

@@ -129,7 +129,7 @@ def register(app: typer.Typer) -> None:
         _ensure_data(home)
         with stages(STATE.err, f"train {model}") as say:
             result = train(home, model, params, ratings_file=ratings, index=index,
-                           use_log=not no_log, step=say)
+                           use_log=not no_log, step=say, log_url=STATE.effective_log_url())
         t = result.timings
         STATE.console.print(
             f"published {result.version}: {model} on {result.n_ratings:,} ratings "
