@@ -127,6 +127,7 @@ class RedisClusterServers:
         self.procs[port] = subprocess.Popen(
             [REDIS_BINARY, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
              "--cluster-config-file", str(node / "nodes.conf"), "--cluster-node-timeout", "1000",
+             "--repl-diskless-sync-delay", "0",
              "--save", "", "--appendonly", "no", "--dir", str(node), "--daemonize", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -153,7 +154,20 @@ class RedisClusterServers:
             raise CheckError(f"redis-cli --cluster create failed: {done.stdout[-300:]}{done.stderr[-300:]}")
         for port in self.ports:
             self._wait_ok(cli, port)
+            self._wait_replica_synced(cli, port)
         return self
+
+    @staticmethod
+    def _wait_replica_synced(cli: str, port: int) -> None:
+        """A replica that never synced has no data age a failover would accept: wait for its link."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            out = subprocess.run([cli, "-p", str(port), "info", "replication"], capture_output=True,
+                                 text=True, timeout=5, check=False).stdout
+            if "role:slave" not in out or "master_link_status:up" in out:
+                return
+            time.sleep(0.1)
+        raise CheckError(f"cluster replica {port} never synced with its master")
 
     @staticmethod
     def _wait_port(port: int) -> None:
@@ -190,6 +204,14 @@ class RedisClusterServers:
         return sorted(int(line.split()[1].split(":")[1].split("@")[0]) for line in out.splitlines()
                       if "master" in line.split()[2] and "fail" not in line.split()[2])
 
+    @staticmethod
+    def _serving_masters(cli: str, port: int) -> list[int]:
+        """Ports of the masters that hold slots and are not even suspected down (``fail?``)."""
+        out = subprocess.run([cli, "-p", str(port), "cluster", "nodes"], capture_output=True,
+                             text=True, timeout=5, check=False).stdout
+        return sorted(int(f[1].split(":")[1].split("@")[0]) for f in map(str.split, out.splitlines())
+                      if len(f) > 8 and "master" in f[2] and "fail" not in f[2])
+
     def restart(self, port: int) -> None:
         """Start a killed node again on its port and config (it rejoins with its slots, empty)."""
         self._spawn(port)
@@ -204,7 +226,8 @@ class RedisClusterServers:
         while time.monotonic() < deadline:
             info = subprocess.run([cli, "-p", str(alive), "cluster", "info"], capture_output=True,
                                   text=True, timeout=5, check=False).stdout
-            if "cluster_state:ok" in info and dead not in self.master_ports():
+            if "cluster_state:ok" in info and dead not in self.master_ports() \
+                    and len(self._serving_masters(cli, alive)) == self.masters:
                 return
             time.sleep(0.1)
         raise CheckError(f"no replica took over from {dead}")
