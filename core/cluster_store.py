@@ -258,9 +258,14 @@ class ClusterFeatureStore(FeatureStore):
         for _ in range(CAS_RETRIES):
             with deadline():
                 applied = int(self.client.hget(meta, "last_event_id") or 0)
-            if applied >= upto_id:
+            if applied >= upto_id:  # nothing to write; still answer for this log only
                 with deadline():
-                    return ("already", str(applied)) if self.client.exists(keys.EPOCH) else ("unseeded", "0")
+                    owner = self.client.hget(keys.EPOCH, "log")
+                if owner is None:
+                    return "unseeded", "0"
+                if owner.decode() != self.log_id:
+                    return "foreign", owner.decode()
+                return "already", str(applied)
             events, undone = pending(applied)
             events = [e for e in events if applied < e.id <= upto_id]
             if not events:

@@ -202,3 +202,34 @@ def test_redis_killed_with_a_postgresql_log_replays_exactly_once(home, pg_url, r
         assert engine.log.kind == "postgresql" and engine.log.count() == 200
     finally:
         engine.close()
+
+
+def test_a_cluster_store_is_bound_to_its_log_and_checks_every_masters_policy(redis_cluster, tmp_path):
+    """The cluster keeps the single-server guards: another log's store is refused, and an
+    ``allkeys-*`` eviction policy on any master is refused at connect."""
+    import redis as redis_py
+
+    redis_cluster.flush()
+    mine, theirs = EventLog(tmp_path / "a.sqlite3"), EventLog(tmp_path / "b.sqlite3")
+    store = FeatureStore.open(redis_cluster.url)
+    store.log_id = mine.log_id
+    store.catch_up({10: 1.0}, "seed", [], {})
+    assert store.apply(mine.append(1, 10, "click"), log=mine) == "applied"
+    other = FeatureStore.open(redis_cluster.url)
+    other.log_id = theirs.log_id
+    with pytest.raises(StoreError, match="another event log"):
+        other.apply(theirs.append(1, 10, "click"), log=theirs)
+    with pytest.raises(StoreError, match="another event log"):
+        other.catch_up({10: 1.0}, "seed", theirs.iter_all(), theirs.last_per_user())
+    assert store.popularity()[10] == 2.0 and store.user(1).counts["click"] == 1
+    port = redis_cluster.master_ports()[-1]
+    admin = redis_py.Redis(host="127.0.0.1", port=port)
+    admin.config_set("maxmemory-policy", "allkeys-lru")
+    try:
+        with pytest.raises(StoreError, match="allkeys-lru"):
+            FeatureStore.open(redis_cluster.url).ping()
+    finally:
+        admin.config_set("maxmemory-policy", "noeviction")
+        admin.close()
+    mine.close()
+    theirs.close()
