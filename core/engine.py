@@ -19,9 +19,11 @@ from recsys_tui.core import artifacts
 from recsys_tui.core.catalogue import Catalogue
 from recsys_tui.core.event_log import EVENT_KINDS, Event, EventLog
 from recsys_tui.core.feature_store import FeatureStore, StoreError
+from recsys_tui.core.freshness import embedding_tag, plan
 from recsys_tui.core.home import Home
 from recsys_tui.core.index import VectorIndex
 from recsys_tui.core.keys import InvalidId, valid_id
+from recsys_tui.core.log_open import open_event_log
 from recsys_tui.core.reasons import contributions, top_shares
 from recsys_tui.core.results import (
     Contributor,
@@ -75,6 +77,10 @@ class _UserState:
     seen_idx: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     personal: bool = False
     last: RecList | None = None
+    last_event_id: int = 0
+    """The newest logged event (undo markers included) this view reflects (docs/DISTRIBUTED.md §2)."""
+    n_live: int = 0
+    """How many of the user's logged events are live (not undo markers, not undone)."""
 
 
 def check_rating(value: object, half_stars: bool = False) -> float:
@@ -117,8 +123,11 @@ class Engine:
 
     @staticmethod
     def open(home: Home, redis_url: str | None = None, index: str | None = None,
-             fallback_embedded: bool = False) -> Engine:
+             fallback_embedded: bool = False, log_url: str | None = None) -> Engine:
         """Load the dataset cache, the current artifact and the log; connect the store.
+
+        The log is the home's SQLite file, or PostgreSQL at ``log_url`` (only when given: the CLI
+        resolves ``--log-url`` / ``$RECSYS_TUI_LOG_URL``; scratch engines never share a log).
 
         An unreachable Redis starts the engine in degraded mode (or on the embedded store when
         ``fallback_embedded``); the log still records everything and is replayed later.
@@ -126,9 +135,13 @@ class Engine:
         home.ensure()
         dataset = load_dataset(home.data, home.dataset)
         artifact = artifacts.load(home.artifacts)
-        log = EventLog(home.event_log)
-        store = FeatureStore.open(redis_url)
-        engine = Engine(home, dataset, artifact, log, store, index)
+        log = open_event_log(home.event_log, log_url)
+        try:
+            store = FeatureStore.open(redis_url)
+            engine = Engine(home, dataset, artifact, log, store, index)
+        except BaseException:
+            log.close()
+            raise
         try:
             store.ping()
         except StoreError as exc:
@@ -192,7 +205,7 @@ class Engine:
         for user in touched:
             state = self._state(user)
             if state.vector is not None:
-                self.store.set_embedding(user, state.vector, self.version)
+                self.store.set_embedding(user, state.vector, embedding_tag(self.version, state.last_event_id))
         return touched
 
     def _store_ready(self) -> str:
@@ -249,24 +262,27 @@ class Engine:
 
     # -- user state ----------------------------------------------------------------------------
 
-    def _state(self, user_id: int, refresh: bool = False) -> _UserState:
+    def _state(self, user_id: int, refresh: bool = False, sync: bool = True) -> _UserState:
+        """The user's view: cached, brought up to the store's watermark (``sync``), or rebuilt."""
         state = self._users.get(user_id)
         if state is not None and not refresh:
-            return state
+            return self._sync(user_id, state) if sync else state
         state = _UserState()
         idx, ratings = self.trained.history(user_id)
         ids = self.items.ids[idx]
         state.ratings = {int(i): float(r) for i, r in zip(ids, ratings, strict=True)}
-        every = self.log.events(user_id, include_undone=True)
-        cancelled = {e.undoes for e in every if e.kind == "undo"}
-        undone = {e.item_id for e in every if e.id in cancelled}
+        logged = self.log.events(user_id, include_undone=True)
+        cancelled = {e.undoes for e in logged if e.undoes}
+        undone = {e.item_id for e in logged if e.id in cancelled}
         if undone:  # a model trained since a rating still holds it: the undo takes it back out
             for item in undone:
                 state.ratings.pop(item, None)
             state.ratings.update(self._base_ratings(user_id, undone))
-        for event in every:
-            if event.kind != "undo" and event.id not in cancelled:
-                self._overlay(state, event)
+        live = [e for e in logged if e.kind != "undo" and e.id not in cancelled]
+        for event in live:
+            self._overlay(state, event)
+        state.last_event_id = logged[-1].id if logged else 0
+        state.n_live = len(live)
         self._refold(state)
         self._users[user_id] = state
         return state
@@ -280,6 +296,32 @@ class Engine:
         rows = np.flatnonzero((inter.user_ids == user_id) & np.isin(inter.item_ids, list(items)))
         return {int(inter.item_ids[r]): float(inter.ratings[r]) for r in rows}
 
+    def _sync(self, user_id: int, state: _UserState) -> _UserState:
+        """Serve features from the store when it is ahead of this view (docs/DISTRIBUTED.md §2)."""
+        if self._degraded is not None:  # no store: the log is the only other writer's trace
+            if self.log.last_event_id(user_id) > state.last_event_id:
+                return self._state(user_id, refresh=True)
+            return state
+        try:
+            if self.store.last_event_id(user_id) <= state.last_event_id:
+                return state
+            feats = self.store.user(user_id)
+        except StoreError as exc:
+            self._set_degraded(str(exc))
+            return self._sync(user_id, state)
+        catch = plan(user_id, state.last_event_id, state.n_live, feats, self.version)
+        if catch.rebuild:
+            return self._state(user_id, refresh=True)
+        if not catch.events:
+            return state
+        for event in catch.events:
+            self._overlay(state, event)
+        state.n_live += len(catch.events)
+        state.last_event_id = catch.events[-1].id
+        self._refold(state, None if not catch.use_embedding else feats.embedding)
+        state.last = None
+        return state
+
     @staticmethod
     def _overlay(state: _UserState, event: Event) -> None:
         if event.item_id in state.logged:
@@ -290,7 +332,8 @@ class Engine:
         else:
             state.clicks.add(event.item_id)
 
-    def _refold(self, state: _UserState) -> None:
+    def _refold(self, state: _UserState, vector: np.ndarray | None = None) -> None:
+        """Recompute the view's arrays and vector (``vector``: one already folded in elsewhere)."""
         values = dict.fromkeys(state.clicks, CLICK_VALUE)
         values.update(state.ratings)
         pairs = [(self._idx_of[i], v) for i, v in values.items() if i in self._idx_of]
@@ -301,7 +344,10 @@ class Engine:
         age = {self._idx_of[i]: newest - n for n, i in enumerate(state.logged) if i in self._idx_of}
         state.recency = np.array([age.get(p[0], -1) for p in pairs], dtype=np.int64)
         state.seen_idx = state.idx
-        if self.is_embedding:
+        if self.is_embedding and vector is not None:
+            state.vector = vector
+            state.personal = bool(len(state.idx)) and bool(np.any(state.vector != 0))
+        elif self.is_embedding:
             state.vector = self.model.fold_in(state.idx, state.values, state.recency)
             state.personal = bool(len(state.idx)) and bool(np.any(state.vector != 0))
         else:
@@ -427,7 +473,7 @@ class Engine:
             k = self._check_k(k)
             logged = set(self.log.last_per_user())
             users = sorted(set(self.trained.users.ids.tolist()) | logged)
-            states = {u: self._state(u) for u in users if u in logged}
+            states = {u: self._state(u, sync=False) for u in users if u in logged}
             train = self.trained.train
             seen_rows, vectors = [], []
             for u in users:
@@ -502,7 +548,9 @@ class Engine:
                                    or not 0 <= ts < 2**62):
                 raise EngineError("ts must be seconds since the epoch, a non-negative integer")
             sw.lap("validate")
-            state = self._state(user_id)
+            # The store is read for freshness only when a "before" list is wanted: after the append
+            # the log's prev_id says whether another process wrote this user (then: refresh).
+            state = self._state(user_id, sync=with_before)
             before = None
             if with_before:
                 before = state.last if state.last and len(state.last.items) == k \
@@ -510,8 +558,12 @@ class Engine:
                 sw.skip()
             event = self.log.append(user_id, item_id, kind, rating, ts)
             sw.lap("log")
-            self._overlay(state, event)
-            self._refold(state)
+            if self._missed(user_id, state, event):  # another process wrote this user meanwhile
+                state = self._state(user_id, refresh=True)
+            else:
+                self._overlay(state, event)
+                state.last_event_id, state.n_live = event.id, state.n_live + 1
+                self._refold(state)
             j = self._idx_of.get(item_id)
             if j is not None:
                 self._pop[j] += 1
@@ -543,17 +595,27 @@ class Engine:
                 return previous, None
             return previous, self.record(user_id, item_id, "rating", rating, k=k, **options)
 
+    def _missed(self, user_id: int, state: _UserState, event: Event) -> bool:
+        """Did events of the user from other processes land between the view and ``event``? (The
+        log says at append time which event came before ``event``; else one log query.)"""
+        if event.prev_id is not None:
+            return event.prev_id != state.last_event_id
+        between = self.log.backlog(user_id, state.last_event_id, event.id)[0]
+        return [e.id for e in between] != [event.id]
+
     def _apply(self, event: Event, state: _UserState, undone: Event | None = None) -> None:
         ready = self._store_ready()
         if ready == "down":
             return
         try:
             if ready == "healthy":
-                status = self.store.apply(event, state.vector, self.version, undone, self.log)
+                tag = embedding_tag(self.version, state.last_event_id)
+                status = self.store.apply(event, state.vector, tag, undone, self.log)
                 if status in ("unseeded", "lost"):
                     self._catch_up()  # Redis came back empty or lost keys: rebuild it from the log
             elif state.vector is not None:  # recovered: the catch-up already applied the event
-                self.store.set_embedding(event.user_id, state.vector, self.version)
+                self.store.set_embedding(event.user_id, state.vector,
+                                         embedding_tag(self.version, state.last_event_id))
         except StoreError as exc:
             self._set_degraded(str(exc))
 
@@ -716,7 +778,8 @@ class Engine:
                 state = self._state(user)
                 if state.vector is not None and self._degraded is None:
                     try:
-                        self.store.set_embedding(user, state.vector, self.version)
+                        self.store.set_embedding(user, state.vector,
+                                                 embedding_tag(self.version, state.last_event_id))
                     except StoreError as exc:
                         self._set_degraded(str(exc))
             return self.version, len(users)
@@ -738,6 +801,20 @@ class Engine:
         with self._lock:
             return self._popular(self._state(self._check_user(user_id)), self._check_k(k))
 
+    @pinned
+    def poll(self, user_id: int) -> bool:
+        """Has another process recorded something for ``user_id`` since this view? (Cross-process
+        freshness: one HGET of the user's store watermark, or one log query when degraded; the
+        view is brought forward as a side effect, so the next ``recommend``/``profile`` shows it.)"""
+        with self._lock:
+            user_id = self._check_user(user_id)
+            state = self._users.get(user_id)
+            if state is None:
+                return False
+            self._store_ready()
+            before = state.last_event_id
+            return self._state(user_id).last_event_id != before
+
     def status(self) -> Status:
         with self._lock:
             problems: list[str] = []
@@ -748,7 +825,8 @@ class Engine:
                     self._set_degraded(str(exc))
             return Status(self.trained.name, self.version, self.index.kind if self.index else None,
                           self.store.kind, self.store.url, self._degraded, self.log.count(),
-                          str(self.home.root), tuple(problems), self.dataset_label)
+                          str(self.home.root), tuple(problems), self.dataset_label,
+                          f"{self.log.kind} {self.log.path}")
 
     @property
     def dataset_label(self) -> str:
@@ -762,6 +840,7 @@ class Engine:
 
 
 def open_engine(home: str | Path | None = None, redis_url: str | None = None,
-                index: str | None = None, fallback_embedded: bool = False) -> Engine:
+                index: str | None = None, fallback_embedded: bool = False,
+                log_url: str | None = None) -> Engine:
     """Convenience for scripts: resolve the home and open the engine."""
-    return Engine.open(Home.resolve(home), redis_url, index, fallback_embedded)
+    return Engine.open(Home.resolve(home), redis_url, index, fallback_embedded, log_url)

@@ -19,27 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from recsys_tui.common.errors import RecsysError
+from recsys_tui.core.log_schema import SCHEMA_VERSION, SQLITE_STEPS, VERSION_TABLE, too_new
 
 EVENT_KINDS = ("rating", "click", "view")
-SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 10_000
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    id       INTEGER PRIMARY KEY AUTOINCREMENT,
-    user_id  INTEGER NOT NULL CHECK (user_id > 0),
-    item_id  INTEGER NOT NULL CHECK (item_id > 0),
-    kind     TEXT    NOT NULL CHECK (kind IN ('rating', 'click', 'view', 'undo')),
-    rating   REAL    CHECK (rating IS NULL OR (rating >= 0.5 AND rating <= 5)),
-    ts       INTEGER NOT NULL,
-    undoes   INTEGER REFERENCES events(id)
-);
-CREATE INDEX IF NOT EXISTS events_user ON events (user_id, id);
-CREATE TABLE IF NOT EXISTS users (
-    user_id    INTEGER PRIMARY KEY CHECK (user_id > 0),
-    created_ts INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
 
 
 class EventLogError(RecsysError):
@@ -75,7 +58,9 @@ def _fail(path: Path, exc: sqlite3.Error) -> EventLogError:
 
 
 class EventLog:
-    """Append-only SQLite log, safe to share between threads and processes."""
+    """Append-only SQLite log, safe to share between threads and processes (the default backend)."""
+
+    kind = "sqlite"
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -90,12 +75,13 @@ class EventLog:
                 raise EventLogError(f"event log {path}: cannot switch to WAL mode ({mode})")
             # WAL + NORMAL: a commit survives the process being killed; fsync at checkpoints.
             self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.executescript(_SCHEMA)
+            found = self._migrate()
+            if found > SCHEMA_VERSION:
+                self._db.close()
+                raise EventLogError(too_new(found, str(path)))
             _make_private(path)
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('log_id', ?)", (uuid.uuid4().hex,))
             self._log_id = str(self._db.execute("SELECT value FROM meta WHERE key = 'log_id'").fetchone()[0])
-            found = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             name = getattr(exc, "sqlite_errorname", "")
             if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
@@ -108,8 +94,25 @@ class EventLog:
         except OSError as exc:
             raise EventLogError(f"event log {path} cannot be opened ({exc.strerror or exc}); "
                                 "check free disk space and that the home is writable") from None
-        if found != str(SCHEMA_VERSION):
-            raise EventLogError(f"event log {path} has schema {found}, expected {SCHEMA_VERSION}")
+
+    def _migrate(self) -> int:
+        """Run the schema steps this log lacks, each in its own transaction; return the version found."""
+        self._db.execute(VERSION_TABLE)
+        found = int(self._db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0])
+        for version in range(found + 1, SCHEMA_VERSION + 1):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                done = self._db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0]
+                if done < version:  # another process may have migrated meanwhile
+                    for statement in SQLITE_STEPS[version - 1].split(";"):
+                        if statement.strip():
+                            self._db.execute(statement)
+                    self._db.execute("INSERT INTO schema_version VALUES (?, ?)", (version, int(time.time())))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return found
 
     @property
     def log_id(self) -> str:
@@ -172,6 +175,10 @@ class EventLog:
         except sqlite3.Error as exc:
             raise _fail(self.path, exc) from None
         return marker, target
+
+    def last_event_id(self, user_id: int) -> int:
+        """The id of the user's newest event of any kind (0 when none)."""
+        return int(self._query("SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = ?", (user_id,))[0][0])
 
     def register_user(self, first_id: int) -> int:
         """Allocate a new user id ≥ ``first_id`` (atomic across processes)."""

@@ -31,7 +31,9 @@ RECENT_CAP = 50
 LOCK_TTL_MS = 60_000
 GAP_ROUNDS = 3
 """Resends after a ``gap`` reply (another process keeps writing the same user)."""
-REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
+REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError, redis.exceptions.ClusterError,
+                redis.exceptions.RedisClusterException, redis.exceptions.TryAgainError)
+"""Errors that mean "unreachable" (the engine degrades); cluster errors included (a master down)."""
 SAFE_POLICIES = ("noeviction",)
 SCRIPT_COMMANDS = ("hget", "exists", "sismember", "hincrby", "lpush", "lrem", "ltrim", "zincrby", "set",
                    "hset", "sadd", "zadd")
@@ -76,11 +78,15 @@ class FeatureStore:
         """Things a person should know (TLS verification off, eviction policy unknown)."""
         self.notes: list[str] = []
         """What the store repaired (keys found missing and rebuilt from the log)."""
-        self._script = client.register_script(APPLY_LUA)
+        self._script = client.register_script(APPLY_LUA) if client is not None else None
         self._policy_checked = kind != "redis"
 
     @staticmethod
     def open(url: str | None) -> FeatureStore:
+        from recsys_tui.core.cluster_store import ClusterFeatureStore, is_cluster_url
+
+        if is_cluster_url(url):
+            return ClusterFeatureStore(url)  # type: ignore[arg-type]
         client, kind, warnings = connect(url)
         return FeatureStore(client, kind, url, warnings)
 
@@ -107,22 +113,27 @@ class FeatureStore:
                 self._check_eviction_policy()
                 self._policy_checked = True
 
+    def _eviction_policies(self) -> list[str | None]:
+        """The server's ``maxmemory-policy`` (one per master; None when unset)."""
+        return [self.client.config_get("maxmemory-policy").get("maxmemory-policy")]
+
     def _check_eviction_policy(self) -> None:
         """Refuse ``allkeys-*`` (any feature key may vanish); warn on ``volatile-*`` and when the
         policy cannot be read (CONFIG refused by an ACL or renamed by a managed service)."""
         try:
-            policy = self.client.config_get("maxmemory-policy").get("maxmemory-policy")
+            policies = self._eviction_policies()
         except redis.ResponseError as exc:
             self.warnings.append(f"cannot read maxmemory-policy ({str(exc)[:80]}); make sure it is "
                                  "noeviction, or lost keys are rebuilt from the log when noticed")
             return
-        if policy is None or policy in SAFE_POLICIES:
-            return
-        if policy.startswith("allkeys"):
-            raise StoreError(f"feature store {self.url} has maxmemory-policy {policy}: it may evict any "
-                             "feature key and silently lose counts; set maxmemory-policy noeviction")
-        self.warnings.append(f"maxmemory-policy {policy}: only the rebuild lock has a TTL, but "
-                             "noeviction is the safe setting")
+        for policy in sorted(set(policies), key=str):
+            if policy is None or policy in SAFE_POLICIES:
+                continue
+            if policy.startswith("allkeys"):
+                raise StoreError(f"feature store {self.url} has maxmemory-policy {policy}: it may evict "
+                                 "any feature key and silently lose counts; set maxmemory-policy noeviction")
+            self.warnings.append(f"maxmemory-policy {policy}: only the rebuild lock has a TTL, but "
+                                 "noeviction is the safe setting")
 
     # -- writes --------------------------------------------------------------------------------
 

@@ -3,13 +3,18 @@
     rs:v1:{u:42}:meta     hash: n_rating, n_click, n_view, last_event_id, emb_version, updated
     rs:v1:{u:42}:recent   list: newest first, capped, "event_id:item_id:kind:rating"
     rs:v1:{u:42}:emb      string: the user's float32 embedding bytes
-    rs:v1:pop             sorted set: item id → interaction count (training + events)
-    rs:v1:wm              sorted set with one member "applied": highest applied event id
-    rs:v1:epoch           hash: what the store was seeded from and the id of its event log
+    rs:v1:{g}:pop         sorted set: item id → interaction count (training + events)
+    rs:v1:{g}:wm          sorted set with one member "applied": highest applied event id
+    rs:v1:{g}:epoch       hash: what the store was seeded from and the id of its event log
                           ("log"); absent = empty store
-    rs:v1:users           set: every user the store holds features for ("0" = registry exists);
+    rs:v1:{g}:users       set: every user the store holds features for ("0" = registry exists);
                           a member without its meta hash means the hash was lost (evicted)
-    rs:v1:lock:rebuild    string: held while one process rebuilds or catches up
+    rs:v1:{g}:seen        bitmap: event ids counted in popularity (Redis Cluster only)
+    rs:v1:{g}:lock:rebuild string: held while one process rebuilds or catches up
+
+The global keys share the hash tag ``{g}`` on every server kind (one key schema): on a Redis
+Cluster they live in one slot, so one script can update them together (see
+``recsys_tui.core.cluster_store`` for why popularity is placed there rather than sharded).
 
 Ids are validated positive integers before any key is built, so no title, search text or other
 user-supplied string ever reaches a key.
@@ -44,8 +49,10 @@ def user_key(user_id: int, field: str) -> str:
     return f"{NAMESPACE}:{{u:{valid_id(user_id, 'user id')}}}:{field}"
 
 
-POPULARITY = f"{NAMESPACE}:pop"
-WATERMARK = f"{NAMESPACE}:wm"
-EPOCH = f"{NAMESPACE}:epoch"
-USERS = f"{NAMESPACE}:users"
-REBUILD_LOCK = f"{NAMESPACE}:lock:rebuild"
+GLOBAL = f"{NAMESPACE}:{{g}}"
+POPULARITY = f"{GLOBAL}:pop"
+WATERMARK = f"{GLOBAL}:wm"
+EPOCH = f"{GLOBAL}:epoch"
+USERS = f"{GLOBAL}:users"
+SEEN = f"{GLOBAL}:seen"
+REBUILD_LOCK = f"{GLOBAL}:lock:rebuild"

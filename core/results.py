@@ -240,3 +240,5 @@ class Status:
     store_problems: tuple[str, ...] = ()
     """Why the store is not fully trusted although reachable (missing keys, warnings, repairs)."""
     dataset: str = "ml-100k"
+    event_log: str = "sqlite"
+    """The log backend and where it is (a PostgreSQL URL with its password hidden)."""

@@ -133,6 +133,12 @@ class _DeadlineUnix(UnixDomainSocketConnection):
 
 
 _CONNECTION = {"redis": _DeadlineTCP, "rediss": _DeadlineTLS, "unix": _DeadlineUnix}
+CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
+
+
+def deadline_connection(scheme: str) -> type[Connection]:
+    """The connection class whose sockets honour ``deadline`` for ``scheme`` (redis, rediss, unix)."""
+    return _CONNECTION[scheme]
 
 
 def check_url(url: str) -> tuple[str, list[str]]:
@@ -141,8 +147,14 @@ def check_url(url: str) -> tuple[str, list[str]]:
     try:
         parts = urlsplit(url)
         scheme = parts.scheme if "://" in url else ""
+        if scheme.lower() in CLUSTER_SCHEMES:
+            from recsys_tui.core.cluster_store import parse_cluster_url
+
+            parse_cluster_url(url)  # raises StoreUrlError (one line, redacted)
+            return scheme.lower(), []
         if scheme not in SCHEMES:
-            raise StoreUrlError(f"malformed Redis URL {shown!r}: use redis://, rediss:// or unix://")
+            raise StoreUrlError(f"malformed Redis URL {shown!r}: use redis://, rediss://, unix:// "
+                                "or redis+cluster://host:port[,host:port...]")
         _ = parts.port  # raises on a port that is not a number 0–65535
         query = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
     except ValueError as exc:

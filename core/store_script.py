@@ -7,22 +7,18 @@ transaction is open. It is sent with EVALSHA (redis-py's ``Script`` reloads it o
 Keys (``KEYS``)::
 
     1 rs:v1:{u:N}:meta   2 rs:v1:{u:N}:recent   3 rs:v1:{u:N}:emb      -- the user's hash slot
-    4 rs:v1:pop          5 rs:v1:wm             6 rs:v1:epoch   7 rs:v1:users   -- global
+    4 rs:v1:{g}:pop      5 rs:v1:{g}:wm         6 rs:v1:{g}:epoch   7 rs:v1:{g}:users   -- global
 
 On one Redis node (and fakeredis) the script gets all seven keys and applies everything at once.
-Redis Cluster refuses a script whose keys span slots, so a cluster client calls it with the three
-user keys only: the script then guards and updates the user's slot alone and returns the
-popularity deltas it applied (``item:+1`` / ``item:-1``), which the caller sends to the global
-sorted set next. A retried call answers ``already`` and returns no deltas, so popularity is never
-counted twice; a client dying between the two calls leaves popularity one short until the next
-rebuild from the log (per-user features stay exact).
+Redis Cluster refuses a script whose keys span slots: there the write is two slot-local scripts
+(``recsys_tui.core.cluster_store``), global step first, each idempotent on its own.
 
 Arguments (``ARGV``): log id, previous event id of the user in the log (0 = none), recent-list
 cap, embedding bytes ("" = unchanged), embedding version, user id; then six per event in id order:
 id, op (``+`` apply, ``-`` reverse an undone event, ``0`` nothing to reverse), kind, item id, the
 recent-list entry, timestamp.
 
-Replies ``{status, detail, deltas...}``: ``applied``; ``already`` (every event sent is at or below
+Replies ``{status, detail}``: ``applied``; ``already`` (every event sent is at or below
 the user's ``last_event_id``); ``gap`` (the user has logged events the store lacks: resend from
 ``detail`` = the stored ``last_event_id``); ``unseeded`` (no epoch: rebuild from the log);
 ``foreign`` (the store belongs to another event log, ``detail`` = its id); ``lost`` (keys that must
@@ -36,25 +32,21 @@ FIXED_ARGS = 6
 
 APPLY_LUA = r"""
 local meta, recent, emb = KEYS[1], KEYS[2], KEYS[3]
-local global = #KEYS == 7
 local user = ARGV[6]
-if global then
-  local owner = redis.call('HGET', KEYS[6], 'log')
-  if not owner then return {'unseeded', '0'} end
-  if owner ~= ARGV[1] then return {'foreign', owner} end
-  if redis.call('EXISTS', KEYS[4], KEYS[7]) < 2 then return {'lost', 'popularity or user registry'} end
-end
+local owner = redis.call('HGET', KEYS[6], 'log')
+if not owner then return {'unseeded', '0'} end
+if owner ~= ARGV[1] then return {'foreign', owner} end
+if redis.call('EXISTS', KEYS[4], KEYS[7]) < 2 then return {'lost', 'popularity or user registry'} end
 local stored = redis.call('HGET', meta, 'last_event_id')
 local last = tonumber(stored or '0')
 local n = (#ARGV - 6) / 6
 if last >= tonumber(ARGV[7 + (n - 1) * 6]) then return {'already', stored or '0'} end
 local fresh = not stored
-if global and fresh and redis.call('SISMEMBER', KEYS[7], user) == 1 then
+if fresh and redis.call('SISMEMBER', KEYS[7], user) == 1 then
   return {'lost', 'user ' .. user .. ' meta'}
 end
 if last < tonumber(ARGV[2]) then return {'gap', stored or '0'} end
 local cap = tonumber(ARGV[3])
-local out = {'applied', '0'}
 local top, ts, length = nil, nil, 0
 for i = 0, n - 1 do
   local b = 7 + i * 6
@@ -63,11 +55,11 @@ for i = 0, n - 1 do
     if op == '+' then
       redis.call('HINCRBY', meta, 'n_' .. kind, 1)
       length = redis.call('LPUSH', recent, entry)
-      if global then redis.call('ZINCRBY', KEYS[4], 1, item) else table.insert(out, item .. ':1') end
+      redis.call('ZINCRBY', KEYS[4], 1, item)
     elseif op == '-' then
       redis.call('HINCRBY', meta, 'n_' .. kind, -1)
       redis.call('LREM', recent, 1, entry)
-      if global then redis.call('ZINCRBY', KEYS[4], -1, item) else table.insert(out, item .. ':-1') end
+      redis.call('ZINCRBY', KEYS[4], -1, item)
     end
     top, ts = ARGV[b], ARGV[b + 5]
   end
@@ -79,10 +71,7 @@ if ARGV[4] ~= '' then
 else
   redis.call('HSET', meta, 'last_event_id', top, 'updated', ts)
 end
-if global then
-  if fresh then redis.call('SADD', KEYS[7], user) end
-  redis.call('ZADD', KEYS[5], 'GT', top, 'applied')
-end
-out[2] = top
-return out
+if fresh then redis.call('SADD', KEYS[7], user) end
+redis.call('ZADD', KEYS[5], 'GT', top, 'applied')
+return {'applied', top}
 """

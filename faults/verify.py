@@ -10,7 +10,8 @@ from recsys_tui.core import keys
 from recsys_tui.core.engine import Engine
 from recsys_tui.core.event_log import EventLog
 
-KEY_SCHEMA = re.compile(r"^rs:v1:(\{u:[1-9]\d*\}:(meta|recent|emb)|pop|wm|epoch|users|lock:rebuild)$")
+KEY_SCHEMA = re.compile(
+    r"^rs:v1:(\{u:[1-9]\d*\}:(meta|recent|emb)|\{g\}:(pop|wm|epoch|users|seen|lock:rebuild))$")
 """Every key the feature store may hold (tests check a whole session against it)."""
 
 

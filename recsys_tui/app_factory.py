@@ -27,8 +27,8 @@ def _home(home: Home | str | Path | None) -> Home:
     return home if isinstance(home, Home) else Home.resolve(home)
 
 
-def make_services(home: Home, redis_url: str | None = None, index: str | None = None, *,
-                  preferences: bool = False) -> Services:
+def make_services(home: Home, redis_url: str | None = None, index: str | None = None,
+                  log_url: str | None = None, *, preferences: bool = False) -> Services:
     """Callables for setup, opening the engine, retraining and the replay, bound to ``home``;
     ``preferences`` reads and saves the home's preferences file (the interactive app only)."""
 
@@ -43,10 +43,10 @@ def make_services(home: Home, redis_url: str | None = None, index: str | None = 
         def progress(done: int, total: int | None) -> None:
             report("", done / total if total else None)
 
-        ensure_ready(home, lambda text: report(text, None), progress)
+        ensure_ready(home, lambda text: report(text, None), progress, log_url)
 
     def open_engine() -> Engine:
-        return Engine.open(home, redis_url, index)
+        return Engine.open(home, redis_url, index, log_url=log_url)
 
     def retrain(step: StepReport, model: str | None, save: bool) -> str:
         from recsys_tui.training.pipeline import train
@@ -56,7 +56,7 @@ def make_services(home: Home, redis_url: str | None = None, index: str | None = 
         name = model or current
         kind = index or "flat"
         return train(home, name, params if name == current else None, index=kind, step=step,
-                     make_current=save or name == current).version
+                     make_current=save or name == current, log_url=log_url).version
 
     def save_default(version: str) -> None:
         from recsys_tui.core import artifacts
@@ -84,11 +84,13 @@ def make_services(home: Home, redis_url: str | None = None, index: str | None = 
 
 
 def make_app(home: Home | str | Path | None, redis_url: str | None = None, index: str | None = None, *,
-             engine: Engine | None = None, preferences: bool = False) -> RecsysApp:
+             engine: Engine | None = None, preferences: bool = False,
+             log_url: str | None = None) -> RecsysApp:
     """The app for ``home``; ``engine`` (already open) skips the start-up screen; ``preferences``
     reads and saves the home's preferences file (theme, last user, layout)."""
     home = _home(home)
-    return RecsysApp(make_services(home, redis_url, index, preferences=preferences), engine=engine)
+    return RecsysApp(make_services(home, redis_url, index, log_url, preferences=preferences),
+                     engine=engine)
 
 
 QUIT_JOIN_S = 0.05
@@ -98,12 +100,12 @@ Short on purpose: the work checks its stop flag before each stage (so it never s
 after the quit), and a publish already under way is atomic, so nothing needs waiting for."""
 
 
-def run_app(home: Home | str | Path | None, redis_url: str | None) -> None:
+def run_app(home: Home | str | Path | None, redis_url: str | None, log_url: str | None = None) -> None:
     """Run the app in the terminal (``recsys-tui`` with no command)."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     home = _home(home)
     home.ensure()
-    app = make_app(home, redis_url, preferences=True)
+    app = make_app(home, redis_url, preferences=True, log_url=log_url)
     try:
         app.run()
     finally:

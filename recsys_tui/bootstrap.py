@@ -23,8 +23,9 @@ def needs_setup(home: Home) -> bool:
     return not has_cache(home.data, home.dataset) or artifacts.current_version(home.artifacts) is None
 
 
-def ensure_ready(home: Home, say: Say, progress: Progress | None = None) -> None:
-    """Fetch ML-100K and train the default model if either is missing."""
+def ensure_ready(home: Home, say: Say, progress: Progress | None = None,
+                 log_url: str | None = None) -> None:
+    """Fetch ML-100K and train the default model (on it and the event log) if either is missing."""
     home.ensure()
     if not has_cache(home.data, home.dataset):
         say(f"fetching {home.dataset}")
@@ -33,11 +34,12 @@ def ensure_ready(home: Home, say: Say, progress: Progress | None = None) -> None
     if artifacts.current_version(home.artifacts) is None:
         factors = model_class(DEFAULT_MODEL).defaults["factors"]
         say(f"training the default model ({DEFAULT_MODEL}, {factors} factors)")
-        result = train(home, DEFAULT_MODEL)
+        result = train(home, DEFAULT_MODEL, log_url=log_url)
         say(f"published {result.version} in {result.timings['total_s']:.1f} s")
 
 
 def open_ready(home: Home, redis_url: str | None, say: Say, progress: Progress | None = None,
-               index: str | None = None, fallback_embedded: bool = False) -> Engine:
-    ensure_ready(home, say, progress)
-    return Engine.open(home, redis_url, index, fallback_embedded)
+               index: str | None = None, fallback_embedded: bool = False,
+               log_url: str | None = None) -> Engine:
+    ensure_ready(home, say, progress, log_url)
+    return Engine.open(home, redis_url, index, fallback_embedded, log_url)

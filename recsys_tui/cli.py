@@ -44,7 +44,11 @@ def root(
         "--home", help="Folder for data, models and the event log [env RECSYS_TUI_HOME].")] = None,
     redis_url: Annotated[str | None, typer.Option(
         "--redis-url", help="Real Redis (redis://, rediss://, unix://) instead of the embedded "
-        "store [env RECSYS_TUI_REDIS_URL].")] = None,
+        "store [env RECSYS_TUI_REDIS_URL]; redis+cluster://host:port[,host:port...] for a Redis "
+        "Cluster.")] = None,
+    log_url: Annotated[str | None, typer.Option(
+        "--log-url", help="Shared PostgreSQL event log (postgresql://user@host:port/db) instead of the "
+        "home's SQLite file [env RECSYS_TUI_LOG_URL].")] = None,
     dataset: Annotated[str | None, typer.Option(
         "--dataset", help="Data set for every command: ml-100k (default), ml-latest-small, ml-1m, "
         "ml-10m, ml-20m, ml-25m, ml-32m or a synthetic set's name [env RECSYS_TUI_DATASET].")] = None,
@@ -54,6 +58,7 @@ def root(
     STATE.home_arg = home
     STATE.redis_url = redis_url
     STATE.dataset = dataset
+    STATE.log_url = log_url
     if redis_url:  # a malformed URL is a usage error (exit 2) before any fetch, train or open
         from recsys_tui.core.store_connection import check_url
 

@@ -18,6 +18,7 @@ class Context:
     home_arg: str | None = None
     redis_url: str | None = None
     dataset: str | None = None
+    log_url: str | None = None
     console: Console = field(default_factory=lambda: SafeConsole())
     err: Console = field(default_factory=lambda: SafeConsole(stderr=True))
 
@@ -27,6 +28,12 @@ class Context:
 
     def effective_redis_url(self, override: str | None = None) -> str | None:
         return override or self.redis_url or os.environ.get(REDIS_ENV) or None
+
+    def effective_log_url(self) -> str | None:
+        """``--log-url``, else ``$RECSYS_TUI_LOG_URL``, else None (the home's SQLite file)."""
+        from recsys_tui.core.log_open import log_url
+
+        return log_url(self.log_url)
 
 
 STATE = Context()

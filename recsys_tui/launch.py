@@ -48,5 +48,5 @@ def launch(ctx: Context) -> None:
     require_terminal()
     from recsys_tui.app_factory import run_app
 
-    run_app(ctx.home, ctx.effective_redis_url())
+    run_app(ctx.home, ctx.effective_redis_url(), ctx.effective_log_url())
     leave_now(0)

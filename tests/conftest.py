@@ -90,11 +90,17 @@ def redis_server(tmp_path):
     server.stop()
 
 
-@pytest.fixture(params=["fakeredis", "redis"])
+@pytest.fixture(params=["fakeredis", "redis", "cluster"])
 def store_url(request, tmp_path):
-    """``None`` for the embedded store, or the URL of a real server started for the test."""
+    """``None`` for the embedded store, or the URL of a real server (or the session's emptied
+    3-master Redis Cluster) for the test."""
     if request.param == "fakeredis":
         yield None
+        return
+    if request.param == "cluster":
+        cluster = request.getfixturevalue("redis_cluster")
+        cluster.flush()
+        yield cluster.url
         return
     if REDIS_BINARY is None:
         no_redis_binary()
@@ -126,3 +132,67 @@ def pytest_collection_modifyitems(config, items) -> None:
         if (item.path.name in SLOW_MODULES or item.get_closest_marker("faults")
                 or item.originalname in SLOW_TESTS):
             item.add_marker(pytest.mark.slow)
+
+
+# -- PostgreSQL event log and Redis Cluster (issue 16) -------------------------------------------
+
+REQUIRE_POSTGRES = os.environ.get("RECSYS_TUI_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One throw-away PostgreSQL cluster on a free loopback port for the session."""
+    from tests.pg_server import PostgresServer, postgres_bin
+
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        if REQUIRE_POSTGRES:
+            pytest.fail("psycopg missing (pip install '.[postgres]')")
+        pytest.skip("psycopg missing (pip install '.[postgres]')")
+    if postgres_bin("initdb") is None:
+        if REQUIRE_POSTGRES:
+            pytest.fail("PostgreSQL binaries missing (CI installs postgresql via apt)")
+        pytest.skip("PostgreSQL binaries missing (CI installs postgresql via apt)")
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server, request) -> str:
+    """A fresh, empty database on the session's PostgreSQL server."""
+    import re
+    import uuid
+
+    import psycopg
+
+    name = "t_" + re.sub(r"\W", "_", request.node.name.lower())[:40] + "_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(pg_server.url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return pg_server.url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_log(request, tmp_path):
+    """An empty event log of each backend (SQLite file, PostgreSQL database)."""
+    from recsys_tui.core.log_open import open_event_log
+
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    log = open_event_log(tmp_path / "events.sqlite3", url)
+    yield log
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster():
+    """A 3-master Redis Cluster on free loopback ports for the session."""
+    import shutil as _shutil
+
+    from tests.pg_server import RedisClusterServers
+
+    if REDIS_BINARY is None or _shutil.which("redis-cli") is None:
+        no_redis_binary()
+    cluster = RedisClusterServers(masters=3).start()
+    yield cluster
+    cluster.stop()

@@ -62,6 +62,6 @@ def redis_popularity(url: str) -> dict[int, float]:
 
     client = redis.Redis.from_url(url, decode_responses=True)
     try:
-        return {int(m): float(s) for m, s in client.zrange("rs:v1:pop", 0, -1, withscores=True)}
+        return {int(m): float(s) for m, s in client.zrange("rs:v1:{g}:pop", 0, -1, withscores=True)}
     finally:
         client.close()

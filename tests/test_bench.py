@@ -6,7 +6,7 @@ import json
 
 import pytest
 from recsys_tui.core.feature_store import FeatureStore
-from recsys_tui.core.keys import NAMESPACE
+from recsys_tui.core.keys import EPOCH
 from recsys_tui.core.results import STEPS
 from recsys_tui.training.bench import BenchError, BenchOptions, percentiles, recall_at_k, run
 
@@ -96,10 +96,10 @@ def test_bench_real_redis_cleans_up_and_refuses_live_store(home, redis_server):
     assert report["store_keys_removed"] > 0
     store = FeatureStore.open(redis_server.url)
     assert store.all_keys() == [], "the bench leaves no keys behind"
-    store.client.hset(f"{NAMESPACE}:epoch", mapping={"seed": "live"})
+    store.client.hset(EPOCH, mapping={"seed": "live"})
     with pytest.raises(BenchError, match="already holds"):
         run(home, BenchOptions(events=10, redis_url=redis_server.url))
-    assert store.client.exists(f"{NAMESPACE}:epoch"), "a live store is never touched"
+    assert store.client.exists(EPOCH), "a live store is never touched"
 
 
 @pytest.mark.parametrize("args, words", [

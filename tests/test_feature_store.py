@@ -14,7 +14,7 @@ from tests.redis_server import free_port
 
 PASSWORD = "hunter2-Very-Secret"
 USER_KEY = re.compile(r"^rs:v1:\{u:([1-9]\d*)\}:(meta|recent|emb)$")
-GLOBAL_KEYS = {"rs:v1:pop", "rs:v1:wm", "rs:v1:epoch", "rs:v1:users"}
+GLOBAL_KEYS = {"rs:v1:{g}:pop", "rs:v1:{g}:wm", "rs:v1:{g}:epoch", "rs:v1:{g}:users"}
 
 
 @pytest.fixture
@@ -35,7 +35,8 @@ def store(store_url):
 
 
 def test_store_kind_matches_the_url(store, store_url):
-    assert store.kind == ("redis" if store_url else "fakeredis")
+    assert store.kind == ("fakeredis" if not store_url else
+                          "redis-cluster" if store_url.startswith("redis+cluster") else "redis")
     assert store.is_seeded()
 
 
@@ -129,8 +130,9 @@ def test_key_schema_holds(store, log):
     found = sorted(k.decode() for k in store.client.scan_iter(match="*", count=100))
     assert found == store.all_keys()
     assert all(k.startswith("rs:v1:") for k in found), found
-    per_user = [k for k in found if k not in GLOBAL_KEYS]
-    assert set(found) - set(per_user) == GLOBAL_KEYS
+    global_keys = GLOBAL_KEYS | ({keys.SEEN} if store.kind == "redis-cluster" else set())
+    per_user = [k for k in found if k not in global_keys]
+    assert set(found) - set(per_user) == global_keys
     tagged = {(int(USER_KEY.match(k).group(1)), USER_KEY.match(k).group(2)) for k in per_user
               if USER_KEY.match(k)}
     assert len(tagged) == len(per_user), per_user

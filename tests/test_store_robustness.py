@@ -15,7 +15,6 @@ from recsys_tui.core.engine import Engine, EngineError
 from recsys_tui.core.event_log import EventLog
 from recsys_tui.core.feature_store import FeatureStore, StoreError
 from recsys_tui.core.store_connection import StoreUrlError, check_url, redact
-from recsys_tui.core.store_script import APPLY_LUA
 from recsys_tui.faults.verify import store_matches_log
 from recsys_tui.faults.workload import copy_home, one_clean_line, run_cli
 
@@ -72,20 +71,6 @@ def test_gap_is_filled_from_the_log_once(store, log):
         assert store.apply(event, log=log) == "already"
     assert store.user(2).counts == {"rating": 1, "click": 0, "view": 3}
     assert store.watermark() == newest.id
-
-
-def test_cluster_mode_call_guards_the_user_slot_and_returns_popularity_deltas(store, log):
-    """Called with the user's three keys only (what Redis Cluster allows), the script touches no
-    global key and hands the popularity deltas back exactly once."""
-    script = store.client.register_script(APPLY_LUA)
-    event = log.append(7, 20, "click")
-    user_keys = [keys.user_key(7, f) for f in ("meta", "recent", "emb")]
-    args = [log.log_id, 0, 50, b"", "", 7, event.id, "+", "click", 20, f"{event.id}:20:click:", event.ts]
-    reply = [r.decode() for r in script(keys=user_keys, args=args)]
-    assert reply == ["applied", str(event.id), "20:1"]
-    assert [r.decode() for r in script(keys=user_keys, args=args)] == ["already", str(event.id)]
-    assert store.user(7).counts["click"] == 1
-    assert store.popularity()[20] == 2.0  # untouched: the caller owns the global update
 
 
 @pytest.mark.redis

@@ -14,6 +14,7 @@ from recsys_tui.common.errors import DataError, RecsysError
 from recsys_tui.core import artifacts
 from recsys_tui.core.event_log import EventLog
 from recsys_tui.core.home import Home
+from recsys_tui.core.log_open import open_event_log
 from recsys_tui.data.bounded import MAX_RATINGS_BYTES, human, memory_estimate, open_regular
 from recsys_tui.data.fetch import load as load_dataset
 from recsys_tui.data.movielens import Dataset, Interactions
@@ -144,7 +145,8 @@ def _current(home: Home) -> tuple[TrainedModel | None, str | None]:
 def train(home: Home, model: str = "als", params: dict | None = None, *,
           ratings_file: Path | None = None, index: str = "flat", use_log: bool = True,
           step: Step | None = None, info: dict | None = None, engine: str = "implicit",
-          spark_master: str | None = None, make_current: bool = True) -> TrainResult:
+          spark_master: str | None = None, make_current: bool = True,
+          log_url: str | None = None) -> TrainResult:
     """Fit ``model`` on the home's data set (or ``ratings_file``) plus logged ratings; publish atomically.
 
     ``engine="spark"`` trains ALS with Spark MLlib (``training.spark_als``) on ``spark_master``.
@@ -157,7 +159,7 @@ def train(home: Home, model: str = "als", params: dict | None = None, *,
     step("load")
     home.ensure()
     dataset = load_dataset(home.data, home.dataset)
-    log = EventLog(home.event_log) if use_log else None
+    log = open_event_log(home.event_log, log_url) if use_log else None
     try:
         inter, logged = training_data(dataset, log, ratings_file, step)
         n_logged = len(logged)

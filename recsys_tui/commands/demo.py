@@ -361,11 +361,12 @@ async def _drive(app, actions: list[Action], size: tuple[int, int], out: Transcr
 
 
 def run_demo(home, redis_url: str | None, actions: list[Action], size: tuple[int, int],
-             console: Console, screenshot: Path | None = None, engine=None) -> dict:
+             console: Console, screenshot: Path | None = None, engine=None,
+             log_url: str | None = None) -> dict:
     """Run ``actions`` against the real app headless; returns the latency summary."""
     from recsys_tui.app_factory import make_app
 
-    app = make_app(home, redis_url, engine=engine)
+    app = make_app(home, redis_url, engine=engine, log_url=log_url)
     out = Transcript(console)
     try:
         return asyncio.run(_drive(app, actions, size, out, screenshot))
@@ -413,7 +414,7 @@ def register(app: typer.Typer) -> None:
         if in_place:
             engine = open_engine()
             stats = run_demo(STATE.home, STATE.effective_redis_url(), actions, dims, console,
-                             screenshot, engine=engine)
+                             screenshot, engine=engine, log_url=STATE.effective_log_url())
         else:
             open_engine().close()  # first use: fetch and train in the home itself (with progress)
             with throwaway_home(STATE.home) as copy:

@@ -35,8 +35,9 @@ def open_engine() -> Engine:
 
     if needs_setup(STATE.home):
         with download_bar(STATE.err, STATE.home.dataset) as progress:
-            return open_ready(STATE.home, STATE.effective_redis_url(), say, progress)
-    return open_ready(STATE.home, STATE.effective_redis_url(), say)
+            return open_ready(STATE.home, STATE.effective_redis_url(), say, progress,
+                              log_url=STATE.effective_log_url())
+    return open_ready(STATE.home, STATE.effective_redis_url(), say, log_url=STATE.effective_log_url())
 
 
 def _id(value: int, what: str) -> int:

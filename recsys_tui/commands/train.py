@@ -143,7 +143,8 @@ def register(app: typer.Typer) -> None:
         _ensure_data(home)
         with stages(STATE.err, f"train {model}") as say:
             result = train(home, model, params, ratings_file=ratings, index=index,
-                           use_log=not no_log, step=say, engine=engine, spark_master=spark_master)
+                           use_log=not no_log, step=say, engine=engine, spark_master=spark_master,
+                           log_url=STATE.effective_log_url())
         t = result.timings
         STATE.console.print(
             f"published {result.version}: {model} ({engine}) on {home.dataset}, {result.n_ratings:,} ratings "

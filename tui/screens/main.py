@@ -54,6 +54,8 @@ PANE_TITLES = {"catalogue": "Catalogue", "recs": "Recommendations", "detail": "M
                "latency": "Latency (ms)", "profile": "Profile"}
 FOCUS_MARK = "▶ "
 """Put before the title of the pane that has the focus: visible without colour (NO_COLOR)."""
+POLL_S = 0.25
+"""How often the screen asks the engine whether another process recorded something for the user."""
 
 
 class MainScreen(EngineScreen):
@@ -110,6 +112,7 @@ class MainScreen(EngineScreen):
         self._mark_focus()
         if self.app.user_id is not None:  # type: ignore[attr-defined]
             self.set_user(self.app.user_id)  # type: ignore[attr-defined]
+        self.set_interval(POLL_S, self.poll_others)
 
     def on_resize(self) -> None:
         self.apply_layout()
@@ -217,6 +220,17 @@ class MainScreen(EngineScreen):
             self.frozen = True
             self.call_after_refresh(self.app.freeze_heap)  # type: ignore[attr-defined]
         self.app.settle("recs", message.recs)  # type: ignore[attr-defined]
+
+    def poll_others(self) -> None:
+        if self.user_id is not None:
+            self.check_others(self.user_id)
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="poll")
+    def check_others(self, user_id: int) -> None:
+        """Show what another session, host or CLI call recorded for the user (no keypress)."""
+        if self.engine.poll(user_id):
+            recs = self.engine.recommend(user_id, K)
+            self.post_message(RecsReady(recs, self.engine.profile(user_id), "another session"))
 
     # -- catalogue -------------------------------------------------------------------------------
 

@@ -1,0 +1,236 @@
+"""The event log on PostgreSQL (psycopg 3): one log shared by every process on every host.
+
+Same interface and semantics as the SQLite log (``recsys_tui.core.event_log.EventLog``):
+append-only, one transaction per event (one statement calling ``recsys_append``), ids from an
+identity column that commit in increasing order per user (a per-user advisory lock, see
+``log_schema``), and undo markers that cancel an event at most once. The schema is created and
+upgraded by ``log_schema``'s migration steps under a session advisory lock, so several processes
+opening a new database at once migrate it exactly once. Passwords never appear in messages.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from recsys_tui.core.event_log import Event, EventLogError
+from recsys_tui.core.log_schema import POSTGRES_STEPS, SCHEMA_VERSION, VERSION_TABLE, too_new
+
+CONNECT_TIMEOUT_S = 5
+MIGRATION_LOCK = 0x7265_6373  # "recs": one process migrates at a time
+_SECRET_PARAMS = ("password", "passfile", "sslpassword")
+_COLUMNS = "id, user_id, item_id, kind, rating, ts, undoes"
+
+
+def redact_dsn(url: str) -> str:
+    """``postgresql://user:***@host:port/db`` (also ``?password=``); never the password itself."""
+    try:
+        parts = urlsplit(url)
+        query = "&".join(f"{k}={'***' if k.lower() in _SECRET_PARAMS else v}"
+                         for k, v in parse_qsl(parts.query, keep_blank_values=True))
+        netloc = parts.netloc
+        if parts.password is not None:
+            netloc = f"{parts.username or ''}:***@{netloc.rpartition('@')[2]}"
+        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    except ValueError:
+        return "<unparseable postgresql url>"
+
+
+def _event(row: tuple) -> Event:
+    return Event(int(row[0]), int(row[1]), int(row[2]), row[3], row[4], int(row[5]),
+                 None if row[6] is None else int(row[6]))
+
+
+class PostgresEventLog:
+    """Append-only PostgreSQL log; one connection per process, shared by its threads."""
+
+    kind = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        try:
+            import psycopg
+        except ImportError:
+            raise EventLogError("a postgresql:// event log needs psycopg: "
+                                "pip install 'recsys-tui[postgres]'") from None
+        self._psycopg = psycopg
+        self.url = redact_dsn(url)
+        self.path = self.url  # what messages and `status` show for the log
+        self._lock = threading.Lock()
+        try:
+            self._db = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+        except psycopg.Error as exc:
+            raise EventLogError(f"event log {self.url} cannot be opened: {self._say(exc)}") from None
+        except Exception as exc:  # psycopg raises ProgrammingError/ValueError on a malformed DSN
+            raise EventLogError(f"event log {self.url}: malformed URL ({type(exc).__name__})") from None
+        try:
+            self._migrate()
+            self._db.execute("INSERT INTO meta VALUES ('log_id', %s) ON CONFLICT (key) DO NOTHING",
+                             (uuid.uuid4().hex,))
+            self._log_id = str(self._db.execute("SELECT value FROM meta WHERE key = 'log_id'").fetchone()[0])
+        except self._psycopg.Error as exc:
+            self._db.close()
+            raise EventLogError(f"event log {self.url} cannot be opened: {self._say(exc)}") from None
+        except BaseException:
+            self._db.close()
+            raise
+
+    @property
+    def log_id(self) -> str:
+        """A random id written at first use: binds a feature store to this log."""
+        return self._log_id
+
+    def _say(self, exc: Exception) -> str:
+        """The first line of a driver error, with the password (if it leaks into it) removed."""
+        text = str(exc).strip().split("\n")[0][:200] or type(exc).__name__
+        return text.replace(self._password, "***") if self._password else text
+
+    @property
+    def _password(self) -> str:
+        info = getattr(getattr(self, "_db", None), "info", None)
+        return (info.password or "") if info is not None else ""
+
+    def _migrate(self) -> None:
+        with self._lock:
+            try:
+                self._db.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+                try:
+                    self._db.execute(VERSION_TABLE)
+                    found = int(self._db.execute(
+                        "SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0])
+                    if found > SCHEMA_VERSION:
+                        raise EventLogError(too_new(found, self.url))
+                    for version in range(found + 1, SCHEMA_VERSION + 1):
+                        with self._db.transaction():
+                            self._db.execute(POSTGRES_STEPS[version - 1])
+                            self._db.execute("INSERT INTO schema_version VALUES (%s, %s)",
+                                             (version, int(time.time())))
+                finally:
+                    self._db.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+            except self._psycopg.Error as exc:
+                raise EventLogError(f"event log {self.url}: schema migration failed: "
+                                    f"{self._say(exc)}") from None
+
+    def schema_version(self) -> int:
+        return int(self._query("SELECT COALESCE(MAX(version), 0) FROM schema_version")[0][0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        try:
+            with self._lock:
+                return self._db.execute(sql, args).fetchall()
+        except self._psycopg.Error as exc:
+            raise EventLogError(f"event log {self.url}: {self._say(exc)}") from None
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def append(self, user_id: int, item_id: int, kind: str, rating: float | None = None,
+               ts: int | None = None, undoes: int | None = None) -> Event:
+        """Commit one event (one round trip, one transaction) and return it with its id and the
+        user's previous event id."""
+        ts = int(time.time()) if ts is None else int(ts)
+        row = self._query("SELECT new_id, prev_id FROM recsys_append(%s, %s, %s, %s, %s, %s)",
+                          (user_id, item_id, kind, rating, ts, undoes))
+        return Event(int(row[0][0]), user_id, item_id, kind, rating, ts, undoes, int(row[0][1]))
+
+    def undo_last(self, user_id: int, expected_id: int) -> tuple[Event, Event] | None:
+        """Cancel the user's newest live event if it is still ``expected_id`` (one transaction
+        under the user's advisory lock, so of concurrent undos exactly one wins). Returns (marker,
+        cancelled event), or None when that event is no longer the user's newest live one."""
+        ts = int(time.time())
+        try:
+            row = self._query("SELECT new_id, prev_id FROM recsys_undo_last(%s, %s, %s)",
+                              (user_id, expected_id, ts))
+        except EventLogError as exc:
+            if "events_undone_once" in str(exc):  # lost a race the function could not see
+                return None
+            raise
+        if not row or row[0][0] is None:
+            return None
+        target = _event(self._query(f"SELECT {_COLUMNS} FROM events WHERE id = %s", (expected_id,))[0])
+        marker = Event(int(row[0][0]), user_id, target.item_id, "undo", None, ts, expected_id, int(row[0][1]))
+        return marker, target
+
+    def register_user(self, first_id: int) -> int:
+        """Allocate a new user id ≥ ``first_id`` (atomic across processes and hosts)."""
+        try:
+            with self._lock, self._db.transaction():
+                self._db.execute("LOCK TABLE users IN EXCLUSIVE MODE")
+                row = self._db.execute("SELECT MAX(user_id) FROM users").fetchone()
+                user_id = max(first_id, (row[0] or 0) + 1)
+                self._db.execute("INSERT INTO users VALUES (%s, %s)", (user_id, int(time.time())))
+        except self._psycopg.Error as exc:
+            raise EventLogError(f"event log {self.url}: {self._say(exc)}") from None
+        return user_id
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def registered_users(self) -> list[int]:
+        return [int(r[0]) for r in self._query("SELECT user_id FROM users ORDER BY user_id")]
+
+    def is_registered(self, user_id: int) -> bool:
+        return bool(self._query("SELECT 1 FROM users WHERE user_id = %s", (user_id,)))
+
+    def max_id(self) -> int:
+        return int(self._query("SELECT COALESCE(MAX(id), 0) FROM events")[0][0])
+
+    def last_event_id(self, user_id: int) -> int:
+        return int(self._query("SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = %s",
+                               (user_id,))[0][0])
+
+    def count(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM events")[0][0])
+
+    def events(self, user_id: int | None = None, after_id: int = 0,
+               include_undone: bool = False) -> list[Event]:
+        """Events in id order; by default without undo markers and the events they cancel."""
+        where, args = ["e.id > %s"], [after_id]
+        if user_id is not None:
+            where.append("e.user_id = %s")
+            args.append(user_id)
+        if not include_undone:
+            where.append("e.kind <> 'undo'")
+            where.append("NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.id)")
+        rows = self._query(
+            "SELECT e.id, e.user_id, e.item_id, e.kind, e.rating, e.ts, e.undoes FROM events e "
+            f"WHERE {' AND '.join(where)} ORDER BY e.id", tuple(args))
+        return [_event(row) for row in rows]
+
+    def iter_all(self) -> Iterator[Event]:
+        """Every event including undo markers, in id order (for rebuilding the feature store)."""
+        yield from self.events(include_undone=True)
+
+    def backlog(self, user_id: int, after_id: int, upto_id: int) -> tuple[list[Event], dict[int, Event]]:
+        """The user's events with ``after_id < id <= upto_id`` (undo markers included), in id
+        order, and the events those markers cancel (by id)."""
+        rows = self._query(f"SELECT {_COLUMNS} FROM events WHERE user_id = %s AND id > %s AND id <= %s "
+                           "ORDER BY id", (user_id, after_id, upto_id))
+        events = [_event(row) for row in rows]
+        wanted = sorted({e.undoes for e in events if e.undoes})
+        undone: dict[int, Event] = {}
+        if wanted:
+            rows = self._query(f"SELECT {_COLUMNS} FROM events WHERE id = ANY(%s)", (wanted,))
+            undone = {int(row[0]): _event(row) for row in rows}
+        return events, undone
+
+    def previous_id(self, user_id: int, event_id: int) -> int:
+        """The id of the user's event logged just before ``event_id`` (0 = none)."""
+        return int(self._query("SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = %s AND id < %s",
+                               (user_id, event_id))[0][0])
+
+    def last_per_user(self) -> dict[int, int]:
+        """user → id of the user's newest event (any kind)."""
+        rows = self._query("SELECT user_id, MAX(id) FROM events GROUP BY user_id")
+        return {int(u): int(i) for u, i in rows}
+
+    def integrity(self) -> str:
+        """"ok" when every undo marker cancels an existing, non-undo event of the same user."""
+        bad = self._query("SELECT COUNT(*) FROM events u LEFT JOIN events e ON e.id = u.undoes "
+                          "WHERE u.kind = 'undo' AND (e.id IS NULL OR e.kind = 'undo' "
+                          "OR e.user_id <> u.user_id)")[0][0]
+        return "ok" if not bad else f"{bad} undo markers cancel no valid event"

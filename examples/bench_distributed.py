@@ -1,0 +1,197 @@
+"""Benchmark issue 16's targets on loopback: PostgreSQL event log + 3-master Redis Cluster.
+
+    python examples/bench_distributed.py --events 2000 --json dist-bench.json
+
+Starts a throw-away PostgreSQL (initdb + pg_ctl) and a Redis Cluster on free loopback ports,
+copies the trained default home (``recsys-tui --home H train`` first) into two "hosts", and
+measures, in one run:
+
+1. event → fresh top-10 latency (p50/p99) in one process (``Engine.record``: log commit,
+   fold-in, store write, search, rerank);
+2. aggregate events/s with 4 processes (2 per home, distinct users) vs 1 process;
+3. cross-process freshness: a writer process records for user U; this process polls the engine
+   every 250 ms (the app's timer) and times ack-in-A → visible-in-B, p50/p99.
+
+Everything is stopped and removed at the end. Numbers depend on the machine's load: say it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psycopg
+from recsys_tui.core import artifacts
+from recsys_tui.core.engine import Engine
+from recsys_tui.core.home import Home
+from recsys_tui.faults.workload import copy_home, event_stream, play
+
+from recsys_tui.local_servers import PostgresServer, RedisClusterServers
+
+APP_POLL_S = 0.25  # the main screen's timer (tui/screens/main.py POLL_S)
+
+
+ASYNC_COMMIT = "?options=-csynchronous_commit%3Doff"
+
+
+def new_db(pg: PostgresServer, name: str, async_commit: bool = False) -> str:
+    with psycopg.connect(pg.url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return pg.url.rsplit("/", 1)[0] + f"/{name}" + (ASYNC_COMMIT if async_commit else "")
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+def spawn(home: Home, redis_url: str, log_url: str, users: list[int], n: int, out: Path, seed: int,
+          go: Path | None = None, pace: float = 0.0, undo: float = 0.05) -> subprocess.Popen:
+    args = [sys.executable, "-m", "recsys_tui.dist_worker", "--home", str(home.root), "--redis-url",
+            redis_url, "--log-url", log_url, "--users", ",".join(map(str, users)), "--n", str(n),
+            "--seed", str(seed), "--out", str(out), "--undo-share", str(undo), "--pace", str(pace)]
+    if go is not None:
+        args += ["--go", str(go)]
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def run_workers(homes: list[Home], cluster: RedisClusterServers, log_url: str, n: int, procs: int,
+                work: Path) -> dict:
+    """``procs`` workers, distinct users each, released together; aggregate events/s."""
+    cluster.flush()
+    go = work / f"go-{procs}"
+    workers, outs = [], []
+    for p in range(procs):
+        out = work / f"tp-{procs}-{p}.json"
+        outs.append(out)
+        users = list(range(1 + 40 * p, 41 + 40 * p))
+        workers.append(spawn(homes[p % len(homes)], cluster.url, log_url, users, n, out, seed=p, go=go))
+    for w in workers:  # wait until every worker has opened its engine
+        assert w.stdout is not None
+        line = w.stdout.readline()
+        if line.strip() != "ready":
+            raise SystemExit(f"worker failed to start: {line} {w.stderr.read() if w.stderr else ''}")
+    t_go = time.time()
+    go.touch()
+    for w in workers:
+        _, err = w.communicate(timeout=3600)
+        if w.returncode != 0:
+            raise SystemExit(f"worker failed: {err[-400:]}")
+    results = [json.loads(o.read_text()) for o in outs]
+    events = sum(len(r["acked"]) for r in results)
+    wall = max(r["t_end"] for r in results) - t_go
+    return {"procs": procs, "events": events, "wall_s": wall, "events_per_s": events / wall,
+            "degraded": [r["degraded"] for r in results if r["degraded"]]}
+
+
+def freshness(homes: list[Home], cluster: RedisClusterServers, log_url: str, n: int, work: Path) -> dict:
+    """A writer in home A records for one user; this process (home B) polls like the app does."""
+    cluster.flush()
+    user = 500
+    reader = Engine.open(homes[1], cluster.url, log_url=log_url)
+    reader.recommend(user)
+    acks: dict[int, float] = {}
+    writer = spawn(homes[0], cluster.url, log_url, [user], n, work / "fresh.json", seed=9,
+                   pace=0.05, undo=0.0)
+
+    def collect() -> None:
+        assert writer.stdout is not None
+        for line in writer.stdout:
+            parts = line.split()
+            if parts and parts[0] == "ok":
+                acks[int(parts[1])] = float(parts[2])
+
+    thread = threading.Thread(target=collect, daemon=True)
+    thread.start()
+    views: list[tuple[float, int]] = []  # (when B's view moved, the newest event it then showed)
+    seen = 0
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and (writer.poll() is None or seen < max(acks, default=0)):
+        time.sleep(APP_POLL_S)
+        if reader.poll(user):
+            seen = reader._state(user, sync=False).last_event_id
+            views.append((time.time(), seen))
+    writer.wait(60)
+    thread.join(10)
+    reader.close()
+    # an event's lag: from its ack in A to the first poll in B whose view includes it
+    lags = [next(t for t, top in views if top >= i) - t_ack for i, t_ack in acks.items()
+            if any(top >= i for _, top in views)]
+    return {"events": len(acks), "measured": len(lags), "poll_s": APP_POLL_S,
+            "p50_ms": pct(lags, 50) * 1000, "p99_ms": pct(lags, 99) * 1000,
+            "max_ms": max(lags, default=float("nan")) * 1000}
+
+
+def latency(home: Home, cluster: RedisClusterServers, log_url: str, n: int) -> dict:
+    cluster.flush()
+    engine = Engine.open(home, cluster.url, log_url=log_url)
+    stream = event_stream(1, n + 50, list(range(1, 41)), undo_share=0.0)
+    for event in stream[:50]:  # warm-up
+        play(engine, event)
+    ms = []
+    for event in stream[50:]:
+        t0 = time.perf_counter()
+        play(engine, event)
+        ms.append((time.perf_counter() - t0) * 1000)
+    degraded = engine.degraded
+    engine.close()
+    return {"events": n, "p50_ms": pct(ms, 50), "p99_ms": pct(ms, 99), "degraded": degraded}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=2000, help="events per process (default 2000)")
+    parser.add_argument("--fresh-events", type=int, default=200)
+    parser.add_argument("--home", help="a trained home to copy (default: the default home)")
+    parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--async-commit", action="store_true",
+                        help="PostgreSQL synchronous_commit=off (no WAL fsync wait per event; see "
+                             "docs/DISTRIBUTED.md §1 for what that risks)")
+    args = parser.parse_args()
+    src = Home.resolve(args.home)
+    pg, cluster = PostgresServer(), RedisClusterServers(masters=3)
+    work = Path(tempfile.mkdtemp(prefix="recsys-dist-bench-"))
+    try:
+        pg.start()
+        cluster.start()
+        if artifacts.current_version(src.artifacts) is None:  # no model yet: train one (ALS)
+            from recsys_tui.data.cache import cache_dir
+            from recsys_tui.training.pipeline import train
+
+            trained = Home(work / "trained")
+            shutil.copytree(cache_dir(src.data), cache_dir(trained.data))
+            train(trained, "als")
+            src = trained
+        homes = [copy_home(src, work / "host-a"), copy_home(src, work / "host-b")]
+        out = {"load_avg": os.getloadavg(), "cpus": os.cpu_count(), "async_commit": args.async_commit}
+        mode = args.async_commit
+        out["latency"] = latency(homes[0], cluster, new_db(pg, "lat", mode), args.events)
+        print("event → top-10 (1 process):", json.dumps(out["latency"]), flush=True)
+        one = run_workers(homes, cluster, new_db(pg, "one", mode), args.events, 1, work)
+        four = run_workers(homes, cluster, new_db(pg, "four", mode), args.events, 4, work)
+        out["throughput"] = {"one": one, "four": four,
+                             "speedup": four["events_per_s"] / one["events_per_s"]}
+        print("throughput:", json.dumps(out["throughput"]), flush=True)
+        out["freshness"] = freshness(homes, cluster, new_db(pg, "fresh", mode), args.fresh_events, work)
+        print("cross-process freshness:", json.dumps(out["freshness"]), flush=True)
+        out["load_avg_after"] = os.getloadavg()
+        if args.json:
+            Path(args.json).write_text(json.dumps(out, indent=2))
+    finally:
+        cluster.stop()
+        pg.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""A recording process for the multi-process tests and benchmark (shared log + shared store).
+
+``python -m recsys_tui.dist_worker --home H --redis-url U --log-url L --users 1,2 --n 500 --out F``
+records a deterministic event stream (``check.event_stream``) and prints ``ok <event id>`` per
+acknowledged event. With ``--barrier DIR --procs N`` it then waits until all N workers finished
+writing and records, in ``--out``, every one of its users' top-10 as this process serves it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from recsys_tui.common.fsutil import atomic_write_json
+from recsys_tui.core.engine import Engine, EngineError
+from recsys_tui.core.home import Home
+from recsys_tui.faults.workload import event_stream, play
+
+BARRIER_TIMEOUT_S = 600.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m recsys_tui.dist_worker")
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--redis-url")
+    parser.add_argument("--log-url")
+    parser.add_argument("--users", required=True)
+    parser.add_argument("--n", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--undo-share", type=float, default=0.05)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--barrier")
+    parser.add_argument("--procs", type=int, default=1)
+    parser.add_argument("--name", default="w")
+    parser.add_argument("--go", help="wait for this file to exist before recording (a start line)")
+    parser.add_argument("--pace", type=float, default=0.0, help="seconds to sleep between events")
+    args = parser.parse_args(argv)
+    engine = Engine.open(Home(Path(args.home)), args.redis_url, log_url=args.log_url)
+    users = [int(u) for u in args.users.split(",")]
+    acked, refused, latencies = [], 0, []
+    print("ready", flush=True)
+    if args.go:
+        deadline = time.monotonic() + BARRIER_TIMEOUT_S
+        while not Path(args.go).exists():
+            if time.monotonic() > deadline:
+                print("start line timed out", file=sys.stderr)
+                return 1
+            time.sleep(0.005)
+    t_start = time.perf_counter()
+    for event in event_stream(args.seed, args.n, users, undo_share=args.undo_share):
+        t0 = time.perf_counter()
+        try:
+            result = play(engine, event)
+        except EngineError:  # e.g. the newest event was undone by another process first
+            refused += 1
+            continue
+        latencies.append((time.perf_counter() - t0) * 1000)
+        acked.append(result.event_id)
+        print(f"ok {result.event_id} {time.time():.6f}", flush=True)
+        if args.pace:
+            time.sleep(args.pace)
+    elapsed = time.perf_counter() - t_start
+    t_end = time.time()
+    served: dict[str, list[int]] = {}
+    if args.barrier:
+        barrier = Path(args.barrier)
+        (barrier / f"done-{args.name}").touch()
+        deadline = time.monotonic() + BARRIER_TIMEOUT_S
+        while len(list(barrier.glob("done-*"))) < args.procs:
+            if time.monotonic() > deadline:
+                print("barrier timed out", file=sys.stderr)
+                return 1
+            time.sleep(0.05)
+        served = {str(u): [r.item_id for r in engine.recommend(u).items] for u in users}
+    atomic_write_json(Path(args.out), {
+        "acked": acked, "refused": refused, "latencies_ms": latencies, "elapsed_s": elapsed,
+        "t_end": t_end,
+        "degraded": engine.degraded, "served": served})
+    engine.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

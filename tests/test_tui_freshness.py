@@ -1,0 +1,34 @@
+"""A rating recorded by another process shows in the app within one second, with no keypress."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from recsys_tui.core.engine import Engine
+from recsys_tui.tui.app import RecsysApp
+
+from recsys_tui.app_factory import make_app
+from tests.test_tui import drive, rec_rows
+
+pytestmark = [pytest.mark.tui, pytest.mark.redis]
+
+
+def test_another_process_s_rating_reaches_the_open_app_within_a_second(home, redis_server):
+    other = Engine.open(home, redis_server.url)
+
+    async def body(app: RecsysApp, pilot) -> None:
+        recs = await app.login(1)
+        top = recs.items[0].item_id
+        assert top in [i for i, _ in rec_rows(app)]
+        t0 = time.monotonic()
+        other.record(1, top, "rating", 1)  # another session rates the app's first pick
+        while top in [i for i, _ in rec_rows(app)]:
+            assert time.monotonic() - t0 < 1.0, "the app did not show the other process's rating"
+            await pilot.pause(0.02)
+        assert app.last_recs is not None and top not in app.last_recs.item_ids
+
+    try:
+        drive(make_app(home, redis_server.url), body)
+    finally:
+        other.close()
