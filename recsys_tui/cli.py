@@ -154,6 +154,23 @@ def main(argv: list[str] | None = None) -> int:
 PRIVATE_UMASK = 0o077
 
 
+_VALUE_OPTIONS = ("--home", "--redis-url", "--log-url", "--dataset")
+"""Global options that take a value (the value is never a command name)."""
+
+
+def _command_of(args: list[str]) -> str | None:
+    """The command named on the command line, or None (``recsys-tui [global options]``)."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in _VALUE_OPTIONS:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
 def _run(argv: list[str] | None) -> int:
     from recsys_tui.common.errors import RecsysError
 
@@ -161,7 +178,8 @@ def _run(argv: list[str] | None) -> int:
     if args == ["--version"]:
         print(f"recsys-tui {__version__}")
         return 0
-    target = _help_app() if args in (["--help"], ["-h"]) else registered_app()
+    lean = args in (["--help"], ["-h"]) or _command_of(args) is None
+    target = _help_app() if lean else registered_app()  # no command: open the app, import none
     try:
         rc = target(args=args, prog_name="recsys-tui", standalone_mode=False)
     except typer.Exit as exc:
