@@ -18,7 +18,7 @@ from recsys_tui.tui.app import RecsysApp
 from recsys_tui.tui.background import Cancelled
 from recsys_tui.tui.screens.learning import LearningScreen
 from rich.text import Text
-from textual.widgets import Sparkline, Static
+from textual.widgets import Input, Sparkline, Static
 
 from recsys_tui.app_factory import make_app, make_services
 from tests.test_tui import settle
@@ -51,6 +51,8 @@ def mask(app: RecsysApp) -> None:
             masked = "\n".join("(timings masked)" for _ in masked.splitlines())
         if masked != text:
             widget.update(Text(masked))
+    for box in (w for screen in screens for w in screen.query(Input)):
+        box.cursor_blink = False  # a blinking cursor is on or off depending on the moment
     for spark in (w for screen in screens for w in screen.query(Sparkline)):
         spark.data = [1.0] * len(spark.data or [])
     for pane in (w for screen in screens for w in screen.query("#latency")):

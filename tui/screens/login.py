@@ -70,9 +70,11 @@ class LoginScreen(EngineScreen):
                 new.can_focus = False
                 yield new
             table: DataTable = DataTable(id="login-table", cursor_type="row", zebra_stripes=True)
-            for key, label in (("id", "User"), ("age", "Age"), ("gender", "Sex"), ("occ", "Occupation"),
-                               ("n", "#Ratings"), ("genres", "Favourite genres")):
-                table.add_column(label, key=key)
+            # Fixed widths: the table looks the same whatever order its rows arrive in.
+            for key, label, width in (("id", "User", 6), ("age", "Age", 3), ("gender", "Sex", 3),
+                                      ("occ", "Occupation", 13), ("n", "#Ratings", 8),
+                                      ("genres", "Favourite genres", 30)):
+                table.add_column(label, key=key, width=width)
             yield table
         yield Footer()
 

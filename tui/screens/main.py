@@ -157,7 +157,8 @@ class MainScreen(EngineScreen):
         """The focused pane's title starts with ▶ (its heavier border is the second cue)."""
         for wid, title in PANE_TITLES.items():
             pane = self.query_one(f"#{wid}")
-            pane.border_title = f"{FOCUS_MARK}{title}" if pane.has_focus_within else title
+            base = str(pane.border_title or title).removeprefix(FOCUS_MARK)  # keeps what a pane adds
+            pane.border_title = f"{FOCUS_MARK}{base}" if pane.has_focus_within else base
 
     def action_leave_search(self) -> None:
         """Escape in the search box: back to the list it filters."""
