@@ -20,7 +20,13 @@ def _isatty(stream) -> bool:
 
 
 def require_terminal(stdin=None, stdout=None) -> None:
-    """Refuse to open the interactive app unless both stdin and stdout are a terminal."""
+    """Refuse to open the interactive app unless both stdin and stdout are a terminal.
+
+    A browser session of ``recsys-tui web`` is a terminal too: textual-serve runs the app over
+    pipes with Textual's web driver (``TEXTUAL_DRIVER``), which the app then talks to.
+    """
+    if "web_driver" in os.environ.get("TEXTUAL_DRIVER", ""):
+        return
     stdin = sys.stdin if stdin is None else stdin
     stdout = sys.stdout if stdout is None else stdout
     if not (_isatty(stdin) and _isatty(stdout)):
