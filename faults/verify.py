@@ -16,7 +16,11 @@ KEY_SCHEMA = re.compile(
 
 
 def dump_store(client) -> dict[str, object]:
-    """Every key of a Redis database with its decoded value (epoch's creation time left out)."""
+    """Every key of a Redis database with its decoded value.
+
+    Left out of the epoch: its creation time and the id of the event log it is bound to (two homes
+    compared here have two logs, by design).
+    """
     out: dict[str, object] = {}
     for raw in client.scan_iter(match="*", count=1000):
         key = raw.decode()
@@ -27,6 +31,7 @@ def dump_store(client) -> dict[str, object]:
             value = {k.decode(): v.decode() for k, v in client.hgetall(key).items()}
             if key == keys.EPOCH:
                 value.pop("created", None)
+                value.pop("log", None)
         elif kind == "list":
             value = [v.decode() for v in client.lrange(key, 0, -1)]
         elif kind == "zset":
