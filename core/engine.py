@@ -298,7 +298,9 @@ class Engine:
 
     def _sync(self, user_id: int, state: _UserState) -> _UserState:
         """Serve features from the store when it is ahead of this view (docs/DISTRIBUTED.md §2)."""
-        if self._degraded is not None:  # no store: the log is the only other writer's trace
+        if self._degraded is not None or self.store.kind == "fakeredis":
+            # No shared store (Redis down, or the embedded one, private to this process): the log
+            # is the only trace of another process's events (two sessions on one home).
             if self.log.last_event_id(user_id) > state.last_event_id:
                 return self._state(user_id, refresh=True)
             return state

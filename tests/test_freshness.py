@@ -113,3 +113,22 @@ def test_a_write_racing_another_process_folds_in_both(two_engines, home, redis_s
                                                                           a._state(user).last_event_id)
     finally:
         fresh.close()
+
+
+def test_two_sessions_on_one_home_with_the_embedded_store_see_each_others_ratings(home):
+    """Each process has its own embedded store, so the log tells one session what another did
+    (two terminals, or two browser tabs of ``recsys-tui web``, on one home)."""
+    a, b = Engine.open(home), Engine.open(home)
+    try:
+        user = 7
+        before = b.recommend(user)
+        assert b.poll(user) is False
+        item = before.items[0].item_id
+        a.record(user, item, "rating", 5)
+        assert b.poll(user) is True  # B's view came forward from the log
+        after = b.recommend(user)
+        assert item not in after.item_ids  # B no longer recommends what A just rated
+        assert b.movie(item, user).your_rating == 5
+    finally:
+        a.close()
+        b.close()
