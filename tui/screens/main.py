@@ -358,7 +358,7 @@ class MainScreen(EngineScreen):
             item = self.catalogue.selected_item()
         else:
             return
-        if item is not None and item != self.selected:
+        if item is not None:  # also when it is already selected: a recommendation gets its "why"
             self.selected = item
             self.load_movie(item)
 
