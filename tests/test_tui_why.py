@@ -28,27 +28,10 @@ from textual.widgets import DataTable, Static
 
 from recsys_tui.app_factory import make_app
 from recsys_tui.cli import main
+from tests.test_tui import drive, settle
 
 pytestmark = pytest.mark.tui
 SIZES = [(80, 24), (120, 40)]
-
-
-def drive(app: RecsysApp, body, size: tuple[int, int]) -> None:
-    async def run() -> None:
-        async with app.run_test(size=size) as pilot:
-            await body(app, pilot)
-
-    try:
-        asyncio.run(run())
-    finally:
-        if app.engine is not None:
-            app.engine.close()
-
-
-async def settle(app: RecsysApp, pilot) -> None:
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def screen_lines(app: RecsysApp) -> list[str]:
