@@ -138,6 +138,7 @@ def _hnsw_recall(engine, seed: int, n: int = 200) -> float:
 def phase_startup(home_root: Path, name: str, started: float) -> dict:
     from recsys_tui.app_factory import make_app
     from recsys_tui.core.home import Home
+    from recsys_tui.tui.pilot import workers_idle
     from recsys_tui.tui.screens.login import LoginScreen
 
     app = make_app(Home(home_root, name))
@@ -152,7 +153,7 @@ def phase_startup(home_root: Path, name: str, started: float) -> dict:
                         seen["login_s"] = time.time() - started
                         break
                 await pilot.pause(0.01)
-            await app.workers.wait_for_complete()
+            await workers_idle(app)
             await pilot.pause()
 
     try:

@@ -16,6 +16,7 @@ import pytest
 from recsys_tui.core import artifacts
 from recsys_tui.core.home import Home
 from recsys_tui.tui.app import RecsysApp
+from recsys_tui.tui.pilot import workers_idle
 from recsys_tui.tui.screens.help import HelpScreen, help_sections
 from recsys_tui.tui.screens.learning import LearningScreen
 from recsys_tui.tui.screens.login import LoginScreen
@@ -48,7 +49,7 @@ def drive(app: RecsysApp, body: Body, size: tuple[int, int] = (80, 24)) -> None:
 async def settle(app: RecsysApp, pilot) -> None:
     """Wait until every worker has finished and the messages they posted were handled."""
     for _ in range(3):
-        await app.workers.wait_for_complete()
+        await workers_idle(app)
         await pilot.pause()
 
 

@@ -45,6 +45,22 @@ class PilotError(RuntimeError):
     """An action driven through the pilot surface failed inside the app."""
 
 
+async def workers_idle(app: Any) -> None:
+    """Wait until every worker of ``app`` has finished.
+
+    Unlike ``app.workers.wait_for_complete()`` a worker that was cancelled (an exclusive worker
+    replaced by a newer one, such as the poll for other processes' events) counts as finished;
+    a worker that failed still raises ``WorkerFailed``.
+    """
+    from textual.worker import WorkerCancelled
+
+    for worker in list(app.workers):
+        try:
+            await worker.wait()
+        except WorkerCancelled:
+            continue
+
+
 class PilotSurface:
     """Mixed into ``RecsysApp``; screens call ``settle(kind, value)`` when an action has finished."""
 

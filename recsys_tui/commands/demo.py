@@ -167,8 +167,10 @@ class Runner:
             await self.settle()
 
     async def settle(self) -> None:
+        from recsys_tui.tui.pilot import workers_idle
+
         for _ in range(3):
-            await self.app.workers.wait_for_complete()
+            await workers_idle(self.app)
             await self.pilot.pause()
 
     async def select(self, item_id: int):
