@@ -1,4 +1,4 @@
-"""Options and checks shared by ``serve`` and ``web``: loopback by default, a free port, setup first."""
+"""Checks shared by ``serve`` and ``web``: loopback by default, a free port, setup first."""
 
 from __future__ import annotations
 
@@ -6,15 +6,9 @@ import contextlib
 import ipaddress
 import resource
 import socket
-from typing import Annotated
 
-import typer
-
-from recsys_tui.commands.train import UsageProblem
 from recsys_tui.context import STATE
-
-HostOpt = Annotated[str, typer.Option("--host", help="Address to bind (loopback unless you mean it).")]
-PortOpt = Annotated[int, typer.Option("--port", help="TCP port (1–65535).")]
+from recsys_tui.usage import UsageProblem
 
 
 def is_loopback(host: str) -> bool:
