@@ -46,19 +46,26 @@ class Context:
 STATE = Context()
 
 
-def open_engine() -> Engine:
-    """The engine on the home's current model; first use fetches and trains (with progress)."""
-    from recsys_tui.bootstrap import needs_setup, open_ready
+def ensure_home() -> Home:
+    """The home, set up first if needed: the first use fetches the data set and trains the default
+    model (with progress on stderr)."""
+    from recsys_tui.bootstrap import ensure_ready, needs_setup
     from recsys_tui.progress import download_bar
 
-    def say(text: str) -> None:
-        STATE.err.print(note(text))
-
-    home, redis_url, log_url = STATE.home, STATE.effective_redis_url(), STATE.effective_log_url()
+    home = STATE.home
     if needs_setup(home):
         with download_bar(STATE.err, home.dataset) as progress:
-            return open_ready(home, redis_url, say, progress, log_url=log_url)
-    return open_ready(home, redis_url, say, log_url=log_url)
+            ensure_ready(home, lambda text: STATE.err.print(note(text)), progress,
+                         log_url=STATE.effective_log_url())
+    return home
+
+
+def open_engine() -> Engine:
+    """The engine on the home's current model (``ensure_home`` first)."""
+    from recsys_tui.core.engine import Engine
+
+    home = ensure_home()
+    return Engine.open(home, STATE.effective_redis_url(), log_url=STATE.effective_log_url())
 
 
 @contextlib.contextmanager

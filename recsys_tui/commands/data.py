@@ -121,7 +121,7 @@ def fetch_data(
     home = _home(dataset).ensure()
     if home.dataset not in DATASETS:
         raise UsageProblem(f"{home.dataset!r} is not a published release ({', '.join(DATASET_NAMES)}); "
-                        f"synthetic sets are made with `recsys-tui data synth`")
+                           f"synthetic sets are made with `recsys-tui data synth`")
     if home.dataset == DEFAULT_DATASET and source != "auto" and not force and has_cache(home.data):
         _check_against_cache(home, source)
         return
