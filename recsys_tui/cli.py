@@ -31,7 +31,8 @@ from recsys_tui.options import DatasetOpt, HomeOpt, LogUrlOpt, RedisUrlOpt, Vers
 app = typer.Typer(
     name="recsys-tui",
     cls=LazyCommands,
-    help="A terminal recommender that visibly learns while you use it (MovieLens data sets; ML-100K by default).",
+    help="A terminal recommender that visibly learns while you use it (MovieLens data sets; "
+         "ML-100K by default).",
     add_completion=False,
     no_args_is_help=False,
     pretty_exceptions_enable=False,
