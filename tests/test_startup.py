@@ -93,3 +93,19 @@ def test_unknown_command_suggests_the_nearest(capsys):
     assert main(["rat", "-u", "1"]) == 2
     err = capsys.readouterr().err
     assert "No such command 'rat'" in err and "'rate'" in err and err.count("\n") == 1
+
+
+def test_a_command_imports_only_its_own_module():
+    """``rate --help`` loads the module holding ``rate``; no command at all (the app, refused here
+    without a terminal) loads none."""
+    code = ("import json, sys, contextlib, io\n"
+            "from recsys_tui.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+            "    rcs = [main([]), main(['rate', '--help'])]\n"
+            "loaded = sorted(m for m in sys.modules if m.startswith('recsys_tui.commands.'))\n"
+            "print(json.dumps([rcs, loaded]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stderr
+    rcs, loaded = json.loads(out.stdout)
+    assert rcs == [2, 0] and loaded == ["recsys_tui.commands.online"]
