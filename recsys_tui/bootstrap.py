@@ -1,11 +1,10 @@
-"""First run: fetch the dataset and train the default model, with progress; then open the engine."""
+"""First run: fetch the dataset and train the default model, with progress."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from recsys_tui.core import artifacts
-from recsys_tui.core.engine import Engine
 from recsys_tui.core.home import Home
 from recsys_tui.data.cache import has_cache
 from recsys_tui.data.fetch import fetch
@@ -36,10 +35,3 @@ def ensure_ready(home: Home, say: Say, progress: Progress | None = None,
         say(f"training the default model ({DEFAULT_MODEL}, {factors} factors)")
         result = train(home, DEFAULT_MODEL, log_url=log_url)
         say(f"published {result.version} in {result.timings['total_s']:.1f} s")
-
-
-def open_ready(home: Home, redis_url: str | None, say: Say, progress: Progress | None = None,
-               index: str | None = None, fallback_embedded: bool = False,
-               log_url: str | None = None) -> Engine:
-    ensure_ready(home, say, progress, log_url)
-    return Engine.open(home, redis_url, index, fallback_embedded, log_url)

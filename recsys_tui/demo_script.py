@@ -23,9 +23,11 @@ except ``search`` and ``expect-reason``, which take the rest of the line verbati
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from recsys_tui.common.errors import RecsysError
 
+MAX_SCRIPT_BYTES = 1_000_000
 MAX_ITEM = 1_000_000_000
 MAX_REPEAT = 10_000
 
@@ -116,3 +118,16 @@ def parse_script(text: str) -> list[Action]:
     if not actions:
         raise DemoScriptError("the demo script has no actions")
     return actions
+
+
+def read_script(path: Path) -> list[Action]:
+    """Read and parse the whole script before anything runs."""
+    try:
+        if path.stat().st_size > MAX_SCRIPT_BYTES:
+            raise DemoScriptError(f"{path}: script larger than {MAX_SCRIPT_BYTES:,} bytes")
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DemoScriptError(f"{path}: not a UTF-8 text file") from None
+    except OSError as exc:
+        raise DemoScriptError(f"cannot read script {path}: {exc.strerror or exc}") from None
+    return parse_script(text)

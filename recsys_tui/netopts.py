@@ -1,4 +1,4 @@
-"""Options and checks shared by ``serve`` and ``web``: loopback by default, a free port, setup first."""
+"""Checks shared by ``serve`` and ``web``: loopback by default, a free port, setup first."""
 
 from __future__ import annotations
 
@@ -6,15 +6,9 @@ import contextlib
 import ipaddress
 import resource
 import socket
-from typing import Annotated
 
-import typer
-
-from recsys_tui.commands.train import UsageProblem
 from recsys_tui.context import STATE
-
-HostOpt = Annotated[str, typer.Option("--host", help="Address to bind (loopback unless you mean it).")]
-PortOpt = Annotated[int, typer.Option("--port", help="TCP port (1–65535).")]
+from recsys_tui.usage import UsageProblem
 
 
 def is_loopback(host: str) -> bool:
@@ -45,13 +39,11 @@ def check_bind(host: str, port: int) -> None:
 
 
 def ensure_home_ready() -> None:
-    """First use fetches ML-100K and trains (once, here, not in every worker or browser session)."""
-    from recsys_tui.bootstrap import ensure_ready, needs_setup
-    from recsys_tui.progress import download_bar
+    """First use fetches the data set and trains (once, here, not in every worker or browser
+    session)."""
+    from recsys_tui.context import ensure_home
 
-    if needs_setup(STATE.home):
-        with download_bar(STATE.err, "ml-100k") as progress:
-            ensure_ready(STATE.home, lambda text: STATE.err.print(f"[dim]·[/dim] {text}"), progress)
+    ensure_home()
 
 
 def warn_if_exposed(host: str, what: str) -> None:

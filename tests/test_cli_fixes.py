@@ -35,7 +35,7 @@ def test_published_manifest_times_the_publish_and_the_total(home):
 def test_eval_table_is_headed_at_the_list_length():
     from recsys_tui.training.evaluate import METRICS
 
-    from recsys_tui.commands.train import eval_table
+    from recsys_tui.commands.evaluate import eval_table
 
     summary = {"als": {m: {"mean": 0.1, "std": 0.0} for m in (*METRICS, "fit_s")}}
     headers = [c.header for c in eval_table(summary, "t", 5).columns]

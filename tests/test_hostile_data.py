@@ -123,7 +123,7 @@ def test_rate_whose_output_fails_says_it_was_recorded(home, capsys, monkeypatch)
     def broken(_result, _fmt):
         raise BrokenPipeError(32, "Broken pipe")
 
-    monkeypatch.setattr(online, "_print_event", broken)
+    monkeypatch.setattr(online, "print_event", broken)
     rc, _out, err = run(capsys, home, "rate", "-u", "2", "-i", "33", "-r", "4")
     assert rc == 1 and err.count("\n") == 1 and "was recorded (do not repeat it)" in err
     with closing(sqlite3.connect(home.event_log)) as db:

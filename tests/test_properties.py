@@ -208,7 +208,7 @@ def test_cli_arguments_exit_cleanly(home, command, data):
 @FEW
 @given(file_text)
 def test_demo_script_parser_refuses_cleanly(text):
-    from recsys_tui.commands.demo import parse_script
+    from recsys_tui.demo_script import parse_script
 
     try:
         parse_script(text)

@@ -17,9 +17,9 @@ from recsys_tui.faults.scenarios_hostile import HOSTILE, wire_problem
 
 from recsys_tui.cli import _one_line
 from recsys_tui.commands import online
-from recsys_tui.commands.demo import Transcript
 from recsys_tui.console import SafeConsole, json_text, note, styled
 from recsys_tui.context import STATE
+from recsys_tui.demo_transcript import Transcript
 from recsys_tui.output import emit
 
 # every code point, lone surrogates included, mixed with the known attack strings
@@ -99,7 +99,7 @@ def test_event_output_in_every_format(title, reason, degraded):
             with pytest.MonkeyPatch.context() as mp:
                 mp.setattr(STATE, "console", console)
                 mp.setattr(STATE, "err", SafeConsole(file=err, force_terminal=terminal))
-                online._print_event(result, fmt)
+                online.print_event(result, fmt)
             assert_clean_wire(buf.getvalue(), styled_ok=terminal)
             assert_clean_wire(err.getvalue(), styled_ok=terminal)
 

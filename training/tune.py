@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from recsys_tui.data.movielens import Dataset
 from recsys_tui.data.splits import stratified_split
 from recsys_tui.models.registry import model_class
 from recsys_tui.training.evaluate import evaluate_split, split
+from recsys_tui.training.search import SearchResult
 
 VALIDATION_OFFSET = 1000
 """The validation split's seed is the protocol seed plus this (fixed, so tuning is reproducible)."""
@@ -62,23 +63,17 @@ class TuneRow:
                 f"MAP@10 {self.metrics['map']:.4f} R@10 {self.metrics['recall']:.4f}")
 
 
-@dataclass
-class TuneResult:
+@dataclass(kw_only=True)
+class TuneResult(SearchResult[TuneRow]):
     """Every evaluated candidate and the winner by ``metric`` on the validation split."""
 
-    model: str
     seed: int
-    metric: str
     method: str
     repeats: int
-    n_fit: int
     n_valid: int
-    rows: list[TuneRow] = field(default_factory=list)
-    elapsed_s: float = 0.0
 
-    @property
-    def best(self) -> TuneRow:
-        return max(self.rows, key=lambda r: (r.metrics[self.metric], r.metrics["precision"]))
+    def score(self, row: TuneRow) -> tuple[float, ...]:
+        return row.metrics[self.metric], row.metrics["precision"]
 
     @property
     def best_params(self) -> dict[str, Any]:
@@ -86,9 +81,8 @@ class TuneResult:
 
     def table(self) -> list[dict[str, Any]]:
         """Rows best first: the searched parameters plus P/R/NDCG/MAP@10."""
-        rows = sorted(self.rows, key=lambda r: -r.metrics[self.metric])
         return [{**r.params, **{m: r.metrics[m] for m in ("precision", "recall", "ndcg", "map")},
-                 "fit_s": r.fit_s} for r in rows]
+                 "fit_s": r.fit_s} for r in self.ranked()]
 
     def to_json(self) -> dict:
         return {
@@ -125,7 +119,8 @@ def tune(dataset: Dataset, model: str, grid: dict[str, list[Any]], seed: int = 4
     item_ids = np.array(sorted(dataset.movies)) if dataset.movies else None
     n_points = int(np.prod([len(v) for v in grid.values()])) if grid else 1
     method = "grid" if n_points <= FULL_GRID_MAX else "coordinate"
-    result = TuneResult(model, seed, metric, method, repeats, len(parts[0][0]), len(parts[0][1]))
+    result = TuneResult(model=model, metric=metric, n_fit=len(parts[0][0]), seed=seed, method=method,
+                        repeats=repeats, n_valid=len(parts[0][1]))
     seen: dict[tuple, TuneRow] = {}
 
     def score(params: dict[str, Any]) -> TuneRow:

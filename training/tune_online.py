@@ -20,7 +20,7 @@ import math
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from recsys_tui.data.movielens import Dataset
 from recsys_tui.models.params import check_params
 from recsys_tui.models.registry import model_class
 from recsys_tui.training.replay import online_groups, run_replay, training_period_dataset
+from recsys_tui.training.search import SearchResult
 
 TRAIN_FRACTION = 0.8
 """The replay's split: the training period is the first 80% by time, and is split the same way."""
@@ -60,27 +61,21 @@ class OnlineRow:
     seconds: float
 
 
-@dataclass
-class OnlineTuneResult:
+@dataclass(kw_only=True)
+class OnlineTuneResult(SearchResult[OnlineRow]):
     """Every grid point and the winner by ``metric`` (a strategy's HR@10)."""
 
-    model: str
-    metric: str
-    n_fit: int
     n_events: int
     n_new_events: int
-    rows: list[OnlineRow] = field(default_factory=list)
-    elapsed_s: float = 0.0
 
-    @property
-    def best(self) -> OnlineRow:
-        return max(self.rows, key=lambda r: r.hr[self.metric])
+    def score(self, row: OnlineRow) -> tuple[float, ...]:
+        return (row.hr[self.metric],)
 
     def table(self) -> list[dict[str, Any]]:
         """Rows best first: the searched values, HR@10 per strategy, the metric's new/returning
         split, its ratio to online popularity, and the seconds the replay took."""
         out = []
-        for r in sorted(self.rows, key=lambda r: -r.hr[self.metric]):
+        for r in self.ranked():
             pop = r.hr.get("popularity")
             out.append({**r.params, **{f"{s} HR@10": v for s, v in r.hr.items()},
                         "new": r.hr_new, "returning": r.hr_returning,
@@ -207,8 +202,8 @@ def tune_online(dataset: Dataset, grid: dict[str, list[Any]], *, model: str = "a
                             row_of[metric].hr_new, row_of[metric].hr_returning,
                             time.perf_counter() - t0)
             if result is None:
-                result = OnlineTuneResult(model, metric, report.n_train, report.events,
-                                          report.n_new_events)
+                result = OnlineTuneResult(model=model, metric=metric, n_fit=report.n_train,
+                                          n_events=report.events, n_new_events=report.n_new_events)
             result.rows.append(row)
             if on_row is not None:
                 on_row(row)

@@ -8,13 +8,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from recsys_tui.commands.train import UsageProblem
-from recsys_tui.common.fsutil import atomic_write_json
 from recsys_tui.console import note
 from recsys_tui.context import STATE
-from recsys_tui.core.index import INDEX_KINDS
-from recsys_tui.core.results import STEPS
-from recsys_tui.training.bench import BenchError, BenchOptions, run
+from recsys_tui.options import command_app
+from recsys_tui.usage import UsageProblem
+
+app = command_app()
 
 
 def _ms(value: float) -> str:
@@ -22,6 +21,8 @@ def _ms(value: float) -> str:
 
 
 def events_table(report: dict) -> Table:
+    from recsys_tui.core.results import STEPS
+
     table = Table(title=f"event → fresh top-{report['k']}: {report['events']:,} events over "
                         f"{report['users']:,} users · {report['store']} store · {report['index']} index "
                         f"(ms)", title_justify="left")
@@ -102,58 +103,60 @@ def synthetic_table(syn: dict) -> Table:
     return table
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("bench")
-    def bench_cmd(
-        events: Annotated[int, typer.Option("--events", "-n", help="Measured events.")] = 5000,
-        redis_url: Annotated[str | None, typer.Option(
-            "--redis-url", help="Benchmark a real Redis (an empty database) instead of the embedded "
-                                "store.")] = None,
-        index: Annotated[str | None, typer.Option(
-            "--index", help=f"Vector index: {', '.join(INDEX_KINDS)} (default: the model's).")] = None,
-        json_file: Annotated[Path | None, typer.Option("--json", help="Also write the report here.")] = None,
-        synthetic_items: Annotated[int | None, typer.Option(
-            "--synthetic-items", help="Also compare flat/HNSW/IVF over this many random 64-d items.")] = None,
-        warmup: Annotated[int, typer.Option("--warmup", help="Unmeasured events first.")] = 200,
-        seed: Annotated[int, typer.Option("--seed", help="Random seed for events and vectors.")] = 0,
-        contend: Annotated[int, typer.Option(
-            "--contend", help="Also run the events again beside N CPU-bound background processes "
-                              "(stopped by the bench) and compare.")] = 0,
-        reference: Annotated[bool, typer.Option(
-            "--reference", help="Also time one bare solve + FAISS search + store pipeline and report "
-                                "the engine as a ratio to it.")] = False,
-    ) -> None:
-        """Measure the hot path (per step p50/p95/p99), batch throughput and index growth.
+@app.command("bench")
+def bench(
+    events: Annotated[int, typer.Option("--events", "-n", help="Measured events.")] = 5000,
+    redis_url: Annotated[str | None, typer.Option(
+        "--redis-url", help="Benchmark a real Redis (an empty database) instead of the embedded "
+                            "store.")] = None,
+    index: Annotated[str | None, typer.Option(
+        "--index", help="Vector index: flat, hnsw or ivf (default: the model's).")] = None,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Also write the report here.")] = None,
+    synthetic_items: Annotated[int | None, typer.Option(
+        "--synthetic-items", help="Also compare flat/HNSW/IVF over this many random 64-d items.")] = None,
+    warmup: Annotated[int, typer.Option("--warmup", help="Unmeasured events first.")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed for events and vectors.")] = 0,
+    contend: Annotated[int, typer.Option(
+        "--contend", help="Also run the events again beside N CPU-bound background processes "
+                          "(stopped by the bench) and compare.")] = 0,
+    reference: Annotated[bool, typer.Option(
+        "--reference", help="Also time one bare solve + FAISS search + store pipeline and report "
+                            "the engine as a ratio to it.")] = False,
+) -> None:
+    """Measure the hot path (per step p50/p95/p99), batch throughput and index growth.
 
-        Runs on a temporary copy of the home: your event log is never written.
-        """
-        try:
-            options = BenchOptions(events=events, warmup=warmup, index=index, seed=seed,
-                                   redis_url=STATE.effective_redis_url(redis_url),
-                                   synthetic_items=synthetic_items, contend=contend,
-                                   reference=reference).check()
-        except BenchError as exc:
-            raise UsageProblem(str(exc)) from None
-        if json_file is not None and json_file.is_dir():
-            raise BenchError(f"--json {json_file} is a folder; give a file name")
-        home = STATE.home
-        if not home.root.is_dir():
-            raise BenchError(f"no home at {home.root}; run `recsys-tui train` first")
+    Runs on a temporary copy of the home: your event log is never written.
+    """
+    from recsys_tui.common.fsutil import atomic_write_json
+    from recsys_tui.training.bench import BenchError, BenchOptions, run
 
-        def say(text: str) -> None:
-            STATE.err.print(note(text))
+    try:
+        options = BenchOptions(events=events, warmup=warmup, index=index, seed=seed,
+                               redis_url=STATE.effective_redis_url(redis_url),
+                               synthetic_items=synthetic_items, contend=contend,
+                               reference=reference).check()
+    except BenchError as exc:
+        raise UsageProblem(str(exc)) from None
+    if json_file is not None and json_file.is_dir():
+        raise BenchError(f"--json {json_file} is a folder; give a file name")
+    home = STATE.home
+    if not home.root.is_dir():
+        raise BenchError(f"no home at {home.root}; run `recsys-tui train` first")
 
-        report = run(home, options, say)
-        console = STATE.console
-        console.print(events_table(report))
-        console.print(f"events/s {report['events_per_s']:,.0f} · peak RSS {report['peak_rss_mb']:.0f} MB · "
-                      f"store {report['store']} ({report['store_url']}) · model {report['model_version']}")
-        console.print(headline_table(report))
-        console.print(heavy_table(report["heavy_users"]))
-        console.print(threads_table(report["threads"]))
-        console.print(batch_table(report["batch"]))
-        if "synthetic" in report:
-            console.print(synthetic_table(report["synthetic"]))
-        if json_file is not None:
-            atomic_write_json(json_file, report)
-            console.print(f"wrote {json_file}")
+    def say(text: str) -> None:
+        STATE.err.print(note(text))
+
+    report = run(home, options, say)
+    console = STATE.console
+    console.print(events_table(report))
+    console.print(f"events/s {report['events_per_s']:,.0f} · peak RSS {report['peak_rss_mb']:.0f} MB · "
+                  f"store {report['store']} ({report['store_url']}) · model {report['model_version']}")
+    console.print(headline_table(report))
+    console.print(heavy_table(report["heavy_users"]))
+    console.print(threads_table(report["threads"]))
+    console.print(batch_table(report["batch"]))
+    if "synthetic" in report:
+        console.print(synthetic_table(report["synthetic"]))
+    if json_file is not None:
+        atomic_write_json(json_file, report)
+        console.print(f"wrote {json_file}")

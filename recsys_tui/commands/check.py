@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,7 +12,10 @@ from rich.text import Text
 from recsys_tui.common.text import plain
 from recsys_tui.console import note
 from recsys_tui.context import STATE
-from recsys_tui.faults.suite import SCENARIOS
+from recsys_tui.options import JsonOpt, command_app
+from recsys_tui.usage import choice
+
+app = command_app()
 
 
 def _table(outcomes, totals: dict[str, int]) -> Table:
@@ -30,49 +32,46 @@ def _table(outcomes, totals: dict[str, int]) -> Table:
     return table
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("check")
-    def check_cmd(
-        json_out: Annotated[Path | None, typer.Option(
-            "--json", help="Also write the numbers as JSON.")] = None,
-        quick: Annotated[bool, typer.Option(
-            "--quick", help="Smaller loads and fewer kills (~1 min).")] = False,
-        only: Annotated[list[str] | None, typer.Option(
-            "--only", metavar="SCENARIO",
-            help=f"Run just this scenario (repeatable): {', '.join(SCENARIOS)}.")] = None,
-    ) -> None:
-        """Inject faults (Redis and process kills, corrupt files, full disk, bad input) and report."""
-        from recsys_tui.commands.train import _choice
-        from recsys_tui.common.fsutil import atomic_write_json
-        from recsys_tui.faults.outcome import totals
-        from recsys_tui.faults.suite import run_suite
+@app.command("check")
+def check(
+    json_out: JsonOpt = None,
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="Smaller loads and fewer kills (~1 min).")] = False,
+    only: Annotated[list[str] | None, typer.Option(
+        "--only", metavar="SCENARIO",
+        help="Run just this scenario (repeatable); an unknown name is refused with the list.")] = None,
+) -> None:
+    """Inject faults (Redis and process kills, corrupt files, full disk, bad input) and report."""
+    from recsys_tui.common.fsutil import atomic_write_json
+    from recsys_tui.faults.outcome import totals
+    from recsys_tui.faults.suite import SCENARIOS, run_suite
 
-        for name in only or ():
-            _choice(name, SCENARIOS, "scenario")
-        start = time.perf_counter()
-        outcomes = run_suite(STATE.home, quick=quick, say=lambda t: STATE.err.print(note(t)),
-                             only=tuple(only) if only else SCENARIOS)
-        numbers = totals(outcomes)
-        STATE.console.print(_table(outcomes, numbers))
-        for o in outcomes:
-            for failure in o.failures:
-                STATE.console.print(Text.assemble(("not survived", "red"), f" {plain(o.name)}: "
-                                                  f"{plain(failure)}"))
-            for key, value in o.notes.items():
-                STATE.console.print(f"{o.name}: {key} = {value}", style="dim")
-        elapsed = time.perf_counter() - start
-        STATE.console.print(f"{numbers['faults_survived']}/{numbers['faults_injected']} faults survived, "
-                            f"{numbers['events_found']}/{numbers['events_written']} events found, "
-                            f"{numbers['crashes']} crashes in {numbers['bad_inputs_tried']:,} bad inputs "
-                            f"({elapsed:.0f} s)")
-        if json_out is not None:
-            report = {**numbers, "quick": quick, "elapsed_s": round(elapsed, 1), "scenarios": [
-                {"name": o.name, "faults_injected": o.injected, "faults_survived": o.survived,
-                 "events_written": o.events_written, "events_found": o.events_found,
-                 "bad_inputs_tried": o.bad_inputs, "crashes": o.crashes, "failures": o.failures,
-                 "notes": {k: v if isinstance(v, int | float | str) else str(v) for k, v in o.notes.items()}}
-                for o in outcomes]}
-            atomic_write_json(json_out, report)
-            STATE.console.print(f"wrote {json_out}")
-        if numbers["faults_survived"] != numbers["faults_injected"] or numbers["crashes"]:
-            raise typer.Exit(1)
+    for name in only or ():
+        choice(name, SCENARIOS, "scenario")
+    start = time.perf_counter()
+    outcomes = run_suite(STATE.home, quick=quick, say=lambda t: STATE.err.print(note(t)),
+                         only=tuple(only) if only else SCENARIOS)
+    numbers = totals(outcomes)
+    STATE.console.print(_table(outcomes, numbers))
+    for o in outcomes:
+        for failure in o.failures:
+            STATE.console.print(Text.assemble(("not survived", "red"), f" {plain(o.name)}: "
+                                              f"{plain(failure)}"))
+        for key, value in o.notes.items():
+            STATE.console.print(f"{o.name}: {key} = {value}", style="dim")
+    elapsed = time.perf_counter() - start
+    STATE.console.print(f"{numbers['faults_survived']}/{numbers['faults_injected']} faults survived, "
+                        f"{numbers['events_found']}/{numbers['events_written']} events found, "
+                        f"{numbers['crashes']} crashes in {numbers['bad_inputs_tried']:,} bad inputs "
+                        f"({elapsed:.0f} s)")
+    if json_out is not None:
+        report = {**numbers, "quick": quick, "elapsed_s": round(elapsed, 1), "scenarios": [
+            {"name": o.name, "faults_injected": o.injected, "faults_survived": o.survived,
+             "events_written": o.events_written, "events_found": o.events_found,
+             "bad_inputs_tried": o.bad_inputs, "crashes": o.crashes, "failures": o.failures,
+             "notes": {k: v if isinstance(v, int | float | str) else str(v) for k, v in o.notes.items()}}
+            for o in outcomes]}
+        atomic_write_json(json_out, report)
+        STATE.console.print(f"wrote {json_out}")
+    if numbers["faults_survived"] != numbers["faults_injected"] or numbers["crashes"]:
+        raise typer.Exit(1)

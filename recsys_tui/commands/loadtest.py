@@ -11,14 +11,14 @@ from typing import Annotated
 
 import typer
 
-from recsys_tui.commands.train import UsageProblem, _choice
 from recsys_tui.common.errors import RecsysError
-from recsys_tui.common.fsutil import atomic_write_json
 from recsys_tui.common.text import plain
 from recsys_tui.context import STATE
-from recsys_tui.netopts import raise_fd_limit
+from recsys_tui.options import command_app
 from recsys_tui.output import emit
+from recsys_tui.usage import UsageProblem, choice
 
+app = command_app()
 TOKEN_ENV = "RECSYS_TUI_API_TOKEN"
 
 
@@ -58,50 +58,52 @@ def _print(report: dict) -> None:
         say(f"  mean server-side latency {plain(route)}: {ms} ms", markup=False)
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("loadtest")
-    def loadtest_cmd(
-        url: Annotated[str, typer.Option("--url", help="A running API on this machine, "
-                                         "e.g. http://127.0.0.1:8000 (loopback only).")],
-        duration: Annotated[float, typer.Option("--duration", help="Measured seconds (at most 600).")] = 30.0,
-        connections: Annotated[int, typer.Option("--connections", "-c",
-                                                 help="Concurrent connections (1–1024).")] = 64,
-        mix: Annotated[str, typer.Option("--mix", help="Route weights from recommend, events, similar.")]
-            = "recommend:9,events:1",
-        idle: Annotated[int, typer.Option("--idle", help="Idle keep-alive connections to hold open "
-                                          "meanwhile (0–10000).")] = 0,
-        max_requests: Annotated[int, typer.Option("--max-requests", help="Stop after this many.")]
-            = 2_000_000,
-        warmup: Annotated[float, typer.Option("--warmup", help="Unmeasured seconds first (0–60).")] = 2.0,
-        event_users: Annotated[int, typer.Option("--event-users", help="New users the run creates "
-                                                 "for its events (1–1000).")] = 64,
-        seed: Annotated[int, typer.Option("--seed")] = 0,
-        fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
-        out: Annotated[Path | None, typer.Option("--out", help="Also write the JSON report here.")] = None,
-    ) -> None:
-        """Load-test a running API (events go to users the run creates; each is audited in the log).
+@app.command("loadtest")
+def loadtest(
+    url: Annotated[str, typer.Option("--url", help="A running API on this machine, "
+                                     "e.g. http://127.0.0.1:8000 (loopback only).")],
+    duration: Annotated[float, typer.Option("--duration", help="Measured seconds (at most 600).")] = 30.0,
+    connections: Annotated[int, typer.Option("--connections", "-c",
+                                             help="Concurrent connections (1–1024).")] = 64,
+    mix: Annotated[str, typer.Option("--mix", help="Route weights from recommend, events, similar.")]
+        = "recommend:9,events:1",
+    idle: Annotated[int, typer.Option("--idle", help="Idle keep-alive connections to hold open "
+                                      "meanwhile (0–10000).")] = 0,
+    max_requests: Annotated[int, typer.Option("--max-requests", help="Stop after this many.")]
+        = 2_000_000,
+    warmup: Annotated[float, typer.Option("--warmup", help="Unmeasured seconds first (0–60).")] = 2.0,
+    event_users: Annotated[int, typer.Option("--event-users", help="New users the run creates "
+                                             "for its events (1–1000).")] = 64,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the JSON report here.")] = None,
+) -> None:
+    """Load-test a running API (events go to users the run creates; each is audited in the log).
 
-        A bearer token, if the API needs one, is read from RECSYS_TUI_API_TOKEN.
-        """
-        _choice(fmt, ("table", "json"), "format")
-        try:
-            from recsys_tui.api.loadtest import LoadPlan, LoadTestError, parse_mix, run_load
-        except ImportError:
-            raise LoadTestUnavailable("the load test needs the serve extra: "
-                                      "pip install 'recsys-tui[serve]'") from None
-        try:
-            plan = LoadPlan(url, duration, connections, parse_mix(mix), idle, max_requests, warmup,
-                            event_users, os.environ.get(TOKEN_ENV) or None, seed).check()
-        except LoadTestError as exc:
-            raise UsageProblem(str(exc)) from None
-        raise_fd_limit()
-        STATE.err.print(f"loading {plain(url)} for {warmup:g} s warm-up + {duration:g} s …", markup=False)
-        report = asyncio.run(run_load(plan)).as_dict()
-        if out is not None:
-            atomic_write_json(out, report)
-        if fmt == "json":
-            STATE.console.print_json(json.dumps(report))
-        else:
-            _print(report)
-        if report["errors"] or report["events"]["lost"] or report["events"]["duplicated"]:
-            raise typer.Exit(1)
+    A bearer token, if the API needs one, is read from RECSYS_TUI_API_TOKEN.
+    """
+    from recsys_tui.common.fsutil import atomic_write_json
+    from recsys_tui.netopts import raise_fd_limit
+
+    choice(fmt, ("table", "json"), "format")
+    try:
+        from recsys_tui.api.loadtest import LoadPlan, LoadTestError, parse_mix, run_load
+    except ImportError:
+        raise LoadTestUnavailable("the load test needs the serve extra: "
+                                  "pip install 'recsys-tui[serve]'") from None
+    try:
+        plan = LoadPlan(url, duration, connections, parse_mix(mix), idle, max_requests, warmup,
+                        event_users, os.environ.get(TOKEN_ENV) or None, seed).check()
+    except LoadTestError as exc:
+        raise UsageProblem(str(exc)) from None
+    raise_fd_limit()
+    STATE.err.print(f"loading {plain(url)} for {warmup:g} s warm-up + {duration:g} s …", markup=False)
+    report = asyncio.run(run_load(plan)).as_dict()
+    if out is not None:
+        atomic_write_json(out, report)
+    if fmt == "json":
+        STATE.console.print_json(json.dumps(report))
+    else:
+        _print(report)
+    if report["errors"] or report["events"]["lost"] or report["events"]["duplicated"]:
+        raise typer.Exit(1)
