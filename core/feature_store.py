@@ -90,6 +90,12 @@ class FeatureStore:
         client, kind, warnings = connect(url)
         return FeatureStore(client, kind, url, warnings)
 
+    def close(self) -> None:
+        """Release the client's connections (the engine calls this once, from ``close``)."""
+        if self.client is not None:
+            with contextlib.suppress(*REDIS_ERRORS):
+                self.client.close()
+
     @contextlib.contextmanager
     def _guard(self, what: str, seconds: float | None = CALL_DEADLINE_S) -> Iterator[None]:
         """Run one store call under a total deadline; any Redis failure becomes a ``StoreError``."""
