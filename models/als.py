@@ -10,7 +10,6 @@ import scipy.sparse as sp
 from recsys_tui.models.base import EmbeddingModel, ModelError
 from recsys_tui.models.params import param
 from recsys_tui.models.weighting import Weighting
-from scipy.linalg import lapack
 from threadpoolctl import threadpool_limits
 
 
@@ -20,23 +19,6 @@ def _same(kept: np.ndarray | None, given: object) -> bool:
         return kept is None and given is None
     given = np.asarray(given)
     return kept.shape == given.shape and bool(np.array_equal(kept, given))
-
-
-class _Factor:
-    """A factorised fold-in matrix A (symmetric positive definite when λ > 0: Cholesky via
-    LAPACK; a general solve otherwise), solved against any number of right-hand sides."""
-
-    def __init__(self, a: np.ndarray) -> None:
-        chol, info = lapack.dpotrf(a, lower=0, clean=1)
-        self.a, self.chol = (None, chol) if info == 0 else (a, None)
-
-    def solve(self, b: np.ndarray) -> np.ndarray:
-        if self.chol is None:
-            return np.linalg.solve(self.a, b)
-        x, info = lapack.dpotrs(self.chol, b, lower=0)
-        if info != 0:
-            raise np.linalg.LinAlgError(f"fold-in solve failed (LAPACK info {info})")
-        return x
 
 
 @dataclass(frozen=True)
@@ -149,17 +131,17 @@ class ALSRecommender(EmbeddingModel):
         return self._gram
 
     def _system(self, items: np.ndarray, ratings: np.ndarray,
-                recency: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, _Factor]:
-        """The user's normal equations: (signed confidences, item vectors, factor of A), where
+                recency: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The user's normal equations: (signed confidences, item vectors, A), where
         A = YᵀY + λI + Yᵀ(|C| − I)Y. The last history's system is kept (compared by content), so
-        ``contributions`` right after ``fold_in`` of the same history re-uses the factor."""
+        ``contributions`` right after ``fold_in`` of the same history builds nothing again."""
         memo = self._memo
         if memo is not None and _same(memo[0], items) and _same(memo[1], ratings) \
                 and _same(memo[2], recency):
             return memo[3]
         conf = self.weighting.row(items, ratings, recency)
         y = self.item_factors[items].astype(np.float64)
-        system = (conf, y, _Factor(self.gram + (y.T * (np.abs(conf) - 1.0)) @ y))
+        system = (conf, y, self.gram + (y.T * (np.abs(conf) - 1.0)) @ y)
         self._memo = (items.copy(), np.array(ratings, copy=True),
                       None if recency is None else np.array(recency, copy=True), system)
         return system
@@ -170,16 +152,16 @@ class ALSRecommender(EmbeddingModel):
         items = np.asarray(items, dtype=np.int64)
         if len(items) == 0:
             return np.zeros(self.item_factors.shape[1], dtype=np.float32)
-        conf, y, factor = self._system(items, ratings, recency)
-        return factor.solve(y.T @ np.where(conf > 0, conf, 0.0)).astype(np.float32)
+        conf, y, a = self._system(items, ratings, recency)
+        return np.linalg.solve(a, y.T @ np.where(conf > 0, conf, 0.0)).astype(np.float32)
 
     def contributions(self, items: np.ndarray, ratings: np.ndarray, targets: np.ndarray,
                       recency: np.ndarray | None = None) -> np.ndarray:
         """items × targets: rated item j's exact share cⱼ⁺·yᵢᵀA⁻¹yⱼ of each target's score yᵢᵀx
         (one solve for all targets, one matrix product for all terms)."""
         items = np.asarray(items, dtype=np.int64)
-        conf, y, factor = self._system(items, ratings, recency)
-        w = factor.solve(self.item_factors[np.asarray(targets, dtype=np.int64)].astype(np.float64).T)
+        conf, y, a = self._system(items, ratings, recency)
+        w = np.linalg.solve(a, self.item_factors[np.asarray(targets, dtype=np.int64)].astype(np.float64).T)
         return (y @ w) * np.where(conf > 0, conf, 0.0)[:, None]
 
     def fold_in_rows(self, ratings: sp.csr_matrix, recency: np.ndarray | None = None) -> np.ndarray:
