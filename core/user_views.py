@@ -16,6 +16,9 @@ from recsys_tui.core.feature_store import StoreError
 from recsys_tui.core.freshness import plan
 from recsys_tui.core.user_state import CLICK_VALUE, UserState
 
+LONG_HISTORY = 128
+"""From this many entries on, a view's arrays are built with NumPy rather than Python lists."""
+
 
 class UserViews(EngineBase):
     """Builds, caches, refreshes and re-folds the users' views."""
@@ -112,25 +115,15 @@ class UserViews(EngineBase):
     def _refold(self, state: UserState, vector: np.ndarray | None = None) -> None:
         """Recompute the view's arrays and vector (``vector``: one already folded in elsewhere).
 
-        Array work only: the history (ratings over clicks) in model-index order, and each entry's
-        recency (how many of the user's logged items are newer; -1 = not logged)."""
+        The history (ratings over clicks) in model-index order, and each entry's recency (how many
+        of the user's logged items are newer; -1 = not logged): plain lists for a typical history,
+        array work for a long one (each is faster in its range; both give the same arrays)."""
         values = dict.fromkeys(state.clicks, CLICK_VALUE)
         values.update(state.ratings)
-        ids = np.fromiter(values.keys(), np.int64, len(values))
-        vals = np.fromiter(values.values(), np.float64, len(values))
-        idx = self._indices(ids)
-        known = idx >= 0
-        idx, vals = idx[known], vals[known]
-        order = np.argsort(idx, kind="stable")
-        state.idx = idx[order]
-        state.values = vals[order].astype(np.float32)
-        state.recency = np.full(len(state.idx), -1, np.int64)
-        if state.logged and len(state.idx):
-            logged = self._indices(np.fromiter(state.logged, np.int64, len(state.logged)))
-            age = len(logged) - 1 - np.arange(len(logged))
-            pos = np.minimum(np.searchsorted(state.idx, logged), len(state.idx) - 1)
-            hit = (logged >= 0) & (state.idx[pos] == logged)
-            state.recency[pos[hit]] = age[hit]
+        if len(values) < LONG_HISTORY:
+            self._arrays_short(state, values)
+        else:
+            self._arrays_long(state, values)
         state.seen_idx = state.idx
         if self.is_embedding and vector is not None:
             state.vector = vector
@@ -142,3 +135,26 @@ class UserViews(EngineBase):
             state.vector = None
             state.personal = bool(len(state.idx)) and self.model.personal
         state.folded = True
+
+    def _arrays_short(self, state: UserState, values: dict[int, float]) -> None:
+        pairs = sorted((self._idx_of[i], v) for i, v in values.items() if i in self._idx_of)
+        state.idx = np.array([p[0] for p in pairs], dtype=np.int64)
+        state.values = np.array([p[1] for p in pairs], dtype=np.float32)
+        newest = len(state.logged) - 1
+        age = {self._idx_of[i]: newest - n for n, i in enumerate(state.logged) if i in self._idx_of}
+        state.recency = np.array([age.get(p[0], -1) for p in pairs], dtype=np.int64)
+
+    def _arrays_long(self, state: UserState, values: dict[int, float]) -> None:
+        idx = self._indices(np.fromiter(values.keys(), np.int64, len(values)))
+        vals = np.fromiter(values.values(), np.float64, len(values))
+        known = idx >= 0
+        order = np.argsort(idx[known], kind="stable")
+        state.idx = idx[known][order]
+        state.values = vals[known][order].astype(np.float32)
+        state.recency = np.full(len(state.idx), -1, np.int64)
+        if state.logged and len(state.idx):
+            logged = self._indices(np.fromiter(state.logged, np.int64, len(state.logged)))
+            age = len(logged) - 1 - np.arange(len(logged))
+            pos = np.minimum(np.searchsorted(state.idx, logged), len(state.idx) - 1)
+            hit = (logged >= 0) & (state.idx[pos] == logged)
+            state.recency[pos[hit]] = age[hit]

@@ -125,3 +125,21 @@ def test_close_releases_a_cluster_clients_connections(home, redis_cluster):
     assert sum(len(_client_names(url)) for url in nodes) > before
     engine.close()
     assert sum(len(_client_names(url)) for url in nodes) == before
+
+
+def test_short_and_long_history_paths_build_the_same_view(home):
+    engine = Engine.open(home)
+    try:
+        for item in (1, 2, 3):
+            engine.record(13, item, "click")
+        engine.record(13, 4, "rating", 2)
+        state = engine._state(13)
+        values = dict.fromkeys(state.clicks, 3.0) | state.ratings
+        engine._arrays_short(state, values)
+        short = (state.idx.copy(), state.values.copy(), state.recency.copy())
+        engine._arrays_long(state, values)
+        assert all(np.array_equal(a, b) for a, b in zip(short, (state.idx, state.values, state.recency),
+                                                         strict=True))
+        assert sorted(state.recency[state.recency >= 0].tolist()) == [0, 1, 2, 3]
+    finally:
+        engine.close()
