@@ -16,6 +16,8 @@ Three sections, all measured, nothing assumed:
    With ``reference``, the bare minimum the same work needs is timed in the same run — one NumPy
    solve of a fold-in, one FAISS search, one write pipeline to the same store — and the engine's
    p50/p99 are reported as a ratio to it (the headline: absolute times vary with the machine).
+   ``script_call_ms`` times one call of an empty server-side script with the write's keys and
+   arguments: the store's own floor for a one-round-trip write (fakeredis: its Lua bridge).
    Heavy users (13 and 405, 600+ ratings) and the lightest user get a few events each, to show
    that fold-in and reasons cost the same order for both. ``threads`` reports the BLAS/OpenMP
    pools the hot path ran with (threadpoolctl).
@@ -39,6 +41,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from recsys_tui.common.errors import RecsysError
@@ -285,7 +288,23 @@ def run_reference(engine: Engine, reps: int, say: Say) -> dict:
         total.append((t3 - t0) / 1e6)
     client.delete(f"{tag}:meta", f"{tag}:pop", f"{tag}:recent", f"{tag}:emb")
     return {"reps": reps, "history_len": len(idx), **percentiles(total, (50, 99)),
-            "parts_ms": {k: percentiles(v, (50, 99)) for k, v in parts.items()}}
+            "parts_ms": {k: percentiles(v, (50, 99)) for k, v in parts.items()},
+            "script_call_ms": percentiles(_empty_script_calls(client, tag, emb, min(reps, 500)), (50, 99))}
+
+
+def _empty_script_calls(client: Any, tag: str, emb: bytes, reps: int) -> list[float]:
+    """Times of one EVALSHA of a script that does nothing, with the event write's seven keys and
+    arguments: the store's floor for any one-round-trip write (no command runs inside)."""
+    script = client.register_script("return 0")
+    keys = [f"{tag}:k{n}" for n in range(7)]
+    args = ["0" * 32, 0, 50, emb, "v0000-ref@0", 1, 1, "+", "rating", 1, "1:1:rating:4", 0]
+    script(keys=keys, args=args)  # loads it once
+    out = []
+    for _ in range(reps):
+        t0 = time.perf_counter_ns()
+        script(keys=keys, args=args)
+        out.append((time.perf_counter_ns() - t0) / 1e6)
+    return out
 
 
 def run_heavy_users(engine: Engine, seed: int) -> dict:
