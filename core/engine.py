@@ -121,8 +121,9 @@ class Engine(HotPath, ReadSide):
     @pinned
     def poll(self, user_id: int) -> bool:
         """Has another process recorded something for ``user_id`` since this view? (Cross-process
-        freshness: one HGET of the user's store watermark, or one log query when degraded; the
-        view is brought forward as a side effect, so the next ``recommend``/``profile`` shows it.)"""
+        freshness: one HGET of the user's store watermark; with the embedded store or Redis down,
+        one log query, and only once another connection has committed to the log since the last
+        check. The view is brought forward as a side effect, so the next ``recommend`` shows it.)"""
         with self._lock:
             user_id = self._check_user(user_id)
             state = self._users.get(user_id)
