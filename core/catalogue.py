@@ -37,7 +37,9 @@ class Catalogue:
         sums = np.bincount(idx[ok], weights=inter.ratings[ok], minlength=len(self.item_ids))
         self.avg_rating = np.divide(sums, self.n_ratings, out=np.zeros(len(sums)),
                                     where=self.n_ratings > 0)
-        self._hay = [_norm(self.movies[int(i)].label) for i in self.item_ids]
+        self._labels = {item: movie.label for item, movie in self.movies.items()}
+        """Title with year per item id, made once (the hot path names up to 50 items an event)."""
+        self._hay = [_norm(self._labels[int(i)]) for i in self.item_ids]
         self._blob = _SEP.join(self._hay)
         self._offsets = np.cumsum([0] + [len(h) + 1 for h in self._hay[:-1]]) if self._hay \
             else np.zeros(0, np.int64)
@@ -58,8 +60,8 @@ class Catalogue:
         return item_id in self.movies
 
     def title(self, item_id: int) -> str:
-        movie = self.movies.get(item_id)
-        return movie.label if movie else f"item {item_id}"
+        label = self._labels.get(item_id)
+        return label if label is not None else f"item {item_id}"
 
     def _pos(self, item_id: int) -> int:
         return int(np.searchsorted(self.item_ids, item_id))

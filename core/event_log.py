@@ -65,6 +65,8 @@ class EventLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self._data_version = -1
+        self._stamp = 0
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000,
@@ -175,6 +177,21 @@ class EventLog:
         except sqlite3.Error as exc:
             raise _fail(self.path, exc) from None
         return marker, target
+
+    def stamp(self) -> int | None:
+        """A counter that moves when another connection (another process, or another engine on the
+        same file) has committed to the log since the previous call; this connection's own commits
+        leave it alone. SQLite's ``PRAGMA data_version`` answers without reading a table, so a
+        reader can skip its per-user freshness query while the counter stands still."""
+        try:
+            with self._lock:
+                version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise _fail(self.path, exc) from None
+        if version != self._data_version:
+            self._data_version = version
+            self._stamp += 1
+        return self._stamp
 
     def last_event_id(self, user_id: int) -> int:
         """The id of the user's newest event of any kind (0 when none)."""

@@ -35,9 +35,10 @@ REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError, redis.except
                 redis.exceptions.RedisClusterException, redis.exceptions.TryAgainError)
 """Errors that mean "unreachable" (the engine degrades); cluster errors included (a master down)."""
 SAFE_POLICIES = ("noeviction",)
-SCRIPT_COMMANDS = ("hget", "exists", "sismember", "hincrby", "lpush", "lrem", "ltrim", "zincrby", "set",
-                   "hset", "sadd", "zadd")
-"""What the write script runs (a Redis ACL checks each command inside a script too)."""
+SCRIPT_COMMANDS = ("hget", "hmget", "exists", "sismember", "hincrby", "lpush", "lrem", "ltrim", "zincrby",
+                   "set", "hset", "sadd", "zadd")
+"""What the write scripts run (a Redis ACL checks each command inside a script too; the cluster's
+user step increments counts with HINCRBY)."""
 ACL_COMMANDS = ("ping", "exists", "hget", "hgetall", "hset", "zrange", "zrevrange", "zscore", "zadd", "sadd",
                 "lrange", "get", "set", "del", "scan", "evalsha", "eval", "script|load", "multi", "exec",
                 *[c for c in SCRIPT_COMMANDS if c not in ("exists", "hget", "hset", "zadd", "sadd", "set")])
@@ -89,6 +90,12 @@ class FeatureStore:
             return ClusterFeatureStore(url)  # type: ignore[arg-type]
         client, kind, warnings = connect(url)
         return FeatureStore(client, kind, url, warnings)
+
+    def close(self) -> None:
+        """Release the client's connections (the engine calls this once, from ``close``)."""
+        if self.client is not None:
+            with contextlib.suppress(*REDIS_ERRORS):
+                self.client.close()
 
     @contextlib.contextmanager
     def _guard(self, what: str, seconds: float | None = CALL_DEADLINE_S) -> Iterator[None]:

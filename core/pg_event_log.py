@@ -179,6 +179,11 @@ class PostgresEventLog:
     def max_id(self) -> int:
         return int(self._query("SELECT COALESCE(MAX(id), 0) FROM events")[0][0])
 
+    def stamp(self) -> None:
+        """PostgreSQL has no cheap "someone else committed" counter here: None means "always
+        check" (``EventLog.stamp``)."""
+        return None
+
     def last_event_id(self, user_id: int) -> int:
         return int(self._query("SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = %s",
                                (user_id,))[0][0])

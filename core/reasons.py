@@ -63,22 +63,31 @@ def top_contributors(model: Recommender, items: np.ndarray, ratings: np.ndarray,
     return best
 
 
+def largest_shares(contrib: np.ndarray, n: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Per target (column of ``contrib``): the rows of its ``n`` largest positive terms and their
+    shares, as two ``m × targets`` arrays (m = min(n, rows)); row -1 where there is none.
+
+    A share is the term over the sum of that column's positive terms. Array work only: one sort
+    of the positive parts per column, whatever the number of targets.
+    """
+    m = min(n, contrib.shape[0])
+    if contrib.size == 0 or m == 0:
+        return np.full((0, contrib.shape[1]), -1, np.int64), np.zeros((0, contrib.shape[1]))
+    pos = np.where(contrib > 0, contrib, 0.0)
+    totals = pos.sum(axis=0)
+    rows = np.argsort(-pos, axis=0, kind="stable")[:m]
+    terms = np.take_along_axis(pos, rows, axis=0)
+    shares = np.divide(terms, totals, out=np.zeros_like(terms), where=totals > 0)
+    rows[terms <= 0] = -1
+    return rows, shares
+
+
 def top_shares(contrib: np.ndarray, n: int = 3) -> list[list[tuple[int, float]]]:
     """Per target (column of ``contrib``): up to ``n`` (row, share) of its largest positive terms.
 
     A share is the term over the sum of that column's positive terms; an empty list where no
     entry contributes positively.
     """
-    out: list[list[tuple[int, float]]] = []
-    if contrib.size == 0:
-        return [[] for _ in range(contrib.shape[1])]
-    pos = np.where(contrib > 0, contrib, 0.0)
-    totals = pos.sum(axis=0)
-    m = min(n, contrib.shape[0])
-    order = np.argsort(-pos, axis=0, kind="stable")[:m]
-    for t in range(contrib.shape[1]):
-        if totals[t] <= 0:
-            out.append([])
-            continue
-        out.append([(int(r), float(pos[r, t] / totals[t])) for r in order[:, t] if pos[r, t] > 0])
-    return out
+    rows, shares = largest_shares(contrib, n)
+    return [[(r, s) for r, s in zip(rc, sc, strict=True) if r >= 0]
+            for rc, sc in zip(rows.T.tolist(), shares.T.tolist(), strict=True)]

@@ -2,7 +2,9 @@
 
 The script runs atomically on the server, so the check ("has this user's event already landed?")
 and the update cannot be split by another writer: no WATCH/MULTI retry loop, no log query while a
-transaction is open. It is sent with EVALSHA (redis-py's ``Script`` reloads it on NOSCRIPT).
+transaction is open. It is sent with EVALSHA (redis-py's ``Script`` reloads it on NOSCRIPT). It
+reads the user's watermark and counts with one HMGET and writes them back with one HSET, so a
+typical event runs eight commands (fakeredis spends ~30–70 µs of Python on each).
 
 Keys (``KEYS``)::
 
@@ -32,12 +34,14 @@ FIXED_ARGS = 6
 
 APPLY_LUA = r"""
 local meta, recent, emb = KEYS[1], KEYS[2], KEYS[3]
+local unpack = unpack or table.unpack
 local user = ARGV[6]
 local owner = redis.call('HGET', KEYS[6], 'log')
 if not owner then return {'unseeded', '0'} end
 if owner ~= ARGV[1] then return {'foreign', owner} end
 if redis.call('EXISTS', KEYS[4], KEYS[7]) < 2 then return {'lost', 'popularity or user registry'} end
-local stored = redis.call('HGET', meta, 'last_event_id')
+local m = redis.call('HMGET', meta, 'last_event_id', 'n_rating', 'n_click', 'n_view')
+local stored = m[1]
 local last = tonumber(stored or '0')
 local n = (#ARGV - 6) / 6
 if last >= tonumber(ARGV[7 + (n - 1) * 6]) then return {'already', stored or '0'} end
@@ -47,17 +51,21 @@ if fresh and redis.call('SISMEMBER', KEYS[7], user) == 1 then
 end
 if last < tonumber(ARGV[2]) then return {'gap', stored or '0'} end
 local cap = tonumber(ARGV[3])
+local count = {rating = tonumber(m[2] or '0'), click = tonumber(m[3] or '0'), view = tonumber(m[4] or '0')}
+local touched = {}
 local top, ts, length = nil, nil, 0
 for i = 0, n - 1 do
   local b = 7 + i * 6
   if tonumber(ARGV[b]) > last then
     local op, kind, item, entry = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
     if op == '+' then
-      redis.call('HINCRBY', meta, 'n_' .. kind, 1)
+      count[kind] = count[kind] + 1
+      touched[kind] = true
       length = redis.call('LPUSH', recent, entry)
       redis.call('ZINCRBY', KEYS[4], 1, item)
     elseif op == '-' then
-      redis.call('HINCRBY', meta, 'n_' .. kind, -1)
+      count[kind] = count[kind] - 1
+      touched[kind] = true
       redis.call('LREM', recent, 1, entry)
       redis.call('ZINCRBY', KEYS[4], -1, item)
     end
@@ -65,12 +73,19 @@ for i = 0, n - 1 do
   end
 end
 if length > cap then redis.call('LTRIM', recent, 0, cap - 1) end
+local fields = {'last_event_id', top, 'updated', ts}
+for _, kind in ipairs({'rating', 'click', 'view'}) do
+  if touched[kind] then
+    fields[#fields + 1] = 'n_' .. kind
+    fields[#fields + 1] = count[kind]
+  end
+end
 if ARGV[4] ~= '' then
   redis.call('SET', emb, ARGV[4])
-  redis.call('HSET', meta, 'last_event_id', top, 'updated', ts, 'emb_version', ARGV[5])
-else
-  redis.call('HSET', meta, 'last_event_id', top, 'updated', ts)
+  fields[#fields + 1] = 'emb_version'
+  fields[#fields + 1] = ARGV[5]
 end
+redis.call('HSET', meta, unpack(fields))
 if fresh then redis.call('SADD', KEYS[7], user) end
 redis.call('ZADD', KEYS[5], 'GT', top, 'applied')
 return {'applied', top}

@@ -13,6 +13,14 @@ from recsys_tui.models.weighting import Weighting
 from threadpoolctl import threadpool_limits
 
 
+def _same(kept: np.ndarray | None, given: object) -> bool:
+    """Is ``given`` the array ``kept`` holds (same shape and values; both None counts)?"""
+    if kept is None or given is None:
+        return kept is None and given is None
+    given = np.asarray(given)
+    return kept.shape == given.shape and bool(np.array_equal(kept, given))
+
+
 @dataclass(frozen=True)
 class ALSParams:
     """ALS hyper-parameters (defaults tuned by ``recsys-tui tune --model als`` and ``--online``)."""
@@ -89,6 +97,7 @@ class ALSRecommender(EmbeddingModel):
         self.item_factors = np.zeros((0, c.factors), dtype=np.float32)
         self.user_factors = np.zeros((0, c.factors), dtype=np.float32)
         self._gram: np.ndarray | None = None
+        self._memo: tuple | None = None
 
     def fit(self, ratings: sp.csr_matrix, recency: np.ndarray | None = None) -> ALSRecommender:
         """Fit on a users × items CSR of stars; ``recency`` (one int per stored entry, aligned with
@@ -109,7 +118,7 @@ class ALSRecommender(EmbeddingModel):
             )
             model.fit(conf, show_progress=False)
         self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
-        self._gram = None
+        self._gram = self._memo = None
         self.user_factors = self.fold_in_rows(ratings, recency)
         return self
 
@@ -121,25 +130,37 @@ class ALSRecommender(EmbeddingModel):
             self._gram = y.T @ y + self.config.regularization * np.eye(y.shape[1])
         return self._gram
 
+    def _system(self, items: np.ndarray, ratings: np.ndarray,
+                recency: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The user's normal equations: (signed confidences, item vectors, A), where
+        A = YᵀY + λI + Yᵀ(|C| − I)Y. The last history's system is kept (compared by content), so
+        ``contributions`` right after ``fold_in`` of the same history builds nothing again."""
+        memo = self._memo
+        if memo is not None and _same(memo[0], items) and _same(memo[1], ratings) \
+                and _same(memo[2], recency):
+            return memo[3]
+        conf = self.weighting.row(items, ratings, recency)
+        y = self.item_factors[items].astype(np.float64)
+        system = (conf, y, self.gram + (y.T * (np.abs(conf) - 1.0)) @ y)
+        self._memo = (items.copy(), np.array(ratings, copy=True),
+                      None if recency is None else np.array(recency, copy=True), system)
+        return system
+
     def fold_in(self, items: np.ndarray, ratings: np.ndarray,
                 recency: np.ndarray | None = None) -> np.ndarray:
         """Exact ALS user step for this history (``recency``: optional, −1 = batch entry)."""
         items = np.asarray(items, dtype=np.int64)
         if len(items) == 0:
             return np.zeros(self.item_factors.shape[1], dtype=np.float32)
-        conf = self.weighting.row(items, ratings, recency)
-        y = self.item_factors[items].astype(np.float64)
-        a = self.gram + (y.T * (np.abs(conf) - 1.0)) @ y
-        b = y.T @ np.where(conf > 0, conf, 0.0)
-        return np.linalg.solve(a, b).astype(np.float32)
+        conf, y, a = self._system(items, ratings, recency)
+        return np.linalg.solve(a, y.T @ np.where(conf > 0, conf, 0.0)).astype(np.float32)
 
     def contributions(self, items: np.ndarray, ratings: np.ndarray, targets: np.ndarray,
                       recency: np.ndarray | None = None) -> np.ndarray:
-        """items × targets: rated item j's exact share cⱼ⁺·yᵢᵀA⁻¹yⱼ of each target's score yᵢᵀx."""
+        """items × targets: rated item j's exact share cⱼ⁺·yᵢᵀA⁻¹yⱼ of each target's score yᵢᵀx
+        (one solve for all targets, one matrix product for all terms)."""
         items = np.asarray(items, dtype=np.int64)
-        conf = self.weighting.row(items, ratings, recency)
-        y = self.item_factors[items].astype(np.float64)
-        a = self.gram + (y.T * (np.abs(conf) - 1.0)) @ y
+        conf, y, a = self._system(items, ratings, recency)
         w = np.linalg.solve(a, self.item_factors[np.asarray(targets, dtype=np.int64)].astype(np.float64).T)
         return (y @ w) * np.where(conf > 0, conf, 0.0)[:, None]
 
@@ -179,4 +200,4 @@ class ALSRecommender(EmbeddingModel):
         self.config = replace(self.config, user_idf=self.weighting.user_idf,
                               online_weight=float(online[0]), online_decay=float(online[1]))
         self.params = asdict(self.config)
-        self._gram = None
+        self._gram = self._memo = None

@@ -76,6 +76,7 @@ def test_bench_contended_reference_heavy_users_and_threads(home):
     assert report["logged_events"] == 10 + 60 + 60
     ref = report["reference_ms"]
     assert 0 < ref["p50"] <= ref["p99"] and set(ref["parts_ms"]) == {"solve", "search", "store"}
+    assert 0 < ref["script_call_ms"]["p50"] <= ref["script_call_ms"]["p99"]
     quiet = report["event_to_recs_ms"]
     assert report["ratio_to_reference"]["p50"] == pytest.approx(quiet["p50"] / ref["p50"])
     heavy = report["heavy_users"]

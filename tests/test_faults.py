@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-import recsys_tui.core.engine as engine_mod
+import recsys_tui.core.engine_base as engine_base
 from recsys_tui.core import artifacts
 from recsys_tui.core.engine import Engine
 from recsys_tui.core.home import Home
@@ -56,7 +56,7 @@ def test_redis_killed_mid_stream_then_back_empty_equals_a_run_that_never_failed(
 @pytest.mark.redis
 def test_store_recovers_automatically_after_the_retry_delay(home, redis_server, monkeypatch):
     """No reconnect() call: the next event after RETRY_STORE_AFTER_S (0 here) catches up by itself."""
-    monkeypatch.setattr(engine_mod, "RETRY_STORE_AFTER_S", 0.0)
+    monkeypatch.setattr(engine_base, "RETRY_STORE_AFTER_S", 0.0)
     engine = Engine.open(home, redis_server.url)
     engine.record(1, 10, "rating", 5)
     redis_server.kill()

@@ -56,6 +56,10 @@ def headline_table(report: dict) -> Table:
         parts = " + ".join(f"{k} {v['p50']:.3f}" for k, v in ref["parts_ms"].items())
         table.add_row("reference (solve+search+store)", _ms(ref["p50"]), "", _ms(ref["p99"]), parts)
         table.add_row("engine ÷ reference", f"{ratio['p50']:.2f}×", "", f"{ratio['p99']:.2f}×", "")
+        if "script_call_ms" in ref:
+            floor = ref["script_call_ms"]
+            table.add_row("empty script call (store floor)", _ms(floor["p50"]), "", _ms(floor["p99"]),
+                          "one EVALSHA, no command inside; the features step is one such call")
     return table
 
 
