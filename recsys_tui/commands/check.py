@@ -13,7 +13,8 @@ from rich.text import Text
 from recsys_tui.common.text import plain
 from recsys_tui.console import note
 from recsys_tui.context import STATE
-from recsys_tui.faults.suite import SCENARIOS
+from recsys_tui.faults.backends import BACKENDS
+from recsys_tui.faults.suite import BACKEND_SCENARIOS, SCENARIOS
 
 
 def _table(outcomes, totals: dict[str, int]) -> Table:
@@ -40,18 +41,28 @@ def register(app: typer.Typer) -> None:
         only: Annotated[list[str] | None, typer.Option(
             "--only", metavar="SCENARIO",
             help=f"Run just this scenario (repeatable): {', '.join(SCENARIOS)}.")] = None,
+        backends: Annotated[str, typer.Option(
+            "--backends", metavar="KIND",
+            help="Which log and store: sqlite-redis (the home's SQLite log, a redis-server per scenario), "
+                 "postgres-cluster (a throw-away PostgreSQL and 3-master Redis Cluster started here on "
+                 f"loopback; runs {', '.join(BACKEND_SCENARIOS)}) or all.")] = "sqlite-redis",
     ) -> None:
-        """Inject faults (Redis and process kills, corrupt files, full disk, bad input) and report."""
-        from recsys_tui.commands.train import _choice
+        """Inject faults (Redis and process kills, a slow or evicting Redis, racing undos, corrupt
+        files, full disk, bad input) and report."""
+        from recsys_tui.commands.train import UsageProblem, _choice
         from recsys_tui.common.fsutil import atomic_write_json
         from recsys_tui.faults.outcome import totals
         from recsys_tui.faults.suite import run_suite
 
         for name in only or ():
             _choice(name, SCENARIOS, "scenario")
+        _choice(backends, (*BACKENDS, "all"), "backends")
+        kinds = BACKENDS if backends == "all" else (backends,)
+        if kinds == ("postgres-cluster",) and only and not set(only) & set(BACKEND_SCENARIOS):
+            raise UsageProblem(f"--backends postgres-cluster runs only {', '.join(BACKEND_SCENARIOS)}")
         start = time.perf_counter()
         outcomes = run_suite(STATE.home, quick=quick, say=lambda t: STATE.err.print(note(t)),
-                             only=tuple(only) if only else SCENARIOS)
+                             only=tuple(only) if only else SCENARIOS, backends=kinds)
         numbers = totals(outcomes)
         STATE.console.print(_table(outcomes, numbers))
         for o in outcomes:
@@ -66,7 +77,8 @@ def register(app: typer.Typer) -> None:
                             f"{numbers['crashes']} crashes in {numbers['bad_inputs_tried']:,} bad inputs "
                             f"({elapsed:.0f} s)")
         if json_out is not None:
-            report = {**numbers, "quick": quick, "elapsed_s": round(elapsed, 1), "scenarios": [
+            report = {**numbers, "quick": quick, "backends": list(kinds), "elapsed_s": round(elapsed, 1),
+                      "scenarios": [
                 {"name": o.name, "faults_injected": o.injected, "faults_survived": o.survived,
                  "events_written": o.events_written, "events_found": o.events_found,
                  "bad_inputs_tried": o.bad_inputs, "crashes": o.crashes, "failures": o.failures,
