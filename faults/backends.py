@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import itertools
+import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,7 +149,7 @@ class Distributed(Backends):
 
         if self.pg is None:
             self.pg = PostgresServer().start()
-        name = f"check_{next(self._counter)}"
+        name = f"check_{os.getpid()}_{uuid.uuid4().hex[:8]}_{next(self._counter)}"
         with psycopg.connect(self.pg.url, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.pg.url.rsplit("/", 1)[0] + f"/{name}"
