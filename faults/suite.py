@@ -18,7 +18,7 @@ from recsys_tui.faults.scenarios_files import (
     scenario_corrupt,
     scenario_disk,
 )
-from recsys_tui.faults.scenarios_hostile import scenario_hostile_text, scenario_training_files
+from recsys_tui.faults.scenarios_hostile import scenario_hostile_text
 from recsys_tui.faults.scenarios_load import scenario_bad_inputs, scenario_cli_bad_args, scenario_concurrency
 from recsys_tui.faults.scenarios_misbehaving import scenario_evicting_redis, scenario_slow_redis
 from recsys_tui.faults.scenarios_process import scenario_process_killed, scenario_publish_killed
@@ -28,6 +28,7 @@ from recsys_tui.faults.scenarios_shared import (
     scenario_store_killed,
     scenario_undo_race,
 )
+from recsys_tui.faults.scenarios_training import scenario_training_files
 from recsys_tui.faults.servers import REDIS_BINARY
 from recsys_tui.faults.workload import copy_home
 
