@@ -53,6 +53,7 @@ class PostgresEventLog(LogReads):
         self.url = redact_dsn(url)
         self.path = self.url  # what messages and `status` show for the log
         self._lock = threading.Lock()
+        self._dsn = url  # kept to reconnect after a server restart; never shown
         try:
             self._db = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
         except psycopg.Error as exc:
@@ -114,10 +115,23 @@ class PostgresEventLog(LogReads):
         with self._lock:
             self._db.close()
 
+    def _conn(self):
+        """The connection, opened anew when the server dropped the old one (a restart, a
+        failover). The call that met the drop failed and is never retried (an append may have
+        committed before its reply was lost: unacknowledged, never logged twice); the next call
+        runs on the new connection. Called with the lock held."""
+        if self._db.broken:
+            try:
+                self._db = self._psycopg.connect(self._dsn, autocommit=True,
+                                                 connect_timeout=CONNECT_TIMEOUT_S)
+            except self._psycopg.Error as exc:
+                raise EventLogError(f"event log {self.url} cannot be reached: {self._say(exc)}") from None
+        return self._db
+
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
         try:
             with self._lock:
-                return self._db.execute(sql, args).fetchall()
+                return self._conn().execute(sql, args).fetchall()
         except self._psycopg.Error as exc:
             raise EventLogError(f"event log {self.url}: {self._say(exc)}") from None
 
@@ -153,7 +167,7 @@ class PostgresEventLog(LogReads):
     def register_user(self, first_id: int) -> int:
         """Allocate a new user id ≥ ``first_id`` (atomic across processes and hosts)."""
         try:
-            with self._lock, self._db.transaction():
+            with self._lock, self._conn().transaction():
                 self._db.execute("LOCK TABLE users IN EXCLUSIVE MODE")
                 row = self._db.execute("SELECT MAX(user_id) FROM users").fetchone()
                 user_id = max(first_id, (row[0] or 0) + 1)

@@ -1,5 +1,5 @@
 """Scenarios where homes and processes share one store: two homes on one Redis, two processes
-undoing the same event at once, the store killed under a running engine.
+undoing the same event at once, the store or the PostgreSQL log killed under a running engine.
 
 Each runs on any ``Backends`` (SQLite + redis-server, or PostgreSQL + a 3-master Redis Cluster)
 and ends with the independent check: the log's rows read by their own driver, the store read by a
@@ -14,9 +14,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from recsys_tui.common.errors import RecsysError
 from recsys_tui.core.engine import Engine
 from recsys_tui.core.home import Home
-from recsys_tui.faults.backends import Backends
+from recsys_tui.faults.backends import Backends, Distributed
 from recsys_tui.faults.independent import log_problems, log_rows, store_problems
 from recsys_tui.faults.outcome import Outcome
 from recsys_tui.faults.verify import seed_counts
@@ -173,4 +174,45 @@ def scenario_store_killed(backends: Backends, home: Home, workdir: Path, n: int 
         engine.close()
         agrees(out, backends, home, log_url, target.url, seed, written=n)
         out.notes["degraded events"] = degraded
+    return out
+
+
+def scenario_log_killed(backends: Distributed, home: Home, workdir: Path, n: int = 300) -> Outcome:
+    """The PostgreSQL server crashes (``pg_ctl stop -m immediate``) under a running engine and comes
+    back: events meanwhile are refused with one clear error, never acknowledged; afterwards the
+    same process logs again on a new connection, every acknowledged event is in the log once and
+    the store equals the log."""
+    out = Outcome("event log server killed")
+    log_url = backends.log_url()
+    assert backends.pg is not None
+    stream = event_stream(9, n, [*range(1, 21)])
+    with backends.store(workdir) as target:
+        engine = Engine.open(home, target.url, log_url=log_url)
+        seed = seed_counts(engine)
+        acked: list[int] = []
+        refused: list[str] = []
+        for i, event in enumerate(stream):
+            if i == n // 3:
+                backends.pg.kill()
+            if i == 2 * n // 3:
+                backends.pg.restart()
+            try:
+                acked.append(play(engine, event).event_id)
+            except RecsysError as exc:  # refused: the log could not commit it (or nothing to undo)
+                refused.append(str(exc))
+        down = n - 2 * (n // 3)
+        unclear = [r for r in refused if "\n" in r or not r.strip()]
+        out.fault("while PostgreSQL is down every event is refused with one clear line",
+                  len(refused) >= down and not unclear and any("event log" in r for r in refused),
+                  f"{len(refused)} refused of {down} sent while down; {unclear[:1]}")
+        after = [i for i in acked if i > 0]
+        out.fault("the same process logs again once PostgreSQL is back", len(acked) >= n - len(refused)
+                  and engine.log.count() > 0, f"{len(acked)} acknowledged")
+        _recover(engine)
+        engine.close()
+        rows = agrees(out, backends, home, log_url, target.url, seed, written=len(acked))
+        ids = [r[0] for r in rows]
+        out.fault("every acknowledged event in the log once, no refused one", sorted(after) == ids,
+                  f"{len(ids)} rows, {len(after)} acknowledged")
+        out.notes["refused while down"] = len(refused)
     return out

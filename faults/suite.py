@@ -24,6 +24,7 @@ from recsys_tui.faults.scenarios_misbehaving import scenario_evicting_redis, sce
 from recsys_tui.faults.scenarios_process import scenario_process_killed, scenario_publish_killed
 from recsys_tui.faults.scenarios_redis import scenario_redis_killed, scenario_redis_unreachable
 from recsys_tui.faults.scenarios_shared import (
+    scenario_log_killed,
     scenario_shared_store,
     scenario_store_killed,
     scenario_undo_race,
@@ -55,11 +56,21 @@ def prepare(user_home: Home, workdir: Path, say: Callable[[str], None]) -> Home:
 
 
 SCENARIOS = ("redis-killed", "redis-unreachable", "slow-redis", "evicting-redis", "shared-store",
-             "undo-race", "store-killed", "process-killed", "publish-killed", "corrupt", "disk",
+             "undo-race", "store-killed", "log-killed", "process-killed", "publish-killed", "corrupt", "disk",
              "concurrency", "bad-inputs", "cli-args", "hostile-text", "training-files")
-BACKEND_SCENARIOS = ("shared-store", "undo-race", "store-killed", "process-killed", "concurrency")
-"""The scenarios that run again on PostgreSQL + Redis Cluster (``--backends postgres-cluster``);
-the others exercise files, input and the single server's own misbehaviour."""
+BACKEND_SCENARIOS = ("shared-store", "undo-race", "store-killed", "log-killed", "process-killed",
+                     "concurrency")
+"""The scenarios that run on PostgreSQL + Redis Cluster (``--backends postgres-cluster``); the
+others exercise files, input and the single server's own misbehaviour."""
+POSTGRES_ONLY = ("log-killed",)
+"""Scenarios with no SQLite counterpart (a file has no server to kill; ``process-killed`` covers it)."""
+
+
+def planned(kind: str, only: tuple[str, ...] = SCENARIOS) -> list[str]:
+    """Which of ``only`` run on the backends ``kind``."""
+    if kind == "sqlite-redis":
+        return [n for n in only if n not in POSTGRES_ONLY]
+    return [n for n in only if n in BACKEND_SCENARIOS]
 
 
 def _plan(backends: Backends, template: Home, work: Path, quick: bool) -> dict[str, Callable[[], Outcome]]:
@@ -83,6 +94,7 @@ def _plan(backends: Backends, template: Home, work: Path, quick: bool) -> dict[s
         "shared-store": lambda: scenario_shared_store(b, template, scratch("shared")),
         "undo-race": lambda: scenario_undo_race(b, fresh(), scratch("undo"), rounds=8 if quick else 30),
         "store-killed": lambda: scenario_store_killed(b, fresh(), scratch("store"), n=150 if quick else 600),
+        "log-killed": lambda: scenario_log_killed(b, fresh(), scratch("log"), n=150 if quick else 600),
         "process-killed": lambda: scenario_process_killed(fresh(), scratch("burst"), kills=1 if quick else 3,
                                                           backends=b),
         "publish-killed": lambda: scenario_publish_killed(fresh(), rounds=2 if quick else 6),
@@ -110,7 +122,7 @@ def run_suite(user_home: Home, quick: bool = False, say: Callable[[str], None] =
         work = Path(tmp)
         template = prepare(user_home, work, say)
         for kind in backends:
-            names = [n for n in only if kind == "sqlite-redis" or n in BACKEND_SCENARIOS]
+            names = planned(kind, only)
             if not names:
                 continue
             chosen = make(kind)

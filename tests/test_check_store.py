@@ -18,6 +18,7 @@ from recsys_tui.faults.independent import log_problems, log_rows, store_problems
 from recsys_tui.faults.outcome import Outcome
 from recsys_tui.faults.scenarios_misbehaving import scenario_evicting_redis, scenario_slow_redis
 from recsys_tui.faults.scenarios_shared import (
+    scenario_log_killed,
     scenario_shared_store,
     scenario_store_killed,
     scenario_undo_race,
@@ -26,6 +27,7 @@ from recsys_tui.faults.verify import seed_counts
 from recsys_tui.faults.workload import copy_home, one_clean_line, run_cli
 
 from tests.independent import assert_ids_contiguous, live_counts
+from tests.pg_server import PostgresServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.faults]
 
@@ -101,6 +103,19 @@ def test_the_store_scenarios_on_postgresql_and_a_redis_cluster(trained_home_temp
     """The session's PostgreSQL and Cluster stand in for the ones ``check`` starts itself."""
     _run_store_scenarios(Distributed(pg=pg_server, cluster=redis_cluster), Home(trained_home_template),
                          tmp_path)
+
+
+def test_a_postgresql_crash_under_a_running_engine(trained_home_template, tmp_path, pg_server, redis_cluster):
+    """A server of its own (this one is killed): refused while down, the same process logs again
+    on a new connection afterwards, nothing acknowledged is lost and the store equals the log."""
+    backends = Distributed(pg=PostgresServer().start(), cluster=redis_cluster)
+    try:
+        outcome = scenario_log_killed(backends, copy_home(Home(trained_home_template), tmp_path / "h"),
+                                      tmp_path / "w", n=90)
+    finally:
+        backends.pg.stop()
+    assert_survived(outcome)
+    assert outcome.notes["refused while down"] >= 30
 
 
 def test_check_backends_option_is_checked(home):

@@ -14,7 +14,7 @@ from recsys_tui.common.text import plain
 from recsys_tui.console import note
 from recsys_tui.context import STATE
 from recsys_tui.faults.backends import BACKENDS
-from recsys_tui.faults.suite import BACKEND_SCENARIOS, SCENARIOS
+from recsys_tui.faults.suite import BACKEND_SCENARIOS, POSTGRES_ONLY, SCENARIOS, planned
 
 
 def _table(outcomes, totals: dict[str, int]) -> Table:
@@ -58,8 +58,9 @@ def register(app: typer.Typer) -> None:
             _choice(name, SCENARIOS, "scenario")
         _choice(backends, (*BACKENDS, "all"), "backends")
         kinds = BACKENDS if backends == "all" else (backends,)
-        if kinds == ("postgres-cluster",) and only and not set(only) & set(BACKEND_SCENARIOS):
-            raise UsageProblem(f"--backends postgres-cluster runs only {', '.join(BACKEND_SCENARIOS)}")
+        if not any(planned(kind, tuple(only or SCENARIOS)) for kind in kinds):
+            raise UsageProblem(f"nothing to run: --backends postgres-cluster runs only "
+                               f"{', '.join(BACKEND_SCENARIOS)}; {', '.join(POSTGRES_ONLY)} needs it")
         start = time.perf_counter()
         outcomes = run_suite(STATE.home, quick=quick, say=lambda t: STATE.err.print(note(t)),
                              only=tuple(only) if only else SCENARIOS, backends=kinds)
