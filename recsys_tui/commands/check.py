@@ -43,9 +43,9 @@ def register(app: typer.Typer) -> None:
             help=f"Run just this scenario (repeatable): {', '.join(SCENARIOS)}.")] = None,
         backends: Annotated[str, typer.Option(
             "--backends", metavar="KIND",
-            help="Which log and store: sqlite-redis (the home's SQLite log, a redis-server per scenario), "
-                 "postgres-cluster (a throw-away PostgreSQL and 3-master Redis Cluster started here on "
-                 f"loopback; runs {', '.join(BACKEND_SCENARIOS)}) or all.")] = "sqlite-redis",
+            help="Which log and store: sqlite-redis (each throw-away home's SQLite log, a redis-server "
+                 "per scenario), postgres-cluster (a throw-away PostgreSQL and 3-master Redis Cluster "
+                 f"started here on loopback; runs {', '.join(BACKEND_SCENARIOS)}) or all.")] = "sqlite-redis",
     ) -> None:
         """Inject faults (Redis and process kills, a slow or evicting Redis, racing undos, corrupt
         files, full disk, bad input) and report."""
