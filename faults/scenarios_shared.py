@@ -190,29 +190,31 @@ def scenario_log_killed(backends: Distributed, home: Home, workdir: Path, n: int
         engine = Engine.open(home, target.url, log_url=log_url)
         seed = seed_counts(engine)
         acked: list[int] = []
-        refused: list[str] = []
+        refused: dict[str, list[str]] = {"before": [], "down": [], "after": []}
         for i, event in enumerate(stream):
             if i == n // 3:
                 backends.pg.kill()
             if i == 2 * n // 3:
                 backends.pg.restart()
+            phase = "before" if i < n // 3 else "down" if i < 2 * n // 3 else "after"
             try:
                 acked.append(play(engine, event).event_id)
             except RecsysError as exc:  # refused: the log could not commit it (or nothing to undo)
-                refused.append(str(exc))
-        down = n - 2 * (n // 3)
-        unclear = [r for r in refused if "\n" in r or not r.strip()]
+                refused[phase].append(str(exc))
+        down = 2 * (n // 3) - n // 3
+        unclear = [r for r in refused["down"] if "\n" in r or "event log" not in r]
         out.fault("while PostgreSQL is down every event is refused with one clear line",
-                  len(refused) >= down and not unclear and any("event log" in r for r in refused),
-                  f"{len(refused)} refused of {down} sent while down; {unclear[:1]}")
-        after = [i for i in acked if i > 0]
-        out.fault("the same process logs again once PostgreSQL is back", len(acked) >= n - len(refused)
-                  and engine.log.count() > 0, f"{len(acked)} acknowledged")
-        _recover(engine)
+                  len(refused["down"]) == down and not unclear,
+                  f"{len(refused['down'])} refused of {down} sent while down; {unclear[:1]}")
+        lost = [r for r in refused["before"] + refused["after"] if "event log" in r]
+        out.fault("the same process logs again once PostgreSQL is back (a new connection)", not lost,
+                  f"{len(lost)} refused by the log outside the outage, e.g. {lost[:1]}")
+        reason = _recover(engine)
+        out.fault("the store is caught up afterwards", reason is None, f"{reason}")
         engine.close()
         rows = agrees(out, backends, home, log_url, target.url, seed, written=len(acked))
         ids = [r[0] for r in rows]
-        out.fault("every acknowledged event in the log once, no refused one", sorted(after) == ids,
-                  f"{len(ids)} rows, {len(after)} acknowledged")
-        out.notes["refused while down"] = len(refused)
+        out.fault("every acknowledged event in the log once, no refused one", sorted(acked) == ids,
+                  f"{len(ids)} rows, {len(acked)} acknowledged")
+        out.notes["refused while down"] = len(refused["down"])
     return out
