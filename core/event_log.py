@@ -57,7 +57,93 @@ def _fail(path: Path, exc: sqlite3.Error) -> EventLogError:
     return EventLogError(f"event log {path}: {exc}")
 
 
-class EventLog:
+COLUMNS = "id, user_id, item_id, kind, rating, ts, undoes"
+
+
+def event_from_row(row: tuple) -> Event:
+    """An ``Event`` from a ``COLUMNS`` row of either backend."""
+    return Event(int(row[0]), int(row[1]), int(row[2]), row[3], row[4], int(row[5]),
+                 None if row[6] is None else int(row[6]))
+
+
+class LogReads:
+    """The reads both backends share: the same tables (``log_schema``), the same SQL; only the
+    driver's parameter mark differs (``?`` for sqlite3, ``%s`` for psycopg). A backend sets
+    ``MARK`` and provides ``_query(sql, args)``."""
+
+    MARK = "?"
+
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        raise NotImplementedError
+
+    def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
+        return self._query(sql if self.MARK == "?" else sql.replace("?", self.MARK), args)
+
+    def registered_users(self) -> list[int]:
+        return [int(r[0]) for r in self._read("SELECT user_id FROM users ORDER BY user_id")]
+
+    def is_registered(self, user_id: int) -> bool:
+        return bool(self._read("SELECT 1 FROM users WHERE user_id = ?", (user_id,)))
+
+    def max_user_id(self) -> int:
+        """The largest user id any event or registration names (0 for an empty log)."""
+        return int(self._read("SELECT COALESCE(MAX(m), 0) FROM (SELECT MAX(user_id) AS m FROM events "
+                              "UNION ALL SELECT MAX(user_id) FROM users) AS ids")[0][0])
+
+    def max_id(self) -> int:
+        return int(self._read("SELECT COALESCE(MAX(id), 0) FROM events")[0][0])
+
+    def last_event_id(self, user_id: int) -> int:
+        """The id of the user's newest event of any kind (0 when none)."""
+        return int(self._read("SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = ?", (user_id,))[0][0])
+
+    def count(self) -> int:
+        return int(self._read("SELECT COUNT(*) FROM events")[0][0])
+
+    def events(self, user_id: int | None = None, after_id: int = 0,
+               include_undone: bool = False) -> list[Event]:
+        """Events in id order; by default without undo markers and the events they cancel."""
+        where, args = ["e.id > ?"], [after_id]
+        if user_id is not None:
+            where.append("e.user_id = ?")
+            args.append(user_id)
+        if not include_undone:
+            where.append("e.kind <> 'undo'")
+            where.append("NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.id)")
+        rows = self._read(
+            "SELECT e.id, e.user_id, e.item_id, e.kind, e.rating, e.ts, e.undoes FROM events e "
+            f"WHERE {' AND '.join(where)} ORDER BY e.id", tuple(args))
+        return [event_from_row(row) for row in rows]
+
+    def iter_all(self) -> Iterator[Event]:
+        """Every event including undo markers, in id order (for rebuilding the feature store)."""
+        yield from self.events(include_undone=True)
+
+    def backlog(self, user_id: int, after_id: int, upto_id: int) -> tuple[list[Event], dict[int, Event]]:
+        """The user's events (undo markers included) with ``after_id < id <= upto_id``, in id order,
+        and the events those markers cancel (by id), for applying them to the feature store."""
+        rows = self._read(f"SELECT {COLUMNS} FROM events WHERE user_id = ? AND id > ? AND id <= ? "
+                          "ORDER BY id", (user_id, after_id, upto_id))
+        events = [event_from_row(row) for row in rows]
+        wanted = sorted({e.undoes for e in events if e.undoes})
+        undone: dict[int, Event] = {}
+        if wanted:
+            marks = ",".join("?" * len(wanted))
+            rows = self._read(f"SELECT {COLUMNS} FROM events WHERE id IN ({marks})", tuple(wanted))
+            undone = {int(row[0]): event_from_row(row) for row in rows}
+        return events, undone
+
+    def previous_id(self, user_id: int, event_id: int) -> int:
+        """The id of the user's event logged just before ``event_id`` (0 = none)."""
+        return int(self._read("SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = ? AND id < ?",
+                              (user_id, event_id))[0][0])
+
+    def last_per_user(self) -> dict[int, int]:
+        """user → id of the user's newest event (any kind)."""
+        return {int(u): int(i) for u, i in self._read("SELECT user_id, MAX(id) FROM events GROUP BY user_id")}
+
+
+class EventLog(LogReads):
     """Append-only SQLite log, safe to share between threads and processes (the default backend)."""
 
     kind = "sqlite"
@@ -124,6 +210,13 @@ class EventLog:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        try:
+            with self._lock:
+                return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise _fail(self.path, exc) from None
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -193,10 +286,6 @@ class EventLog:
             self._stamp += 1
         return self._stamp
 
-    def last_event_id(self, user_id: int) -> int:
-        """The id of the user's newest event of any kind (0 when none)."""
-        return int(self._query("SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = ?", (user_id,))[0][0])
-
     def register_user(self, first_id: int) -> int:
         """Allocate a new user id ≥ ``first_id`` (atomic across processes)."""
         try:
@@ -214,77 +303,7 @@ class EventLog:
             raise _fail(self.path, exc) from None
         return user_id
 
-    # -- reading -------------------------------------------------------------------------------
-
-    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
-        try:
-            with self._lock:
-                return self._db.execute(sql, args).fetchall()
-        except sqlite3.Error as exc:
-            raise _fail(self.path, exc) from None
-
-    def registered_users(self) -> list[int]:
-        return [r[0] for r in self._query("SELECT user_id FROM users ORDER BY user_id")]
-
-    def is_registered(self, user_id: int) -> bool:
-        return bool(self._query("SELECT 1 FROM users WHERE user_id = ?", (user_id,)))
-
-    def max_user_id(self) -> int:
-        """The largest user id any event or registration names (0 for an empty log)."""
-        return int(self._query("SELECT MAX(COALESCE((SELECT MAX(user_id) FROM events), 0), "
-                               "COALESCE((SELECT MAX(user_id) FROM users), 0))")[0][0])
-
-    def max_id(self) -> int:
-        return int(self._query("SELECT COALESCE(MAX(id), 0) FROM events")[0][0])
-
-    def count(self) -> int:
-        return int(self._query("SELECT COUNT(*) FROM events")[0][0])
-
-    def events(self, user_id: int | None = None, after_id: int = 0,
-               include_undone: bool = False) -> list[Event]:
-        """Events in id order; by default without undo markers and the events they cancel."""
-        where, args = ["e.id > ?"], [after_id]
-        if user_id is not None:
-            where.append("e.user_id = ?")
-            args.append(user_id)
-        if not include_undone:
-            where.append("e.kind != 'undo'")
-            where.append("NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.id)")
-        rows = self._query(
-            "SELECT e.id, e.user_id, e.item_id, e.kind, e.rating, e.ts, e.undoes FROM events e "
-            f"WHERE {' AND '.join(where)} ORDER BY e.id",
-            tuple(args),
-        )
-        return [Event(*row) for row in rows]
-
-    def iter_all(self) -> Iterator[Event]:
-        """Every event including undo markers, in id order (for rebuilding the feature store)."""
-        yield from self.events(include_undone=True)
-
-    def backlog(self, user_id: int, after_id: int, upto_id: int) -> tuple[list[Event], dict[int, Event]]:
-        """The user's events (undo markers included) with ``after_id < id <= upto_id``, in id order,
-        and the events those markers cancel (by id), for applying them to the feature store."""
-        rows = self._query(
-            "SELECT id, user_id, item_id, kind, rating, ts, undoes FROM events "
-            "WHERE user_id = ? AND id > ? AND id <= ? ORDER BY id", (user_id, after_id, upto_id))
-        events = [Event(*row) for row in rows]
-        wanted = sorted({e.undoes for e in events if e.undoes})
-        undone: dict[int, Event] = {}
-        if wanted:
-            marks = ",".join("?" * len(wanted))
-            rows = self._query("SELECT id, user_id, item_id, kind, rating, ts, undoes FROM events "
-                               f"WHERE id IN ({marks})", tuple(wanted))
-            undone = {row[0]: Event(*row) for row in rows}
-        return events, undone
-
-    def previous_id(self, user_id: int, event_id: int) -> int:
-        """The id of the user's event logged just before ``event_id`` (0 = none)."""
-        return int(self._query("SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = ? AND id < ?",
-                               (user_id, event_id))[0][0])
-
-    def last_per_user(self) -> dict[int, int]:
-        """user → id of the user's newest event (any kind)."""
-        return dict(self._query("SELECT user_id, MAX(id) FROM events GROUP BY user_id"))
+    # -- reading (shared with PostgreSQL: LogReads) -----------------------------------------
 
     def integrity(self) -> str:
         """SQLite's own integrity check ("ok" when healthy)."""

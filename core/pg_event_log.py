@@ -13,16 +13,14 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from recsys_tui.core.event_log import Event, EventLogError
+from recsys_tui.core.event_log import COLUMNS, Event, EventLogError, LogReads, event_from_row
 from recsys_tui.core.log_schema import POSTGRES_STEPS, SCHEMA_VERSION, VERSION_TABLE, too_new
 
 CONNECT_TIMEOUT_S = 5
 MIGRATION_LOCK = 0x7265_6373  # "recs": one process migrates at a time
 _SECRET_PARAMS = ("password", "passfile", "sslpassword")
-_COLUMNS = "id, user_id, item_id, kind, rating, ts, undoes"
 
 
 def redact_dsn(url: str) -> str:
@@ -39,15 +37,11 @@ def redact_dsn(url: str) -> str:
         return "<unparseable postgresql url>"
 
 
-def _event(row: tuple) -> Event:
-    return Event(int(row[0]), int(row[1]), int(row[2]), row[3], row[4], int(row[5]),
-                 None if row[6] is None else int(row[6]))
-
-
-class PostgresEventLog:
+class PostgresEventLog(LogReads):
     """Append-only PostgreSQL log; one connection per process, shared by its threads."""
 
     kind = "postgresql"
+    MARK = "%s"
 
     def __init__(self, url: str) -> None:
         try:
@@ -59,6 +53,7 @@ class PostgresEventLog:
         self.url = redact_dsn(url)
         self.path = self.url  # what messages and `status` show for the log
         self._lock = threading.Lock()
+        self._dsn = url  # kept to reconnect after a server restart; never shown
         try:
             self._db = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
         except psycopg.Error as exc:
@@ -120,10 +115,23 @@ class PostgresEventLog:
         with self._lock:
             self._db.close()
 
+    def _conn(self):
+        """The connection, opened anew when the server dropped the old one (a restart, a
+        failover). The call that met the drop failed and is never retried (an append may have
+        committed before its reply was lost: unacknowledged, never logged twice); the next call
+        runs on the new connection. Called with the lock held."""
+        if self._db.broken:
+            try:
+                self._db = self._psycopg.connect(self._dsn, autocommit=True,
+                                                 connect_timeout=CONNECT_TIMEOUT_S)
+            except self._psycopg.Error as exc:
+                raise EventLogError(f"event log {self.url} cannot be reached: {self._say(exc)}") from None
+        return self._db
+
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
         try:
             with self._lock:
-                return self._db.execute(sql, args).fetchall()
+                return self._conn().execute(sql, args).fetchall()
         except self._psycopg.Error as exc:
             raise EventLogError(f"event log {self.url}: {self._say(exc)}") from None
 
@@ -152,14 +160,14 @@ class PostgresEventLog:
             raise
         if not row or row[0][0] is None:
             return None
-        target = _event(self._query(f"SELECT {_COLUMNS} FROM events WHERE id = %s", (expected_id,))[0])
+        target = event_from_row(self._query(f"SELECT {COLUMNS} FROM events WHERE id = %s", (expected_id,))[0])
         marker = Event(int(row[0][0]), user_id, target.item_id, "undo", None, ts, expected_id, int(row[0][1]))
         return marker, target
 
     def register_user(self, first_id: int) -> int:
         """Allocate a new user id ≥ ``first_id`` (atomic across processes and hosts)."""
         try:
-            with self._lock, self._db.transaction():
+            with self._lock, self._conn().transaction():
                 self._db.execute("LOCK TABLE users IN EXCLUSIVE MODE")
                 row = self._db.execute("SELECT MAX(user_id) FROM users").fetchone()
                 user_id = max(first_id, (row[0] or 0) + 1)
@@ -168,70 +176,12 @@ class PostgresEventLog:
             raise EventLogError(f"event log {self.url}: {self._say(exc)}") from None
         return user_id
 
-    # -- reading -------------------------------------------------------------------------------
-
-    def registered_users(self) -> list[int]:
-        return [int(r[0]) for r in self._query("SELECT user_id FROM users ORDER BY user_id")]
-
-    def is_registered(self, user_id: int) -> bool:
-        return bool(self._query("SELECT 1 FROM users WHERE user_id = %s", (user_id,)))
-
-    def max_id(self) -> int:
-        return int(self._query("SELECT COALESCE(MAX(id), 0) FROM events")[0][0])
+    # -- reading (shared with SQLite: LogReads) -----------------------------------------------
 
     def stamp(self) -> None:
         """PostgreSQL has no cheap "someone else committed" counter here: None means "always
         check" (``EventLog.stamp``)."""
         return None
-
-    def last_event_id(self, user_id: int) -> int:
-        return int(self._query("SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = %s",
-                               (user_id,))[0][0])
-
-    def count(self) -> int:
-        return int(self._query("SELECT COUNT(*) FROM events")[0][0])
-
-    def events(self, user_id: int | None = None, after_id: int = 0,
-               include_undone: bool = False) -> list[Event]:
-        """Events in id order; by default without undo markers and the events they cancel."""
-        where, args = ["e.id > %s"], [after_id]
-        if user_id is not None:
-            where.append("e.user_id = %s")
-            args.append(user_id)
-        if not include_undone:
-            where.append("e.kind <> 'undo'")
-            where.append("NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.id)")
-        rows = self._query(
-            "SELECT e.id, e.user_id, e.item_id, e.kind, e.rating, e.ts, e.undoes FROM events e "
-            f"WHERE {' AND '.join(where)} ORDER BY e.id", tuple(args))
-        return [_event(row) for row in rows]
-
-    def iter_all(self) -> Iterator[Event]:
-        """Every event including undo markers, in id order (for rebuilding the feature store)."""
-        yield from self.events(include_undone=True)
-
-    def backlog(self, user_id: int, after_id: int, upto_id: int) -> tuple[list[Event], dict[int, Event]]:
-        """The user's events with ``after_id < id <= upto_id`` (undo markers included), in id
-        order, and the events those markers cancel (by id)."""
-        rows = self._query(f"SELECT {_COLUMNS} FROM events WHERE user_id = %s AND id > %s AND id <= %s "
-                           "ORDER BY id", (user_id, after_id, upto_id))
-        events = [_event(row) for row in rows]
-        wanted = sorted({e.undoes for e in events if e.undoes})
-        undone: dict[int, Event] = {}
-        if wanted:
-            rows = self._query(f"SELECT {_COLUMNS} FROM events WHERE id = ANY(%s)", (wanted,))
-            undone = {int(row[0]): _event(row) for row in rows}
-        return events, undone
-
-    def previous_id(self, user_id: int, event_id: int) -> int:
-        """The id of the user's event logged just before ``event_id`` (0 = none)."""
-        return int(self._query("SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = %s AND id < %s",
-                               (user_id, event_id))[0][0])
-
-    def last_per_user(self) -> dict[int, int]:
-        """user → id of the user's newest event (any kind)."""
-        rows = self._query("SELECT user_id, MAX(id) FROM events GROUP BY user_id")
-        return {int(u): int(i) for u, i in rows}
 
     def integrity(self) -> str:
         """"ok" when every undo marker cancels an existing, non-undo event of the same user."""

@@ -33,9 +33,8 @@ import psycopg
 from recsys_tui.core import artifacts
 from recsys_tui.core.engine import Engine
 from recsys_tui.core.home import Home
+from recsys_tui.faults.local_servers import PostgresServer, RedisClusterServers
 from recsys_tui.faults.workload import copy_home, event_stream, play
-
-from recsys_tui.local_servers import PostgresServer, RedisClusterServers
 
 APP_POLL_S = 0.25  # the main screen's timer (tui/screens/main.py POLL_S)
 

@@ -6,11 +6,16 @@ Each scenario returns an ``Outcome`` (``outcome``): the faults it injected, whic
 verify the results on their own (sqlite3 on the log, a separate Redis client).
 
 - ``servers``: real redis-server processes on free loopback ports (shared with the tests);
+- ``local_servers``: a throw-away PostgreSQL and Redis Cluster on loopback (tests, benchmarks);
+- ``backends``: where a run keeps its log and store (SQLite + redis-server, or PostgreSQL + Cluster);
+- ``tcp_proxy``: a real TCP proxy that trickles or drops Redis replies;
 - ``workload``: throw-away homes, deterministic event streams, CLI runs;
-- ``verify``: the store against the log, the log against itself;
+- ``verify``: the store against the log through the engine, the SQLite log against itself;
+- ``independent``: the second opinion: the log by its own driver, the store by its own client;
 - ``worker``: the subprocesses the scenarios start and kill (``python -m recsys_tui.faults.worker``);
-- ``scenarios_*``: one module per class of fault (Redis, our process, files, load and hostile input);
-- ``suite``: the plan that ``recsys-tui check`` runs.
+- ``scenarios_*``: one module per class of fault (Redis dies, Redis misbehaves, shared stores, our
+  process, files, load and bad input, hostile text, training files);
+- ``suite``: the plan that ``recsys-tui check`` runs, on one or both kinds of backends.
 
 Never touches the user's own home. May import ``core``, ``training`` (to train a missing model),
 ``data`` and ``common``; nothing imports it but the CLI and the tests.

@@ -12,28 +12,35 @@ from recsys_tui.common.errors import RecsysError
 from recsys_tui.core.engine import Engine
 from recsys_tui.core.home import Home
 from recsys_tui.core.results import percentile
+from recsys_tui.faults.backends import Backends, Embedded
+from recsys_tui.faults.independent import log_problems, log_rows, store_problems
 from recsys_tui.faults.outcome import Outcome
-from recsys_tui.faults.servers import Server
 from recsys_tui.faults.verify import (
     KEY_SCHEMA,
     log_consistent,
+    seed_counts,
     store_matches_log,
 )
 from recsys_tui.faults.worker import spawn
 from recsys_tui.faults.workload import one_clean_line, run_cli
 
 
-def scenario_concurrency(home: Home, workdir: Path, procs: int = 4, n: int = 500) -> Outcome:
-    """``procs`` processes × ``n`` events on one Redis and one home: nothing lost, counts exact."""
+def scenario_concurrency(home: Home, workdir: Path, procs: int = 4, n: int = 500,
+                         backends: Backends | None = None) -> Outcome:
+    """``procs`` processes × ``n`` events on one store and one log: nothing lost, counts exact."""
+    backends = backends or Embedded()
     out = Outcome(f"load {procs} procs × {n}")
-    server = Server(workdir / "load").start()
-    try:
-        Engine.open(home, server.url).close()  # seed the store once
+    log_url = backends.log_url()
+    with backends.store(workdir) as target:
+        engine = Engine.open(home, target.url, log_url=log_url)  # seed the store once
+        seed = seed_counts(engine)
+        engine.close()
         users = ",".join(map(str, range(1, 21)))  # shared users: every process writes every user
         files = [workdir / f"lat-{i}.json" for i in range(procs)]
-        workers = [spawn(["worker", "--home", str(home.root), "--redis-url", server.url, "--users", users,
-                           "--n", str(n), "--seed", str(100 + i), "--out", str(files[i])],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        workers = [spawn(["worker", "--home", str(home.root), "--redis-url", target.url,
+                          *(["--log-url", log_url] if log_url else []), "--users", users,
+                          "--n", str(n), "--seed", str(100 + i), "--out", str(files[i])],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
                    for i in range(procs)]
         errors = []
         for w in workers:
@@ -42,17 +49,20 @@ def scenario_concurrency(home: Home, workdir: Path, procs: int = 4, n: int = 500
                 errors.append(err.strip().splitlines()[-1][:160] if err.strip() else f"exit {w.returncode}")
         out.fault("every process finished", not errors, "; ".join(errors))
         latencies = [x for f in files if f.exists() for x in json.loads(f.read_text())["latencies_ms"]]
-        engine = Engine.open(home, server.url)
+        rows = log_rows(home.event_log, log_url)
         out.events_written = procs * n
-        out.events_found = engine.log.count()
+        out.events_found = len(rows)
         out.fault("zero lost events", out.events_found == procs * n, f"{out.events_found} of {procs * n}")
-        problems = store_matches_log(engine) + log_consistent(home.event_log)
-        out.fault("exact popularity and per-user counts", not problems, "; ".join(problems))
+        engine = Engine.open(home, target.url, log_url=log_url)
+        problems = store_matches_log(engine) + log_problems(rows, backends.contiguous_ids)
+        problems += store_problems(target.url, rows, seed)
+        if log_url is None:
+            problems += log_consistent(home.event_log)
+        out.fault("exact popularity and per-user counts (and by a separate client)", not problems,
+                  "; ".join(problems))
         engine.close()
         out.notes.update(p50_ms=round(percentile(latencies, 50, 0.0), 3),
                          p99_ms=round(percentile(latencies, 99, 0.0), 3))
-    finally:
-        server.stop()
     return out
 
 

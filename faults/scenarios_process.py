@@ -12,58 +12,63 @@ from pathlib import Path
 from recsys_tui.common.errors import RecsysError
 from recsys_tui.core import artifacts
 from recsys_tui.core.engine import Engine
-from recsys_tui.core.event_log import EventLog
 from recsys_tui.core.home import Home
+from recsys_tui.faults.backends import Backends, Embedded
+from recsys_tui.faults.independent import log_problems, log_rows, store_problems
 from recsys_tui.faults.outcome import Outcome
-from recsys_tui.faults.servers import Server
 from recsys_tui.faults.verify import (
     log_consistent,
+    seed_counts,
     store_matches_log,
 )
 from recsys_tui.faults.worker import spawn
 
 
-def scenario_process_killed(home: Home, workdir: Path, n: int = 4000, kills: int = 2) -> Outcome:
+def scenario_process_killed(home: Home, workdir: Path, n: int = 4000, kills: int = 2,
+                            backends: Backends | None = None) -> Outcome:
     """SIGKILL a process recording a burst of events; the log stays intact, the next start catches up."""
+    backends = backends or Embedded()
     out = Outcome("process killed in burst")
-    server = Server(workdir / "burst").start()
     rng = random.Random(11)
-    try:
+    log_url = backends.log_url()
+    with backends.store(workdir) as target:
+        seed: dict[int, float] = {}
         acked_total = 0
         for round_ in range(kills):
-            proc = spawn(["worker", "--home", str(home.root), "--redis-url", server.url,
-                           "--users", ",".join(map(str, range(1, 31))), "--n", str(n),
-                           "--seed", str(round_), "--undo-share", "0.05"],
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-            target, acked = rng.randint(100, 400), []
+            proc = spawn(["worker", "--home", str(home.root), "--redis-url", target.url,
+                          *(["--log-url", log_url] if log_url else []),
+                          "--users", ",".join(map(str, range(1, 31))), "--n", str(n),
+                          "--seed", str(round_), "--undo-share", "0.05"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            target_acks, acked = rng.randint(100, 400), []
             assert proc.stdout is not None
             for line in proc.stdout:
                 if line.startswith("ok "):
                     acked.append(int(line.split()[1]))
-                if len(acked) >= target:
+                if len(acked) >= target_acks:
                     break
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
             acked += [int(line.split()[1]) for line in proc.stdout if line.startswith("ok ")]
             acked_total += len(acked)
-            log = EventLog(home.event_log)
-            ids = {e.id for e in log.iter_all()}
-            log.close()
+            rows = log_rows(home.event_log, log_url)
+            ids = {r[0] for r in rows}
             missing = [i for i in acked if i not in ids]
             out.fault(f"kill #{round_ + 1}: every acknowledged event is in the log", not missing,
                       f"{len(missing)} acknowledged events missing")
-            problems = log_consistent(home.event_log)
+            problems = log_problems(rows, backends.contiguous_ids)
+            if log_url is None:
+                problems += log_consistent(home.event_log)
             out.fault(f"kill #{round_ + 1}: log intact and consistent", not problems, "; ".join(problems))
-            engine = Engine.open(home, server.url)
-            problems = store_matches_log(engine)
+            engine = Engine.open(home, target.url, log_url=log_url)
+            seed = seed or seed_counts(engine)
+            problems = store_matches_log(engine) + store_problems(target.url, rows, seed)
             out.fault(f"kill #{round_ + 1}: next start applies exactly the committed events",
                       not problems and engine.degraded is None, "; ".join(problems))
-            out.events_found = engine.log.count()
+            out.events_found = len(rows)
             engine.close()
         out.events_written = acked_total
         out.notes["unacknowledged_but_committed"] = out.events_found - acked_total
-    finally:
-        server.stop()
     return out
 
 

@@ -60,6 +60,12 @@ def diff_stores(a: dict[str, object], b: dict[str, object], limit: int = 5) -> l
     return diffs[:limit] + ([f"... {len(diffs) - limit} more"] if len(diffs) > limit else [])
 
 
+def seed_counts(engine: Engine) -> dict[int, float]:
+    """The training counts the store's popularity starts from (item id → count)."""
+    return {int(i): float(c) for i, c in zip(engine.catalogue.item_ids, engine.catalogue.n_ratings,
+                                             strict=True)}
+
+
 def expected_popularity(engine: Engine) -> dict[int, float]:
     """Training counts plus every live (not undone) logged event, per item."""
     expected = {int(i): float(c) for i, c in zip(engine.catalogue.item_ids, engine.catalogue.n_ratings,

@@ -14,7 +14,8 @@ from recsys_tui.core.home import Home
 from recsys_tui.data.cache import cache_dir, load_cache
 from recsys_tui.data.fields import MAX_FIELD_CHARS, MAX_TITLE_CHARS, clean_dataset, describe
 from recsys_tui.data.movielens import Dataset, Interactions, Movie, UserInfo
-from recsys_tui.faults.scenarios_hostile import HOSTILE, tamper_cache, wire_problem, write_hostile_source
+from recsys_tui.faults.scenarios_hostile import HOSTILE, tamper_cache, write_hostile_source
+from recsys_tui.faults.wire import wire_problem
 
 from recsys_tui.cli import main
 

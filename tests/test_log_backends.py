@@ -96,6 +96,17 @@ def test_register_user_is_atomic(any_log):
     assert any_log.integrity() == "ok"
 
 
+def test_max_user_id_counts_events_and_registrations(any_log):
+    """Both backends share one implementation of the reads (``LogReads``): new-user needs this one."""
+    assert any_log.max_user_id() == 0
+    any_log.append(40, 1, "click")
+    assert any_log.max_user_id() == 40
+    assert any_log.register_user(any_log.max_user_id() + 1) == 41  # what new-user asks for
+    assert any_log.max_user_id() == 41
+    any_log.append(900, 2, "view")
+    assert any_log.max_user_id() == 900 and any_log.last_event_id(900) == any_log.max_id()
+
+
 def test_bad_values_are_refused_and_nothing_is_written(any_log):
     with pytest.raises(EventLogError):
         any_log.append(1, 10, "rating", 9.0)

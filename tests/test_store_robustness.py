@@ -15,11 +15,11 @@ from recsys_tui.core.engine import Engine, EngineError
 from recsys_tui.core.event_log import EventLog
 from recsys_tui.core.feature_store import FeatureStore, StoreError
 from recsys_tui.core.store_connection import StoreUrlError, check_url, redact
+from recsys_tui.faults.tcp_proxy import Proxy
 from recsys_tui.faults.verify import store_matches_log
 from recsys_tui.faults.workload import copy_home, one_clean_line, run_cli
 
 from tests.redis_server import RedisServer
-from tests.tcp_proxy import Proxy
 
 SECRET = "hunter2-Very-Secret"
 

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from recsys_tui.common.text import csv_cell
 from recsys_tui.core.results import EventResult, RankChange, RecList, Recommendation, Timings
-from recsys_tui.faults.scenarios_hostile import HOSTILE, wire_problem
+from recsys_tui.faults.scenarios_hostile import HOSTILE
+from recsys_tui.faults.wire import wire_problem
 
 from recsys_tui.cli import _one_line
 from recsys_tui.commands import online

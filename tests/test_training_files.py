@@ -7,7 +7,6 @@ import json
 import os
 import sqlite3
 import stat
-import threading
 import zipfile
 from contextlib import closing
 from pathlib import Path
@@ -21,6 +20,7 @@ from recsys_tui.core.home import Home
 from recsys_tui.data.bounded import open_regular, read_member
 from recsys_tui.data.cache import load_cache
 from recsys_tui.data.sources import read_local
+from recsys_tui.faults.scenarios_training import publish_concurrently
 from recsys_tui.training.gate import GateError, gate
 from recsys_tui.training.pipeline import read_ratings_file
 
@@ -117,21 +117,7 @@ def test_models_use_refuses_a_corrupt_version(home, capsys):
 # -- distinct versions -----------------------------------------------------------------------------
 
 def test_concurrent_publishes_never_share_or_replace_a_version(home):
-    trained = artifacts.load(home.artifacts).trained
-    names: list[str] = []
-    lock = threading.Lock()
-
-    def publish_two() -> None:
-        for _ in range(2):
-            name = artifacts.publish(home.artifacts, trained, make_current=False)
-            with lock:
-                names.append(name)
-
-    threads = [threading.Thread(target=publish_two) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    names = publish_concurrently(home.artifacts, threads=3, each=2)
     assert len(names) == len(set(names)) == 6
     for name in names:  # each folder holds its own manifest, every checksum intact
         assert json.loads((home.artifacts / name / "manifest.json").read_text())["version"] == name

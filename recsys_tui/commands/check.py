@@ -13,7 +13,7 @@ from recsys_tui.common.text import plain
 from recsys_tui.console import note
 from recsys_tui.context import STATE
 from recsys_tui.options import JsonOpt, command_app
-from recsys_tui.usage import choice
+from recsys_tui.usage import UsageProblem, choice
 
 app = command_app()
 
@@ -40,17 +40,29 @@ def check(
     only: Annotated[list[str] | None, typer.Option(
         "--only", metavar="SCENARIO",
         help="Run just this scenario (repeatable); an unknown name is refused with the list.")] = None,
+    backends: Annotated[str, typer.Option(
+        "--backends", metavar="KIND",
+        help="Which log and store: sqlite-redis (each throw-away home's SQLite log, a redis-server "
+             "per scenario), postgres-cluster (a throw-away PostgreSQL and 3-master Redis Cluster "
+             "started here on loopback; runs the store and process scenarios) or all.")] = "sqlite-redis",
 ) -> None:
-    """Inject faults (Redis and process kills, corrupt files, full disk, bad input) and report."""
+    """Inject faults (Redis and process kills, a slow or evicting Redis, racing undos, corrupt
+    files, full disk, bad input) and report."""
     from recsys_tui.common.fsutil import atomic_write_json
+    from recsys_tui.faults.backends import BACKENDS
     from recsys_tui.faults.outcome import totals
-    from recsys_tui.faults.suite import SCENARIOS, run_suite
+    from recsys_tui.faults.suite import BACKEND_SCENARIOS, POSTGRES_ONLY, SCENARIOS, planned, run_suite
 
     for name in only or ():
         choice(name, SCENARIOS, "scenario")
+    choice(backends, (*BACKENDS, "all"), "backends")
+    kinds = BACKENDS if backends == "all" else (backends,)
+    if not any(planned(kind, tuple(only or SCENARIOS)) for kind in kinds):
+        raise UsageProblem(f"nothing to run: --backends postgres-cluster runs only "
+                           f"{', '.join(BACKEND_SCENARIOS)}; {', '.join(POSTGRES_ONLY)} needs it")
     start = time.perf_counter()
     outcomes = run_suite(STATE.home, quick=quick, say=lambda t: STATE.err.print(note(t)),
-                         only=tuple(only) if only else SCENARIOS)
+                         only=tuple(only) if only else SCENARIOS, backends=kinds)
     numbers = totals(outcomes)
     STATE.console.print(_table(outcomes, numbers))
     for o in outcomes:
@@ -65,7 +77,8 @@ def check(
                         f"{numbers['crashes']} crashes in {numbers['bad_inputs_tried']:,} bad inputs "
                         f"({elapsed:.0f} s)")
     if json_out is not None:
-        report = {**numbers, "quick": quick, "elapsed_s": round(elapsed, 1), "scenarios": [
+        report = {**numbers, "quick": quick, "backends": list(kinds), "elapsed_s": round(elapsed, 1),
+                  "scenarios": [
             {"name": o.name, "faults_injected": o.injected, "faults_survived": o.survived,
              "events_written": o.events_written, "events_found": o.events_found,
              "bad_inputs_tried": o.bad_inputs, "crashes": o.crashes, "failures": o.failures,

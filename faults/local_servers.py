@@ -75,9 +75,22 @@ class PostgresServer:
             os.chown(self.root, nobody.pw_uid, nobody.pw_gid)
         data = self.root / "data"
         self._run(initdb, "-D", str(data), "-U", self.user, "--auth=trust", "-E", "UTF8", "--no-sync")
-        self._run(pg_ctl, "-D", str(data), "-l", str(self.root / "log"), "-w", "-t", "30", "-o",
-                  f"-h 127.0.0.1 -p {self.port} -k {self.root} -c max_connections=50", "start")
+        self.restart()
         return self
+
+    def restart(self) -> None:
+        """Start the server on its data folder (again, after ``kill``)."""
+        assert self.root is not None
+        self._run(postgres_bin("pg_ctl") or "pg_ctl", "-D", str(self.root / "data"), "-l",
+                  str(self.root / "log"), "-w", "-t", "30", "-o",
+                  f"-h 127.0.0.1 -p {self.port} -k {self.root} -c max_connections=50", "start")
+
+    def kill(self) -> None:
+        """Stop at once, as a crash would (``-m immediate``: no shutdown checkpoint, clients cut);
+        the data stays for ``restart``, which recovers from the write-ahead log."""
+        assert self.root is not None
+        self._run(postgres_bin("pg_ctl") or "pg_ctl", "-D", str(self.root / "data"), "-m", "immediate",
+                  "-w", "stop")
 
     def stop(self) -> None:
         if self.root is None:

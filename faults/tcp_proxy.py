@@ -1,7 +1,8 @@
 """A real TCP proxy on loopback that can misbehave: trickle replies, or drop the next reply.
 
-Used in front of a real redis-server to show that a slow server cannot block the engine (total
-deadline) and that a write whose reply was lost is applied once.
+Used in front of a real redis-server (the ``slow-redis`` scenario and the store tests) to show
+that a slow server cannot block the engine (total deadline) and that a write whose reply was lost
+is applied once. Every loop is bounded by ``stop()``; it listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
