@@ -17,7 +17,7 @@ from __future__ import annotations
 import gc
 import os
 from dataclasses import replace
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from recsys_tui.common.text import plain
 from recsys_tui.core.results import EventResult, RecList, UserSummary
@@ -29,7 +29,11 @@ from recsys_tui.tui.services import EngineAPI, Services
 from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.signal import Signal
 from textual.worker import Worker
+
+if TYPE_CHECKING:
+    from recsys_tui.tui.screens.main import MainScreen
 
 IDLE_GC_S = 1.0
 """Seconds without an interaction after which the app runs the full garbage collection itself."""
@@ -71,7 +75,7 @@ class RecsysApp(PilotSurface, App):
         self.session_model: str | None = None
         self.engine: EngineAPI | None = engine
         self.user_id: int | None = None
-        self.main = None
+        self.main: MainScreen | None = None
         self.last_result: EventResult | None = None
         self.last_recs: RecList | None = None
         self.engine_ms: list[float] = []
@@ -79,10 +83,12 @@ class RecsysApp(PilotSurface, App):
         self.errors: list[str] = []
         self.notices: list[tuple[str, str, str]] = []
         self._users: dict[int, UserSummary] = {}
-        self._waiters = {}
+        self._waiters: dict[str, list] = {}
         self._users_ready = False
         self._gc_timer = None
         self._saved_gc: tuple[int, ...] | None = None
+        self.finished_signal: Signal[tuple[str, Any]] = Signal(self, "finished")
+        """Screens publish ``(kind, value)`` here when an action has finished (the pilot listens)."""
 
     # -- screens ---------------------------------------------------------------------------------
 
@@ -93,6 +99,7 @@ class RecsysApp(PilotSurface, App):
         if self.prefs.theme and self.prefs.theme in self.available_themes:
             self.theme = self.prefs.theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.listen(self.finished_signal)
         if self._startup_notice:
             self.notify(self._startup_notice, title="preferences", severity="warning")
         if self.engine is not None:

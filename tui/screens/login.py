@@ -87,13 +87,13 @@ class LoginScreen(EngineScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="users")
     def load_users(self) -> None:
-        self.post_message(UsersLoaded(self.app.engine.users()))  # type: ignore[attr-defined]
+        self.post_message(UsersLoaded(self.app.engine.users()))
 
     def on_users_loaded(self, message: UsersLoaded) -> None:
         self.users = message.users
         self._fill(self.query_one("#login-search", Input).value)
-        self._cursor_to(self.app.user_id or self.app.prefs.last_user)  # type: ignore[attr-defined]
-        self.app.settle("users", len(self.users))  # type: ignore[attr-defined]
+        self._cursor_to(self.app.user_id or self.app.prefs.last_user)
+        self.finished("users", len(self.users))
 
     def _fill(self, text: str) -> None:
         table = self.query_one("#login-table", DataTable)
@@ -162,7 +162,7 @@ class LoginScreen(EngineScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="users")
     def create_user(self) -> None:
-        self.post_message(UserChosen(self.app.engine.new_user()))  # type: ignore[attr-defined]
+        self.post_message(UserChosen(self.app.engine.new_user()))
 
     def on_user_chosen(self, message: UserChosen) -> None:
-        self.app.login_as(message.user_id)  # type: ignore[attr-defined]
+        self.app.login_as(message.user_id)
