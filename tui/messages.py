@@ -28,11 +28,12 @@ class EngineReady(Message):
 
 
 class UsersLoaded(Message):
-    """Every user for the login table."""
+    """Every user for the login table, with the text the filter searches for each."""
 
-    def __init__(self, users: list[UserSummary]) -> None:
+    def __init__(self, users: list[UserSummary], hays: list[str]) -> None:
         super().__init__()
         self.users = users
+        self.hays = hays
 
 
 class UserChosen(Message):

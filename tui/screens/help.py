@@ -67,6 +67,10 @@ def _rows(owner, skip: tuple[str, ...] = ()) -> list[tuple[str, str, str]]:
     return rows
 
 
+LOGIN_MOVES = ("login.down", "login.up", "login.page_down", "login.page_up")
+"""The log-in screen's cursor keys: one help line says them all."""
+
+
 def help_sections() -> list[tuple[str, list[tuple[str, str, str]]]]:
     """(section title, [(key, what it does, binding id)]) for every place keys work."""
     from recsys_tui.tui.app import RecsysApp
@@ -91,7 +95,9 @@ def help_sections() -> list[tuple[str, list[tuple[str, str, str]]]]:
         ]),
         ("Main screen", rest),
         ("Log-in", [("letters, digits", "Type to filter (id, age, occupation, genre)", ""),
-                    ("Enter", "Log in as the highlighted user", ""), *_rows(LoginScreen)]),
+                    ("↑ ↓ PgUp PgDn", "Move the highlight (also while typing in the filter box)", ""),
+                    ("Enter", "Log in as the highlighted user (also from the filter box)", ""),
+                    *_rows(LoginScreen, LOGIN_MOVES)]),
         ("Learning view", _rows(LearningScreen)),
         ("Genre picker", [("letters", "Jump to a genre", ""), ("Enter", "Choose", ""),
                           *_rows(GenrePicker)]),
@@ -105,7 +111,8 @@ def help_text() -> Text:
     text = Text()
     text.append("Keys are digits, F-keys and Ctrl-keys, so letters are always search text; anything "
                 "permanent or slow (retrain, new user) asks first. The footer shows the keys of the "
-                "focused pane. Mouse works but is never required.\n")
+                "focused pane (on a narrow terminal the most used ones; this page lists every key). "
+                "Mouse works but is never required.\n")
     for title, rows in help_sections():
         text.append(f"\n{title}\n", style="bold underline")
         for key, what, _ in rows:

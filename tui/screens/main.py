@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from recsys_tui.common.text import has_control, plain
+from recsys_tui.tui.footer_fit import fit_footer
 from recsys_tui.tui.messages import MovieHighlighted, RecsReady, SearchDone, SimilarReady
 from recsys_tui.tui.screens.base import type_to_search
 from recsys_tui.tui.screens.main_base import LISTS, K
@@ -37,6 +38,11 @@ PANE_TITLES = {"catalogue": "Catalogue", "recs": "Recommendations", "detail": "M
                "latency": "Latency (ms)", "profile": "Profile"}
 FOCUS_MARK = "▶ "
 """Put before the title of the pane that has the focus: visible without colour (NO_COLOR)."""
+FOOTER_RANK = ("main.rate_1", "main.help", "main.search", "main.similar", "main.undo", "main.switch_user",
+               "main.genre", "main.sort", "main.retrain", "main.learning", "main.export")
+"""The footer's keys, most important first: at 80 columns the first six and Quit fit (F1 lists all)."""
+QUIT_CELLS = len("^q Quit ")
+"""The app's Quit key, always in the footer beside the screen's keys."""
 POLL_S = 0.25
 """How often the screen asks the engine whether another process recorded something for the user."""
 
@@ -97,6 +103,7 @@ class MainScreen(EventKeys, BackgroundWork):
         self.set_class(tall, "-tall")
         self.set_class(wide, "-wide")
         self.recs.set_two_lines(tall)
+        fit_footer(self, FOOTER_RANK, QUIT_CELLS, self.size.width)
 
     # -- keys and focus --------------------------------------------------------------------------
 
