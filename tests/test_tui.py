@@ -190,7 +190,8 @@ def test_help_lists_every_binding(home, size):
         ids = {row[2] for _, rows in help_sections() for row in rows}
         for binding in [*RecsysApp.BINDINGS, *MainScreen.BINDINGS, *LoginScreen.BINDINGS]:
             assert binding.id and binding.description, binding
-            assert binding.id in ids or binding.action.startswith("rate(") or binding.id in LOGIN_MOVES
+            assert binding.id in ids or binding.action.startswith(("rate(", "nudge(")) \
+                or binding.id in LOGIN_MOVES
         for human in ("Ctrl+P", "Ctrl+Z", "F3", "1 … 5", "Esc", "Catalogue and Recommendations"):
             assert human in text
         assert "main." not in text and "slash" not in text  # no binding ids, no key codes

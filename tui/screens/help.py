@@ -58,7 +58,12 @@ def _rows(owner, skip: tuple[str, ...] = ()) -> list[tuple[str, str, str]]:
     for b in owner.BINDINGS:
         if not isinstance(b, Binding) or (b.id or "") in skip:
             continue
-        if b.action.startswith("rate(") and b.key != "1":
+        first_of_group = {"rate(": "1", "nudge(": "minus"}
+        if any(b.action.startswith(a) and b.key != key for a, key in first_of_group.items()):
+            continue  # one help line for 1 … 5, one for + / -
+        if b.action.startswith("nudge("):
+            rows.append(("+ / -", "Half a star up / down for the highlighted movie's rating (data sets "
+                                  "rated in half stars: ML-10M and later; 4 then - is ★3.5)", b.id or ""))
             continue
         key = "1 … 5" if b.action.startswith("rate(") else key_name(b.key)
         what = "Rate the highlighted movie 1 to 5 stars (same value again: no change)" \

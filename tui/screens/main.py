@@ -33,14 +33,15 @@ from textual.widgets import DataTable, Footer, Input
 SEARCH_LIMIT = None
 """Every match: the catalogue table is virtual (renders only visible rows)."""
 SIMILAR_K = 20
-LIST_ACTIONS = ("rate", "click", "similar")
+LIST_ACTIONS = ("rate", "nudge", "click", "similar")
 PANE_TITLES = {"catalogue": "Catalogue", "recs": "Recommendations", "detail": "Movie",
                "latency": "Latency (ms)", "profile": "Profile"}
 FOCUS_MARK = "▶ "
 """Put before the title of the pane that has the focus: visible without colour (NO_COLOR)."""
-FOOTER_RANK = ("main.rate_1", "main.help", "main.search", "main.similar", "main.undo", "main.switch_user",
-               "main.genre", "main.sort", "main.retrain", "main.learning", "main.export")
-"""The footer's keys, most important first: at 80 columns the first six and Quit fit (F1 lists all)."""
+FOOTER_RANK = ("main.rate_1", "main.nudge_down", "main.help", "main.search", "main.similar", "main.undo",
+               "main.switch_user", "main.genre", "main.sort", "main.retrain", "main.learning", "main.export")
+"""The footer's keys, most important first: at 80 columns the first seven (six on whole-star data
+sets, which have no +/-) and Quit fit; F1 lists every key."""
 QUIT_CELLS = len("^q Quit ")
 """The app's Quit key, always in the footer beside the screen's keys."""
 POLL_S = 0.25
@@ -53,6 +54,9 @@ class MainScreen(EventKeys, BackgroundWork):
     # Letters typed in a list go to the search box (``on_key``); so no bare letter is bound here.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "rate(1)", "Rate", key_display="1–5", id="main.rate_1"),
+        Binding("minus", "nudge(-1)", "½★", key_display="+/-", id="main.nudge_down"),
+        Binding("plus", "nudge(1)", "Half a star up", show=False, id="main.nudge_up"),
+        Binding("equals_sign", "nudge(1)", "Half a star up", show=False, id="main.nudge_up_equals"),
         Binding("f1", "app.help", "Help", id="main.help"),  # first in the footer (also an app key)
         Binding("2", "rate(2)", "Rate 2 stars", show=False, id="main.rate_2"),
         Binding("3", "rate(3)", "Rate 3 stars", show=False, id="main.rate_3"),
@@ -103,16 +107,21 @@ class MainScreen(EventKeys, BackgroundWork):
         self.set_class(tall, "-tall")
         self.set_class(wide, "-wide")
         self.recs.set_two_lines(tall)
-        fit_footer(self, FOOTER_RANK, QUIT_CELLS, self.size.width)
+        halves = self.engine.half_stars
+        ranked = tuple(b for b in FOOTER_RANK if halves or b != "main.nudge_down")
+        fit_footer(self, ranked, QUIT_CELLS, self.size.width)
 
     # -- keys and focus --------------------------------------------------------------------------
 
     def on_key(self, event: events.Key) -> None:
-        """Type-to-search: a printable key in a list (except 1–5 and /) goes to the search box."""
-        type_to_search(self, event, LISTS, "search", keep="12345/")
+        """Type-to-search: a printable key in a list (except 1–5, /, and + - = on a half-star data
+        set) goes to the search box."""
+        type_to_search(self, event, LISTS, "search", keep="12345/+-=" if self.engine.half_stars else "12345/")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The footer shows the focused pane's keys: rating, view and similar belong to the lists."""
+        if action == "nudge":
+            return self.engine.half_stars and self._list_focused() is not None
         if action in LIST_ACTIONS:
             return self._list_focused() is not None
         if action == "leave_search":

@@ -15,6 +15,16 @@ from recsys_tui.tui.widgets.latency import LatencyPane
 from recsys_tui.tui.widgets.profile import ProfilePane
 from textual import work
 
+HALF = 0.5
+
+
+def nudged(current: float | None, step: int) -> float | None:
+    """``current`` moved by half a star up (``step`` 1) or down (-1), kept within 0.5–5; None
+    when there is nothing to move (not rated yet)."""
+    if current is None:
+        return None
+    return min(5.0, max(HALF, current + HALF * step))
+
 
 class EventKeys(MainBase):
     """Rating (whole stars, and half stars where the data set has them), view and undo."""
@@ -23,6 +33,12 @@ class EventKeys(MainBase):
         t0 = time.perf_counter_ns()
         if self._need_selection():
             self.rate(self.user_id, self.selected, stars, t0)
+
+    def action_nudge(self, step: int) -> None:
+        """+ / -: the highlighted movie's rating half a star up or down (half-star data sets)."""
+        t0 = time.perf_counter_ns()
+        if self._need_selection():
+            self.nudge(self.user_id, self.selected, step, t0)
 
     def action_click(self) -> None:
         t0 = time.perf_counter_ns()
@@ -40,7 +56,24 @@ class EventKeys(MainBase):
 
     @work(thread=True, exit_on_error=False, group="record")
     def rate(self, user_id: int, item_id: int, stars: float, t0: int) -> None:
-        """The same rating again changes nothing; a different one replaces it (one event)."""
+        self._rate(user_id, item_id, stars, t0)
+
+    @work(thread=True, exit_on_error=False, group="record")
+    def nudge(self, user_id: int, item_id: int, step: int, t0: int) -> None:
+        """(thread) The rating the movie has now, half a star up or down, as one re-rating."""
+        title = self.engine.catalogue.title(item_id)
+        current = self.engine.movie(item_id, user_id).your_rating
+        target = nudged(current, step)
+        if target is None:
+            self.post_message(NothingChanged(f"{title} is not rated yet: rate it with 1–5 first, then "
+                                             "+ or - moves it by half a star."))
+        elif target == current:
+            self.post_message(NothingChanged(f"{title} is already at ★{current:g}, the end of the scale."))
+        else:
+            self._rate(user_id, item_id, target, t0)
+
+    def _rate(self, user_id: int, item_id: int, stars: float, t0: int) -> None:
+        """(thread) The same rating again changes nothing; a different one replaces it (one event)."""
         previous, result = self.engine.rate(user_id, item_id, stars, k=K, with_view=True)
         if result is None:
             title = self.engine.catalogue.title(item_id)
