@@ -48,3 +48,27 @@ def test_a_narrowed_terminal_moves_keys_out_of_the_footer_and_they_still_work(ho
         assert app.screen.catalogue.sort_column != before
 
     drive(make_app(home), body, (120, 40))
+
+
+def test_the_footer_is_rebuilt_only_when_its_keys_change(home):
+    """A focus call that leaves the keys as they are (a list → the other list, the same list
+    again) keeps the footer's widgets: Textual's Footer rebuilt them, with a layout pass, in the
+    middle of a rating."""
+
+    async def body(app: RecsysApp, pilot) -> None:
+        await app.login(1)
+        await settle(app, pilot)
+        before = {id(k) for k in app.screen.query(FooterKey)}
+        app.screen.recs.table.focus()
+        await settle(app, pilot)
+        app.screen.catalogue.table.focus()
+        await settle(app, pilot)
+        app.screen.catalogue.table.focus()
+        await settle(app, pilot)
+        assert {id(k) for k in app.screen.query(FooterKey)} == before
+        app.screen.query_one("#search").focus()  # the list keys go: the footer changes
+        await settle(app, pilot)
+        after = footer_keys(app)
+        assert "Rate" not in after and {id(k) for k in app.screen.query(FooterKey)} != before
+
+    drive(make_app(home), body, (120, 40))

@@ -8,12 +8,13 @@ from recsys_tui.common.text import has_control, plain
 from recsys_tui.core.results import UserSummary
 from recsys_tui.tui.messages import UserChosen, UsersLoaded
 from recsys_tui.tui.screens.base import EngineScreen, type_to_search
+from recsys_tui.tui.widgets.footer import StableFooter
 from recsys_tui.tui.widgets.user_table import UserTable
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 
 def search_text(user: UserSummary) -> str:
@@ -80,7 +81,7 @@ class LoginScreen(EngineScreen):
                 new.can_focus = False
                 yield new
             yield UserTable(id="login-table")
-        yield Footer()
+        yield StableFooter()
 
     @property
     def table(self) -> UserTable:

@@ -20,6 +20,7 @@ from recsys_tui.tui.screens.main_events import EventKeys
 from recsys_tui.tui.screens.main_work import BackgroundWork
 from recsys_tui.tui.widgets.catalogue import COLUMNS, CataloguePane
 from recsys_tui.tui.widgets.detail import MovieDetail
+from recsys_tui.tui.widgets.footer import StableFooter
 from recsys_tui.tui.widgets.latency import LatencyPane
 from recsys_tui.tui.widgets.profile import ProfilePane
 from recsys_tui.tui.widgets.recommendations import RecsPane
@@ -28,7 +29,7 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Input
 
 SEARCH_LIMIT = None
 """Every match: the catalogue table is virtual (renders only visible rows)."""
@@ -85,7 +86,7 @@ class MainScreen(EventKeys, BackgroundWork):
             yield MovieDetail(id="detail")
             yield LatencyPane(id="latency")
             yield ProfilePane(id="profile")
-        yield Footer(compact=True)
+        yield StableFooter(compact=True)
 
     def on_mount(self) -> None:
         for wid in ("detail", "profile"):  # read-only panes: Tab skips them
@@ -259,12 +260,14 @@ class MainScreen(EventKeys, BackgroundWork):
         self.load_movie(item_id)
 
     def select_recommendation(self, rank: int) -> int:
-        """Focus the recommendation list and put its cursor on ``rank`` (1-based); the item id."""
+        """Focus the recommendation list (unless it has the focus: a person already there only
+        moves the cursor) and put its cursor on ``rank`` (1-based); the item id."""
         recs = self.recs.recs
         if recs is None or not 1 <= rank <= len(recs.items):
             raise IndexError(f"no recommendation at rank {rank}")
-        table = self.recs.query_one("#recs-table")
-        table.focus()
+        table = self.recs.table
+        if not table.has_focus:
+            table.focus()
         table.move_cursor(row=rank - 1, animate=False)
         item = recs.items[rank - 1].item_id
         self.selected = item
