@@ -466,12 +466,14 @@ def test_a_failed_start_is_reported_once_and_makes_run_app_fail(home):
     (home.artifacts / "CURRENT").write_text("v9999-missing\n")
 
     async def body(app: RecsysApp, pilot) -> None:
-        for _ in range(5):
+        for _ in range(600):  # bounded: 30 s of 50 ms pauses at most (settle would raise the failure)
             if app.errors:
                 break
-            await settle(app, pilot)
+            await pilot.pause(0.05)
+        await pilot.pause()
         assert app.engine is None and len(app.errors) == 1, app.errors
-        assert type(app.screen).__name__ == "SetupScreen" and app.is_running
+        assert isinstance(app.screen, LoginScreen) and app.is_running
+        assert "cannot start" in text_of(app, "#login-count")  # said where the users would be
 
     app = make_app(home)
     drive(app, body, (80, 24))

@@ -40,10 +40,10 @@ class RecsysCommands(Provider):
         for layout in LAYOUTS:
             out.append((f"Layout: {layout}", partial(app.command_layout, layout),
                         LAYOUT_HELP[layout]))
-        for model in services.models:
+        for model in services.model_names():
             out.append((f"Change model: {model}", partial(app.command_retrain, model),
                         f"Train {model} in the background and switch to it for this session"))
-        for kind in services.indexes:
+        for kind in services.index_kinds():
             out.append((f"Change index type: {kind}", partial(app.command_index, kind),
                         f"Rebuild the item index as {kind}"))
         return out

@@ -85,6 +85,8 @@ class Services:
     - ``replay(on_point)``: a short prequential replay; returns a report with ``rows`` (each having
       ``strategy``, ``hr_at_10``, ``hr_new``, ``hr_returning``, ``us_per_event``) and ``events``;
       ``replay_events`` is how many events it walks at most (the learning view's progress total).
+    - ``models`` / ``indexes``: the model and index names the palette offers, or a callable giving
+      them (so naming them does not import the model and index code before the app is on screen).
     """
 
     open_engine: Callable[[], EngineAPI]
@@ -96,5 +98,11 @@ class Services:
     preferences: Path | None = None
     replay: Callable[[PointReport], Any] | None = None
     replay_events: int | None = None
-    models: tuple[str, ...] = ("als", "ease", "popularity", "random")
-    indexes: tuple[str, ...] = ("flat", "hnsw", "ivf")
+    models: tuple[str, ...] | Callable[[], tuple[str, ...]] = ("als", "ease", "popularity", "random")
+    indexes: tuple[str, ...] | Callable[[], tuple[str, ...]] = ("flat", "hnsw", "ivf")
+
+    def model_names(self) -> tuple[str, ...]:
+        return self.models() if callable(self.models) else self.models
+
+    def index_kinds(self) -> tuple[str, ...]:
+        return self.indexes() if callable(self.indexes) else self.indexes

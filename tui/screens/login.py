@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from recsys_tui.common.text import has_control, plain
 from recsys_tui.core.results import UserSummary
-from recsys_tui.tui.messages import UserChosen, UsersLoaded
+from recsys_tui.tui.messages import SetupNeeded, UserChosen, UsersLoaded
 from recsys_tui.tui.screens.base import EngineScreen, type_to_search
 from recsys_tui.tui.widgets.footer import StableFooter
 from recsys_tui.tui.widgets.user_table import UserTable
@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Static
+from textual.worker import Worker, WorkerState
 
 
 def search_text(user: UserSummary) -> str:
@@ -74,12 +75,13 @@ class LoginScreen(EngineScreen):
             yield Static("Who are you? Pick a MovieLens user (Enter), or start fresh as a new user (F2). "
                          "Type to filter.", id="login-title")
             with Horizontal(id="login-bar"):
-                yield Input(placeholder="filter: id, age, occupation, genre (type or /; Enter logs in)",
+                yield Input(placeholder="filter by id, age, occupation, genre · Enter logs in",
                             id="login-search")
                 # Mouse only: a key typed on a focused button would press it (F2 is the key).
                 new = Button("New user (F2)", id="login-new")
                 new.can_focus = False
                 yield new
+            yield Static("loading users…", id="login-count")
             yield UserTable(id="login-table")
         yield StableFooter()
 
@@ -97,12 +99,32 @@ class LoginScreen(EngineScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="users")
     def load_users(self) -> None:
-        engine = self.app.engine
-        assert engine is not None  # the login screen is shown once the engine is open
+        """The users for the table; at start-up the engine is opened here first (the app's first
+        screen is this one, filled as soon as the engine is open; the start-up screen with its
+        progress is shown only when a dataset or model is missing)."""
+        engine, opened = self.app.engine, None
+        if engine is None:
+            services = self.app.services
+            if services.needs_setup():
+                self.post_message(SetupNeeded())
+                return
+            engine = opened = services.open_engine()
         users = engine.users()
-        self.post_message(UsersLoaded(users, [search_text(u) for u in users]))
+        self.post_message(UsersLoaded(users, [search_text(u) for u in users], opened))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A failed start (engine or users) is said where the users would be. Textual also runs
+        the base screen's handler (notification, ``app.errors``); the CLI exits 1 after the quit."""
+        if event.state == WorkerState.ERROR and event.worker.group == "users" and not self.users:
+            why = " ".join(plain(str(event.worker.error)).split()) or type(event.worker.error).__name__
+            self.query_one("#login-count", Static).update(f"cannot start: {why} (Ctrl+Q quits)")
+
+    def on_setup_needed(self, message: SetupNeeded) -> None:
+        self.app.run_setup()
 
     def on_users_loaded(self, message: UsersLoaded) -> None:
+        if message.opened is not None:
+            self.app.engine_opened(message.opened)
         self.users = message.users
         self.hays = message.hays
         self._fill(self.query_one("#login-search", Input).value)
@@ -112,6 +134,9 @@ class LoginScreen(EngineScreen):
     def _fill(self, text: str) -> None:
         self.shown = ordered(self.users, text, self.hays or None)
         self.table.set_users(self.shown)
+        total, shown = len(self.users), len(self.shown)
+        count = f"{total:,} users" if shown == total else f"{shown:,} of {total:,} users match"
+        self.query_one("#login-count", Static).update(count, layout=False)
 
     def _cursor_to(self, user_id: int | None) -> None:
         """Highlight ``user_id``'s row (the current or last user) when it is shown."""
@@ -170,6 +195,9 @@ class LoginScreen(EngineScreen):
         from recsys_tui.tui.screens.pickers import Confirm
 
         if self.app._exit:
+            return
+        if self.app.engine is None:
+            self.app.notify("Still opening the engine: a moment.", timeout=3)
             return
 
         def answered(yes: bool | None) -> None:
