@@ -104,3 +104,21 @@ def test_a_login_table_of_162k_users_draws_only_the_visible_lines():
             assert any(line.lstrip().startswith("162541") for line in lines)  # the end is on screen
 
     asyncio.run(main())
+
+
+def test_start_up_turns_the_collector_back_on_once_the_table_is_filled(home):
+    """``launch`` turns the collector off for start-up; the app turns it on (and freezes the
+    start-up heap) as soon as the filled login table has been drawn."""
+    import gc
+
+    async def body(app: RecsysApp, pilot) -> None:
+        await app.wait_ready()
+        await settle(app, pilot)
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+        assert app.screen.query_one("#login-count").render().plain == "943 users"
+
+    gc.disable()
+    try:
+        drive(make_app(home), body, (80, 24))
+    finally:
+        gc.enable()
