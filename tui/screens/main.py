@@ -168,8 +168,8 @@ class MainScreen(EventKeys, BackgroundWork):
         if message.recs.user_id != self.user_id:
             return
         self.recs.show(message.recs, None, message.reason)
-        self.query_one(ProfilePane).show(message.profile, self.app.user_summary(self.user_id))
-        self.query_one(LatencyPane).show_timings(message.recs.timings, "recommend")
+        self.profile_pane.show(message.profile, self.app.user_summary(self.user_id))
+        self.latency.show_timings(message.recs.timings, "recommend")
         self.app.last_recs = message.recs
         self.refresh_status(busy="")  # e.g. "building hnsw index" is over
         if not self.frozen:
@@ -329,5 +329,5 @@ class MainScreen(EventKeys, BackgroundWork):
         if item is not None:
             self.selected = item
             self.load_movie(item)
-        self.query_one(LatencyPane).show_timings(message.similar.timings, "more like this")
+        self.latency.show_timings(message.similar.timings, "more like this")
         self.finished("similar", message.similar)

@@ -8,6 +8,7 @@ handlers, on the UI thread.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import cast
 
 from recsys_tui.tui.messages import MovieLoaded
@@ -15,6 +16,8 @@ from recsys_tui.tui.screens.base import EngineScreen
 from recsys_tui.tui.services import EngineAPI
 from recsys_tui.tui.widgets.catalogue import CataloguePane
 from recsys_tui.tui.widgets.detail import MovieDetail
+from recsys_tui.tui.widgets.latency import LatencyPane
+from recsys_tui.tui.widgets.profile import ProfilePane
 from recsys_tui.tui.widgets.recommendations import RecsPane
 from recsys_tui.tui.widgets.status import StatusBar
 from textual import work
@@ -45,13 +48,31 @@ class MainBase(EngineScreen):
         """The open engine (the main screen is made only after the engine is open)."""
         return cast(EngineAPI, self.app.engine)
 
-    @property
+    # The panes live as long as the screen: found once (a DOM query per use cost ~0.3 ms a call,
+    # several times per keypress).
+    @cached_property
     def catalogue(self) -> CataloguePane:
         return self.query_one(CataloguePane)
 
-    @property
+    @cached_property
     def recs(self) -> RecsPane:
         return self.query_one(RecsPane)
+
+    @cached_property
+    def latency(self) -> LatencyPane:
+        return self.query_one(LatencyPane)
+
+    @cached_property
+    def profile_pane(self) -> ProfilePane:
+        return self.query_one(ProfilePane)
+
+    @cached_property
+    def detail(self) -> MovieDetail:
+        return self.query_one(MovieDetail)
+
+    @cached_property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
 
     def _list_focused(self) -> Widget | None:
         """The focused list (catalogue or recommendations), or None."""
@@ -59,7 +80,7 @@ class MainBase(EngineScreen):
         return focused if focused is not None and focused.id in LISTS else None
 
     def refresh_status(self, busy: str | None = None, error: str | None = None) -> None:
-        bar = self.query_one(StatusBar)
+        bar = self.status
         bar.user_id = self.user_id
         bar.engine = self.engine
         if busy is not None:
@@ -94,7 +115,7 @@ class MainBase(EngineScreen):
         """The Movie pane for ``row``; a movie in the shown list is explained (rank, score, why)."""
         recs = self.recs.recs
         rec = self.recs.find(row.item_id)
-        self.query_one(MovieDetail).show(row, self.similar, rec, len(recs.items) if recs else 0,
+        self.detail.show(row, self.similar, rec, len(recs.items) if recs else 0,
                                          recs.model if recs else "", recs.personal if recs else True)
 
     def load_movie(self, item_id: int) -> None:

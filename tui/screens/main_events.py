@@ -11,8 +11,6 @@ import time
 
 from recsys_tui.tui.messages import EventRecorded, NothingChanged
 from recsys_tui.tui.screens.main_base import K, MainBase
-from recsys_tui.tui.widgets.latency import LatencyPane
-from recsys_tui.tui.widgets.profile import ProfilePane
 from textual import work
 
 HALF = 0.5
@@ -115,10 +113,10 @@ class EventKeys(MainBase):
         engine_ms = r.timings.total_ms
         self.app.render_ms.append(app_ms)
         self.app.engine_ms.append(engine_ms)
-        latency = self.query_one(LatencyPane)
+        latency = self.latency
         latency.show_timings(r.timings, what)
         latency.add_sample(engine_ms, app_ms)
-        self.query_one(ProfilePane).show(message.profile, self.app.user_summary(self.user_id))
+        self.profile_pane.show(message.profile, self.app.user_summary(self.user_id))
         self.catalogue.update_row(message.movie)
         if self.selected == message.movie.item_id:
             self.show_detail(message.movie)

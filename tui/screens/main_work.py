@@ -16,7 +16,6 @@ from recsys_tui.core.results import RecList, rank_changes
 from recsys_tui.tui.background import Cancelled, in_daemon
 from recsys_tui.tui.messages import Exported, RecsReady, RetrainDone, RetrainProgress
 from recsys_tui.tui.screens.main_base import K, MainBase
-from recsys_tui.tui.widgets.profile import ProfilePane
 from textual import work
 from textual.worker import get_current_worker
 
@@ -114,7 +113,7 @@ class BackgroundWork(MainBase):
         old: RecList | None = self.recs.recs
         if message.recs.user_id == self.user_id:
             self.recs.show(message.recs, rank_changes(old, message.recs), f"retrained {message.version}")
-            self.query_one(ProfilePane).show(message.profile, self.app.user_summary(self.user_id))
+            self.profile_pane.show(message.profile, self.app.user_summary(self.user_id))
             self.app.last_recs = message.recs
         self.refresh_status(busy="")
         session = ""
