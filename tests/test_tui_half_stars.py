@@ -52,6 +52,9 @@ def test_plus_and_minus_rate_in_half_stars(half_home):
         assert app.last_result is not None and app.last_result.rating == 3.5
         assert "re-rated ★4→★3.5" in str(app.screen.recs.border_title)
         assert "★3.5" in str(app.screen.query_one("#detail-text").render())
+        table = app.screen.catalogue.table
+        line = table.render_line(table.cursor_row - int(table.scroll_y) + 1).text
+        assert "★3.5" in line and "★3…" not in line  # the You column grows: never cut
         await pilot.press("plus", "plus", "equals_sign")  # = is + without shift
         await settle(app, pilot)
         assert rating_of(app, item) == 5.0

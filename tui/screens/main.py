@@ -91,6 +91,7 @@ class MainScreen(EventKeys, BackgroundWork):
     def on_mount(self) -> None:
         for wid in ("detail", "profile"):  # read-only panes: Tab skips them
             self.query_one(f"#{wid}").can_focus = False
+        self.detail.half_stars = self.engine.half_stars
         self.query_one("#catalogue-table").focus()
         self._mark_focus()
         if self.app.user_id is not None:
