@@ -114,7 +114,7 @@ class EventKeys(MainBase):
         self.app.render_ms.append(app_ms)
         self.app.engine_ms.append(engine_ms)
         latency = self.latency
-        latency.show_timings(r.timings, what)
+        latency.show_timings(r.timings, what, session=False)
         latency.add_sample(engine_ms, app_ms)
         self.profile_pane.show(message.profile, self.app.user_summary(self.user_id))
         self.catalogue.update_row(message.movie)

@@ -74,11 +74,13 @@ class LatencyPane(Vertical):
         yield Static("", id="latency-session")
         yield Sparkline([], id="latency-spark")
 
-    def show_timings(self, timings: Timings, what: str) -> None:
-        """The breakdown of the last engine call (``what`` goes in the pane's bottom border)."""
+    def show_timings(self, timings: Timings, what: str, session: bool = True) -> None:
+        """The breakdown of the last engine call (``what`` goes in the pane's bottom border);
+        ``session`` False when ``add_sample`` follows (it redraws the session lines anyway)."""
         self.query_one("#latency-steps", Static).update(Text(step_lines(timings)), layout=False)
         self.border_subtitle = escape_markup(plain(what))
-        self._session(timings.total_ms, None)
+        if session:
+            self._session(timings.total_ms, None)
 
     def add_sample(self, engine_ms: float, app_ms: float) -> None:
         """One measured interaction: engine total and keypress → refreshed recommendation pane."""
