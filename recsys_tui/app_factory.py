@@ -9,12 +9,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from recsys_tui.common.errors import RecsysError
-from recsys_tui.core.engine import Engine
 from recsys_tui.core.home import Home
 from recsys_tui.tui.app import DEBUG_ENV, RecsysApp
 from recsys_tui.tui.services import PointReport, Services, SetupReport, StepReport
+
+if TYPE_CHECKING:  # the engine (numpy, scipy, FAISS, Redis) is imported by the worker that opens it
+    from recsys_tui.core.engine import Engine
 
 REPLAY_LIMIT = 3000
 """Events the in-app learning view replays (the full replay is ``recsys-tui replay``)."""
@@ -46,6 +49,8 @@ def make_services(home: Home, redis_url: str | None = None, index: str | None = 
         ensure_ready(home, lambda text: report(text, None), progress, log_url)
 
     def open_engine() -> Engine:
+        from recsys_tui.core.engine import Engine
+
         return Engine.open(home, redis_url, index, log_url=log_url)
 
     def retrain(step: StepReport, model: str | None, save: bool) -> str:
@@ -74,11 +79,18 @@ def make_services(home: Home, redis_url: str | None = None, index: str | None = 
         return run_replay(home, list(REPLAY_STRATEGIES), limit=REPLAY_LIMIT, window=REPLAY_WINDOW,
                           on_point=on_point)
 
-    from recsys_tui.core.index import INDEX_KINDS
-    from recsys_tui.models.registry import MODEL_NAMES
+    def model_names() -> tuple[str, ...]:
+        from recsys_tui.models.registry import MODEL_NAMES
+
+        return tuple(MODEL_NAMES)
+
+    def index_kinds() -> tuple[str, ...]:
+        from recsys_tui.core.index import INDEX_KINDS
+
+        return tuple(INDEX_KINDS)
 
     return Services(open_engine=open_engine, needs_setup=needs_setup, setup=setup, retrain=retrain,
-                    replay=replay, replay_events=REPLAY_LIMIT, models=MODEL_NAMES, indexes=INDEX_KINDS,
+                    replay=replay, replay_events=REPLAY_LIMIT, models=model_names, indexes=index_kinds,
                     save_default=save_default, default_version=default_version,
                     preferences=home.root / PREFERENCES_FILE if preferences else None)
 

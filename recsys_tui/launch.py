@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -52,6 +53,10 @@ def launch(ctx: Context) -> None:
     """Open the app (checked first: a terminal; without one, one line and exit 2); when it has
     quit normally the process ends at once (``leave_now``); errors go the CLI's one-line way."""
     require_terminal()
+    # Start-up allocates a few hundred thousand long-lived objects (Textual, numpy, SciPy, FAISS,
+    # the engine): the collector would walk them again and again for nothing (~0.1 s). The app
+    # collects once and turns it back on as soon as the login table is on screen (freeze_heap).
+    gc.disable()
     from recsys_tui.app_factory import run_app
 
     run_app(ctx.home, ctx.effective_redis_url(), ctx.effective_log_url())

@@ -17,12 +17,13 @@ from recsys_tui.core import artifacts
 from recsys_tui.core.home import Home
 from recsys_tui.tui.app import RecsysApp
 from recsys_tui.tui.pilot import workers_idle
-from recsys_tui.tui.screens.help import HelpScreen, help_sections
+from recsys_tui.tui.screens.help import LOGIN_MOVES, HelpScreen, help_sections
 from recsys_tui.tui.screens.learning import LearningScreen
 from recsys_tui.tui.screens.login import LoginScreen
 from recsys_tui.tui.screens.main import MainScreen
 from recsys_tui.tui.widgets.movie_table import MovieTable
 from recsys_tui.tui.widgets.recs_table import RecsTable
+from recsys_tui.tui.widgets.user_table import UserTable
 from textual.widgets import DataTable, Static
 
 from recsys_tui.app_factory import make_app, make_services
@@ -82,7 +83,7 @@ def test_login_search_rate_and_undo(home, size):
     async def body(app: RecsysApp, pilot) -> None:
         await app.wait_ready()
         assert isinstance(app.screen, LoginScreen)
-        assert len(app.screen.query_one("#login-table", DataTable).rows) == 943
+        assert app.screen.query_one("#login-table", UserTable).row_count == 943
         recs = await app.login(1)
         assert isinstance(app.screen, MainScreen)
         assert len(recs.items) == 10 and recs.personal
@@ -189,7 +190,8 @@ def test_help_lists_every_binding(home, size):
         ids = {row[2] for _, rows in help_sections() for row in rows}
         for binding in [*RecsysApp.BINDINGS, *MainScreen.BINDINGS, *LoginScreen.BINDINGS]:
             assert binding.id and binding.description, binding
-            assert binding.id in ids or binding.action.startswith("rate(")
+            assert binding.id in ids or binding.action.startswith(("rate(", "nudge(")) \
+                or binding.id in LOGIN_MOVES
         for human in ("Ctrl+P", "Ctrl+Z", "F3", "1 … 5", "Esc", "Catalogue and Recommendations"):
             assert human in text
         assert "main." not in text and "slash" not in text  # no binding ids, no key codes
@@ -220,12 +222,11 @@ def test_switch_user_with_f2_and_the_login_table(home):
         await pilot.press("f2")
         await settle(app, pilot)
         await pilot.press(*"programmer")  # type-to-search: the letters go to the filter box
-        await pilot.press("enter")  # search box → table
         await pilot.pause()
-        table = app.screen.query_one("#login-table", DataTable)
-        first = int(next(iter(table.rows)).value)
-        assert app.engine.user(first).occupation == "programmer"
-        await pilot.press("enter")
+        table = app.screen.query_one("#login-table", UserTable)
+        first = table.user_at(0)
+        assert first is not None and app.engine.user(first).occupation == "programmer"
+        await pilot.press("enter")  # Enter in the filter box logs in as the highlighted match
         await settle(app, pilot)
         assert isinstance(app.screen, MainScreen)
         assert app.user_id == first and f"user {first}" in text_of(app, "#status")
@@ -465,12 +466,14 @@ def test_a_failed_start_is_reported_once_and_makes_run_app_fail(home):
     (home.artifacts / "CURRENT").write_text("v9999-missing\n")
 
     async def body(app: RecsysApp, pilot) -> None:
-        for _ in range(5):
+        for _ in range(600):  # bounded: 30 s of 50 ms pauses at most (settle would raise the failure)
             if app.errors:
                 break
-            await settle(app, pilot)
+            await pilot.pause(0.05)
+        await pilot.pause()
         assert app.engine is None and len(app.errors) == 1, app.errors
-        assert type(app.screen).__name__ == "SetupScreen" and app.is_running
+        assert isinstance(app.screen, LoginScreen) and app.is_running
+        assert "cannot start" in text_of(app, "#login-count")  # said where the users would be
 
     app = make_app(home)
     drive(app, body, (80, 24))

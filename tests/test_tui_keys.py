@@ -19,9 +19,10 @@ from recsys_tui.tui.screens.learning import LearningScreen
 from recsys_tui.tui.screens.login import LoginScreen
 from recsys_tui.tui.screens.main import MainScreen
 from recsys_tui.tui.screens.pickers import Confirm, GenrePicker
+from recsys_tui.tui.widgets.user_table import UserTable
 from textual import events
 from textual.command import CommandPalette
-from textual.widgets import DataTable, Input
+from textual.widgets import Input
 
 from recsys_tui.app_factory import make_app, make_services
 from tests.events import logged
@@ -335,8 +336,8 @@ def test_preferences_keep_theme_and_last_user_across_launches(home):
     async def second(app: RecsysApp, pilot) -> None:
         await app.wait_ready()
         assert app.theme == "textual-light"
-        table = app.screen.query_one("#login-table", DataTable)
-        assert table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value == "42"
+        table = app.screen.query_one("#login-table", UserTable)
+        assert table.user_at(table.cursor_row) == 42
 
     drive(make_app(home, preferences=True), second, (80, 24))
     path.write_text("{not json")

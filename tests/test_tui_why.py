@@ -23,8 +23,9 @@ from recsys_tui.tui.widgets.detail import bar
 from recsys_tui.tui.widgets.latency import ms
 from recsys_tui.tui.widgets.movie_table import MovieTable
 from recsys_tui.tui.widgets.recs_table import RecsTable
+from recsys_tui.tui.widgets.user_table import UserTable
 from rich.console import Console
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from recsys_tui.app_factory import make_app
 from recsys_tui.cli import main
@@ -171,11 +172,10 @@ def test_login_id_jump_counts_and_plurals(home):
         screen.query_one("#login-search").focus()
         await pilot.press("3", "6")
         await settle(app, pilot)
-        table = screen.query_one("#login-table", DataTable)
-        assert table.cursor_row == 0 and str(table.get_cell_at((0, 0))) == "36"
-        assert str(table.get_cell_at((0, 4))) == "21"  # 20 MovieLens ratings + 1 given here
-        await pilot.press("enter")  # to the table
-        await pilot.press("enter")  # log in as the highlighted user
+        table = screen.query_one("#login-table", UserTable)
+        assert table.cursor_row == 0 and table.cells_at(0)[0] == "36"
+        assert table.cells_at(0)[4] == "21"  # 20 MovieLens ratings + 1 given here
+        await pilot.press("enter")  # log in as the highlighted user, from the filter box
         await settle(app, pilot)
         assert isinstance(app.screen, MainScreen) and app.user_id == 36
         profile = static_text(app, "#profile-text")

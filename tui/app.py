@@ -17,7 +17,7 @@ from __future__ import annotations
 import gc
 import os
 from dataclasses import replace
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from recsys_tui.common.text import plain
 from recsys_tui.core.results import EventResult, RecList, UserSummary
@@ -29,7 +29,11 @@ from recsys_tui.tui.services import EngineAPI, Services
 from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.signal import Signal
 from textual.worker import Worker
+
+if TYPE_CHECKING:
+    from recsys_tui.tui.screens.main import MainScreen
 
 IDLE_GC_S = 1.0
 """Seconds without an interaction after which the app runs the full garbage collection itself."""
@@ -71,7 +75,7 @@ class RecsysApp(PilotSurface, App):
         self.session_model: str | None = None
         self.engine: EngineAPI | None = engine
         self.user_id: int | None = None
-        self.main = None
+        self.main: MainScreen | None = None
         self.last_result: EventResult | None = None
         self.last_recs: RecList | None = None
         self.engine_ms: list[float] = []
@@ -79,33 +83,47 @@ class RecsysApp(PilotSurface, App):
         self.errors: list[str] = []
         self.notices: list[tuple[str, str, str]] = []
         self._users: dict[int, UserSummary] = {}
-        self._waiters = {}
+        self._waiters: dict[str, list] = {}
         self._users_ready = False
         self._gc_timer = None
         self._saved_gc: tuple[int, ...] | None = None
+        self.finished_signal: Signal[tuple[str, Any]] = Signal(self, "finished")
+        """Screens publish ``(kind, value)`` here when an action has finished (the pilot listens)."""
 
     # -- screens ---------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
         from recsys_tui.tui.screens.login import LoginScreen
-        from recsys_tui.tui.screens.setup import SetupScreen
 
         if self.prefs.theme and self.prefs.theme in self.available_themes:
             self.theme = self.prefs.theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.listen(self.finished_signal)
         if self._startup_notice:
             self.notify(self._startup_notice, title="preferences", severity="warning")
-        if self.engine is not None:
-            self.push_screen(LoginScreen())
-        else:
-            self.push_screen(SetupScreen())
+        # The login screen comes first: it opens the engine (in a worker) and fills its table; the
+        # start-up screen replaces it only when the home still needs its dataset or model.
+        self.push_screen(LoginScreen())
+
+    def run_setup(self) -> None:
+        """The home needs setting up (first run): the start-up screen fetches and trains."""
+        from recsys_tui.tui.screens.setup import SetupScreen
+
+        gc.enable()  # fetching and training allocate a lot: collect as usual meanwhile
+        if not self._exit:
+            self.switch_screen(SetupScreen())
+
+    def engine_opened(self, engine: EngineAPI) -> None:
+        """The engine is open (opened by the login screen or the start-up screen); the heap is
+        frozen once the screen showing it has been drawn (the collection is not in the way)."""
+        self.engine = engine
+        self.call_after_refresh(self.freeze_heap)
 
     def engine_ready(self, engine: EngineAPI, setup_ran: bool) -> None:
         """Called by the start-up screen once the engine is open."""
         from recsys_tui.tui.screens.login import LoginScreen
 
-        self.engine = engine
-        self.freeze_heap()
+        self.engine_opened(engine)
         if setup_ran:
             self.notify("Dataset fetched and default model trained.", title="ready")
         self.switch_screen(LoginScreen())
@@ -117,16 +135,19 @@ class RecsysApp(PilotSurface, App):
         full (generation 2) collection walks them all and stalls the UI for 100+ ms at random
         moments, typically in the middle of a rating. Called when the engine opens and after the
         main screen's first list is shown. From then on full collections run when the person pauses
-        (``idle_gc``), not in the middle of an interaction.
+        (``idle_gc``), not in the middle of an interaction. The collector, if start-up turned it off
+        (``launch``), is on again from here.
         """
         if self._saved_gc is None:
             self._saved_gc = gc.get_threshold()
         gc.collect()
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
+        gc.enable()
 
     def on_unmount(self) -> None:
         """Give the process its collector back (tests and the demo run several apps in one process)."""
+        gc.enable()
         if self._saved_gc is not None:
             gc.unfreeze()
             gc.set_threshold(*self._saved_gc)
@@ -309,6 +330,7 @@ class RecsysApp(PilotSurface, App):
     def worker_failed(self, worker: Worker) -> None:
         """The one error path: notification, status line, and any waiting pilot call fails."""
         error = worker.error
+        gc.enable()  # a failed start never reaches freeze_heap
         text = " ".join(plain(str(error)).split()) or type(error).__name__
         self.errors.append(text)
         self.notify(text, title=f"{worker.group or 'work'} failed", severity="error", timeout=10)

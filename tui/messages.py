@@ -27,12 +27,19 @@ class EngineReady(Message):
         self.setup_ran = setup_ran
 
 
-class UsersLoaded(Message):
-    """Every user for the login table."""
+class SetupNeeded(Message):
+    """The home has no dataset or no published model yet: the start-up screen fetches and trains."""
 
-    def __init__(self, users: list[UserSummary]) -> None:
+
+class UsersLoaded(Message):
+    """Every user for the login table, with the text the filter searches for each."""
+
+    def __init__(self, users: list[UserSummary], hays: list[str], opened: EngineAPI | None = None) -> None:
         super().__init__()
         self.users = users
+        self.hays = hays
+        self.opened = opened
+        """The engine, when the login screen opened it (the app had none yet)."""
 
 
 class UserChosen(Message):

@@ -33,9 +33,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from recsys_tui.core.results import EventResult, RecList
+
+if TYPE_CHECKING:
+    from textual.dom import DOMNode
+    from textual.signal import Signal
 
 PILOT_TIMEOUT_S = float(os.environ.get("RECSYS_TUI_PILOT_TIMEOUT", "120"))
 """How long a pilot call waits for the app before giving up (``asyncio.TimeoutError``)."""
@@ -62,7 +66,9 @@ async def workers_idle(app: Any) -> None:
 
 
 class PilotSurface:
-    """Mixed into ``RecsysApp``; screens call ``settle(kind, value)`` when an action has finished."""
+    """Mixed into ``RecsysApp``. The screens know nothing of the pilot: they publish
+    ``(kind, value)`` on the app's ``finished_signal`` when an action has finished, and the pilot,
+    subscribed to it (``listen``), resolves the calls waiting for that kind."""
 
     _waiters: dict[str, list[asyncio.Future]]
     _users_ready: bool
@@ -71,8 +77,13 @@ class PilotSurface:
     user_id: int | None
     services: Any
 
-    def settle(self, kind: str, value: Any = None) -> None:
-        """Resolve pilot calls waiting for ``kind`` (called by the screens' message handlers)."""
+    def listen(self, signal: Signal[tuple[str, Any]]) -> None:
+        """Subscribe the pilot to ``signal`` (the app's ``finished_signal``; the app is running)."""
+        signal.subscribe(cast("DOMNode", self), self._finished, immediate=True)
+
+    def _finished(self, done: tuple[str, Any]) -> None:
+        """Resolve pilot calls waiting for ``done``'s kind with its value."""
+        kind, value = done
         if kind == "users":
             self._users_ready = True
         for fut in self._waiters.pop(kind, []):

@@ -37,6 +37,7 @@ class EngineAPI(Protocol):
     store: Any  # .kind
     version: str
     degraded: str | None
+    half_stars: bool  # the data set rates in half stars (0.5–5)
 
     def recommend(self, user_id: int, k: int = ...) -> RecList: ...
     def record(self, user_id: int, item_id: int, kind: str = ..., rating: float | None = ...,
@@ -56,6 +57,7 @@ class EngineAPI(Protocol):
     def profile(self, user_id: int, recent: int = ...) -> Profile: ...
     def reload(self, version: str | None = ..., index: str | None = ...) -> tuple[str, int]: ...
     def set_index(self, kind: str) -> None: ...
+    def poll(self, user_id: int) -> bool: ...
     def close(self) -> None: ...
 
 SetupReport = Callable[[str, float | None], None]
@@ -83,6 +85,8 @@ class Services:
     - ``replay(on_point)``: a short prequential replay; returns a report with ``rows`` (each having
       ``strategy``, ``hr_at_10``, ``hr_new``, ``hr_returning``, ``us_per_event``) and ``events``;
       ``replay_events`` is how many events it walks at most (the learning view's progress total).
+    - ``models`` / ``indexes``: the model and index names the palette offers, or a callable giving
+      them (so naming them does not import the model and index code before the app is on screen).
     """
 
     open_engine: Callable[[], EngineAPI]
@@ -94,5 +98,11 @@ class Services:
     preferences: Path | None = None
     replay: Callable[[PointReport], Any] | None = None
     replay_events: int | None = None
-    models: tuple[str, ...] = ("als", "ease", "popularity", "random")
-    indexes: tuple[str, ...] = ("flat", "hnsw", "ivf")
+    models: tuple[str, ...] | Callable[[], tuple[str, ...]] = ("als", "ease", "popularity", "random")
+    indexes: tuple[str, ...] | Callable[[], tuple[str, ...]] = ("flat", "hnsw", "ivf")
+
+    def model_names(self) -> tuple[str, ...]:
+        return self.models() if callable(self.models) else self.models
+
+    def index_kinds(self) -> tuple[str, ...]:
+        return self.indexes() if callable(self.indexes) else self.indexes

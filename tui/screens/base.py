@@ -1,8 +1,10 @@
-"""What every screen shares: worker failures go to the app's one error path; type-to-search."""
+"""What every screen shares: a typed ``app``, worker failures to the app's one error path, and
+type-to-search."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING, Any, cast
 
 from recsys_tui.tui.background import Cancelled
 from textual import events
@@ -10,14 +12,27 @@ from textual.screen import Screen
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
+if TYPE_CHECKING:
+    from recsys_tui.tui.app import RecsysApp
+
 
 class EngineScreen(Screen):
-    """Base for screens that run engine work in workers."""
+    """Base for the app's screens: ``self.app`` is the ``RecsysApp`` (typed), engine work runs in
+    workers whose failures reach ``RecsysApp.worker_failed``."""
+
+    @property
+    def app(self) -> RecsysApp:
+        """The running ``RecsysApp`` (Textual's ``app``, with the app's own type)."""
+        return cast("RecsysApp", super().app)
+
+    def finished(self, kind: str, value: Any = None) -> None:
+        """Say that an action of ``kind`` has finished (``RecsysApp.finished_signal``)."""
+        self.app.finished_signal.publish((kind, value))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and not isinstance(
                 event.worker.error, Cancelled | asyncio.CancelledError):
-            self.app.worker_failed(event.worker)  # type: ignore[attr-defined]
+            self.app.worker_failed(event.worker)
 
 
 def type_to_search(screen: Screen, event: events.Key, lists: tuple[str, ...], search: str,

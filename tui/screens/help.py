@@ -58,13 +58,22 @@ def _rows(owner, skip: tuple[str, ...] = ()) -> list[tuple[str, str, str]]:
     for b in owner.BINDINGS:
         if not isinstance(b, Binding) or (b.id or "") in skip:
             continue
-        if b.action.startswith("rate(") and b.key != "1":
+        first_of_group = {"rate(": "1", "nudge(": "minus"}
+        if any(b.action.startswith(a) and b.key != key for a, key in first_of_group.items()):
+            continue  # one help line for 1 … 5, one for + / -
+        if b.action.startswith("nudge("):
+            rows.append(("+ / -", "Half a star up / down for the highlighted movie's rating (data sets "
+                                  "rated in half stars: ML-10M and later; 4 then - is ★3.5)", b.id or ""))
             continue
         key = "1 … 5" if b.action.startswith("rate(") else key_name(b.key)
         what = "Rate the highlighted movie 1 to 5 stars (same value again: no change)" \
             if b.action.startswith("rate(") else b.description
         rows.append((key, what, b.id or ""))
     return rows
+
+
+LOGIN_MOVES = ("login.down", "login.up", "login.page_down", "login.page_up")
+"""The log-in screen's cursor keys: one help line says them all."""
 
 
 def help_sections() -> list[tuple[str, list[tuple[str, str, str]]]]:
@@ -91,7 +100,9 @@ def help_sections() -> list[tuple[str, list[tuple[str, str, str]]]]:
         ]),
         ("Main screen", rest),
         ("Log-in", [("letters, digits", "Type to filter (id, age, occupation, genre)", ""),
-                    ("Enter", "Log in as the highlighted user", ""), *_rows(LoginScreen)]),
+                    ("↑ ↓ PgUp PgDn", "Move the highlight (also while typing in the filter box)", ""),
+                    ("Enter", "Log in as the highlighted user (also from the filter box)", ""),
+                    *_rows(LoginScreen, LOGIN_MOVES)]),
         ("Learning view", _rows(LearningScreen)),
         ("Genre picker", [("letters", "Jump to a genre", ""), ("Enter", "Choose", ""),
                           *_rows(GenrePicker)]),
@@ -105,7 +116,8 @@ def help_text() -> Text:
     text = Text()
     text.append("Keys are digits, F-keys and Ctrl-keys, so letters are always search text; anything "
                 "permanent or slow (retrain, new user) asks first. The footer shows the keys of the "
-                "focused pane. Mouse works but is never required.\n")
+                "focused pane (on a narrow terminal the most used ones; this page lists every key). "
+                "Mouse works but is never required.\n")
     for title, rows in help_sections():
         text.append(f"\n{title}\n", style="bold underline")
         for key, what, _ in rows:

@@ -59,11 +59,11 @@ class LearningScreen(EngineScreen):
         plt = self.query_one(PlotextPlot).plt
         plt.title("moving-window HR@10")
         plt.xlabel("events replayed")
-        if self.app.services.replay is None:  # type: ignore[attr-defined]
+        if self.app.services.replay is None:
             self.query_one("#learning-title", Static).update("The replay is not available here.")
             self.query_one("#learning-progress", Static).update("")
             return
-        self.total = self.app.services.replay_events  # type: ignore[attr-defined]
+        self.total = self.app.services.replay_events
         self._progress()
         self._ticker = self.set_interval(1.0, self._progress, name="replay-progress")
         self.run_replay()
@@ -83,14 +83,14 @@ class LearningScreen(EngineScreen):
     @work(exit_on_error=False, exclusive=True, group="replay")
     async def run_replay(self) -> None:
         worker = get_current_worker()
-        stop = self.app.stop  # type: ignore[attr-defined]
+        stop = self.app.stop
 
         def on_point(strategy: str, events: int, hr: float) -> None:
             if worker.is_cancelled or stop.is_set:  # closed or quitting: stop replaying for nobody
                 raise ReplayStopped
             self.post_message(ReplayPoint(strategy, events, hr))
 
-        report = await in_daemon(stop, "replay", self.app.services.replay, on_point)  # type: ignore[attr-defined]
+        report = await in_daemon(stop, "replay", self.app.services.replay, on_point)
         self.post_message(ReplayDone(report))
 
     def on_replay_point(self, message: ReplayPoint) -> None:
@@ -130,7 +130,7 @@ class LearningScreen(EngineScreen):
         self.query_one("#learning-title", Static).update(
             f"Prequential replay done: {message.report.events} events, HR@10 per strategy "
             "(text labels in the legend; table below).")
-        self.app.settle("replay", message.report)  # type: ignore[attr-defined]
+        self.finished("replay", message.report)
 
     def action_close(self) -> None:
         self.dismiss()

@@ -26,7 +26,7 @@ class SetupScreen(EngineScreen):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="setup")
     def prepare(self) -> None:
-        services = self.app.services  # type: ignore[attr-defined]
+        services = self.app.services
         ran = False
         if services.needs_setup():
             if services.setup is None:
@@ -52,4 +52,4 @@ class SetupScreen(EngineScreen):
             bar.update(total=100, progress=100 * message.fraction)
 
     def on_engine_ready(self, message: EngineReady) -> None:
-        self.app.engine_ready(message.engine, message.setup_ran)  # type: ignore[attr-defined]
+        self.app.engine_ready(message.engine, message.setup_ran)

@@ -59,6 +59,9 @@ class MovieDetail(VerticalScroll):
     re-render every pane and slow the rating → list refresh).
     """
 
+    half_stars = False
+    """The data set rates in half stars: the rating hint names + and - too (set by the screen)."""
+
     def compose(self):
         yield Static("no movie selected", id="detail-text")
 
@@ -77,7 +80,8 @@ class MovieDetail(VerticalScroll):
             text.append_text(explanation(rec, n_items, model, personal))
         text.append(f"\n#{row.item_id} · avg ★{row.avg_rating:.2f} from {row.n_ratings} "
                     f"rating{'' if row.n_ratings == 1 else 's'}")
-        text.append(f"\nyour rating: {stars(row.your_rating)}  (1–5 rate, Enter view)")
+        keys = "1–5, +/- ½" if self.half_stars else "1–5 rate, Enter view"
+        text.append(f"\nyour rating: {stars(row.your_rating)}  ({keys})")
         text.append("\n" + plain(", ".join(row.genres)))
         if similar is not None and similar.item_id == row.item_id:
             text.append("\nmore like this (m), similarity:", style="bold")

@@ -34,15 +34,23 @@ def step_lines(timings: Timings) -> str:
     return "\n".join(" ".join(cells[n:n + 2]) for n in range(0, len(cells), 2))
 
 
+Quantiles = dict[int, tuple[float | None, float | None]]
+"""p50 and p99 of (engine, key→pane) over the session."""
+
+
+def quantiles(engine_ms: list[float], app_ms: list[float]) -> Quantiles:
+    return {q: (percentile(engine_ms, q) if engine_ms else None, percentile(app_ms, q) if app_ms else None)
+            for q in (50, 99)}
+
+
 def session_lines(engine_ms: list[float], app_ms: list[float], last_engine: float,
-                  last_app: float | None) -> str:
-    """A header and three rows (last, p50, p99) of engine and keypress → pane times."""
+                  last_app: float | None, known: Quantiles | None = None) -> str:
+    """A header and three rows (last, p50, p99) of engine and keypress → pane times (``known``:
+    the quantiles already computed for these samples)."""
     head = f"n={len(app_ms)}" if app_ms else "ms"
     rows = [f"{head:<{LABEL}}{'engine':>{NUMBER + 2}}{'key→pane':>{NUMBER + 2}}",
             f"{'last':<{LABEL}}  {ms(last_engine)}  {ms(last_app)}"]
-    for q in (50, 99):
-        eng = percentile(engine_ms, q) if engine_ms else None
-        app = percentile(app_ms, q) if app_ms else None
+    for q, (eng, app) in (known or quantiles(engine_ms, app_ms)).items():
         rows.append(f"{'p' + str(q):<{LABEL}}  {ms(eng)}  {ms(app)}")
     return "\n".join(rows)
 
@@ -58,28 +66,34 @@ class LatencyPane(Vertical):
         super().__init__(**kwargs)
         self.engine_ms: list[float] = []
         self.app_ms: list[float] = []
+        self._quantiles: Quantiles = quantiles([], [])
+        """Of the samples so far: recomputed when a sample is added, not on every redraw."""
 
     def compose(self) -> ComposeResult:
         yield Static("no interaction yet:\nrate a movie with 1–5", id="latency-steps")
         yield Static("", id="latency-session")
         yield Sparkline([], id="latency-spark")
 
-    def show_timings(self, timings: Timings, what: str) -> None:
-        """The breakdown of the last engine call (``what`` goes in the pane's bottom border)."""
+    def show_timings(self, timings: Timings, what: str, session: bool = True) -> None:
+        """The breakdown of the last engine call (``what`` goes in the pane's bottom border);
+        ``session`` False when ``add_sample`` follows (it redraws the session lines anyway)."""
         self.query_one("#latency-steps", Static).update(Text(step_lines(timings)), layout=False)
         self.border_subtitle = escape_markup(plain(what))
-        self._session(timings.total_ms, None)
+        if session:
+            self._session(timings.total_ms, None)
 
     def add_sample(self, engine_ms: float, app_ms: float) -> None:
         """One measured interaction: engine total and keypress → refreshed recommendation pane."""
         self.engine_ms.append(engine_ms)
         self.app_ms.append(app_ms)
+        self._quantiles = quantiles(self.engine_ms, self.app_ms)
         self._session(engine_ms, app_ms)
         spark = self.query_one("#latency-spark", Sparkline)
         if spark.display:
             spark.data = self.engine_ms[-SPARK_POINTS:]
 
     def _session(self, engine_ms: float, app_ms: float | None) -> None:
-        text = Text(session_lines(self.engine_ms, self.app_ms, engine_ms, app_ms), no_wrap=True)
+        text = Text(session_lines(self.engine_ms, self.app_ms, engine_ms, app_ms, self._quantiles),
+                    no_wrap=True)
         text.stylize("bold", 0, text.plain.find("\n"))
         self.query_one("#latency-session", Static).update(text, layout=False)

@@ -143,6 +143,8 @@ class MovieTable(ScrollView, can_focus=True):
         self.order: list[int] = []
         self._widths: dict[str, int] = {}
         self._max_n = 0
+        self._yours = 3
+        """Cells of the "You" column: ``★4`` and ``-`` need 3, a half star (``★3.5``) 4."""
         self._looks: dict[str, Style] = {}
         self._strips: dict[tuple[int, str], Strip] = {}
         """Rendered rows by (item id, look); only rows that change are rendered again."""
@@ -158,6 +160,8 @@ class MovieTable(ScrollView, can_focus=True):
         self.rows = rows
         self.order = order
         self._max_n = max((r.n_ratings for r in rows.values()), default=0)
+        rated = (r.your_rating for r in rows.values() if r.your_rating is not None)
+        self._yours = max([3, *(len(stars(v)) for v in rated)])
         self._widths = {}
         self._strips.clear()
         self.virtual_size = Size(0, len(order) + 1)
@@ -169,6 +173,12 @@ class MovieTable(ScrollView, can_focus=True):
         if row.item_id not in self.rows:
             return
         self.rows[row.item_id] = row
+        if len(stars(row.your_rating)) > self._yours:  # a first half star: the column grows
+            self._yours = len(stars(row.your_rating))
+            self._widths = {}
+            self._strips.clear()
+            self.refresh()
+            return
         for key in [k for k in self._strips if k[0] == row.item_id]:
             del self._strips[key]
         self._refresh_index(self.order.index(row.item_id))
@@ -263,7 +273,7 @@ class MovieTable(ScrollView, can_focus=True):
         """Cells per column: numbers as wide as their largest value, title and genres share the rest."""
         if self._widths:
             return self._widths
-        fixed = {"yours": 3, "avg": 4, "n": max(2, len(str(self._max_n))), "year": 4}
+        fixed = {"yours": self._yours, "avg": 4, "n": max(2, len(str(self._max_n))), "year": 4}
         rest = max(self.scrollable_content_region.width - sum(fixed.values()) - len(COLUMNS), 0)
         title = max(MIN_TITLE, min(40, rest * 3 // 5))
         if rest - title < MIN_GENRES:  # no room for a useful genres column: the title takes it all
