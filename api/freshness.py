@@ -6,6 +6,13 @@ a worker asks the log for its newest event id (one indexed SQLite read); when it
 the new events that this worker did not record itself are dropped from the engine's cache and are
 rebuilt from the log on their next request.
 
+Two readers ask: ``sync`` on the engine's thread (it forgets users, so it runs beside the engine's
+work), and ``fresh`` on the event loop (a cached answer may be sent from there only while the log
+has not moved since the last ``sync``). ``fresh`` reads through a connection of its own to the
+SQLite log, which no other thread uses: a WAL read never waits for a writer, so the loop never
+blocks behind the engine. Other log backends (PostgreSQL: a network round trip) have no loop-side
+reader, and every answer goes through the engine's thread.
+
 This is the API's own minimum: the engine has no public "forget this user" yet (a core-level
 freshness check is being built separately), so ``_forget`` reaches into the engine's cache under
 the engine's lock. Only the per-user state is refreshed; the in-memory popularity used while the
@@ -18,6 +25,7 @@ import threading
 from collections.abc import Callable
 
 from recsys_tui.core.engine import Engine
+from recsys_tui.core.event_log import EventLog, EventLogError
 
 OWN_IDS_CAP = 100_000
 
@@ -31,6 +39,7 @@ class LogWatch:
         self._lock = threading.Lock()
         self._seen = engine.log.max_id()
         self._own: set[int] = set()
+        self._reader = EventLog(engine.log.path) if engine.log.kind == "sqlite" else None
 
     def recorded(self, event_id: int) -> None:
         """This worker committed ``event_id`` (its state is already current)."""
@@ -39,18 +48,37 @@ class LogWatch:
                 self._own.add(event_id)
 
     def sync(self) -> int:
-        """Drop cached users touched by other processes since the last call; return how many."""
+        """Drop cached users touched by other processes since the last call; return how many.
+
+        Runs on the engine's thread only. The newest id is taken as seen only after those users are
+        forgotten, so ``fresh`` never vouches for an answer that is about to be dropped."""
         newest = self.engine.log.max_id()
         with self._lock:
             if newest <= self._seen:
                 return 0
-            after, self._seen = self._seen, newest
+            after = self._seen
             own, self._own = self._own, {i for i in self._own if i > newest}
         users = {e.user_id for e in self.engine.log.events(after_id=after, include_undone=True)
                  if e.id <= newest and e.id not in own}
         for user in users:
             self._forget(user)
+        with self._lock:
+            self._seen = newest
         return len(users)
+
+    def fresh(self) -> bool:
+        """True when the log holds nothing newer than the last ``sync`` (event loop only); False
+        when there is no loop-side reader or it cannot read (the engine's path then answers)."""
+        if self._reader is None:
+            return False
+        try:
+            return self._reader.max_id() <= self._seen
+        except EventLogError:
+            return False
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
 
     def _forget(self, user_id: int) -> None:
         with self.engine._lock:
