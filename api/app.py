@@ -87,7 +87,7 @@ class Service:
         self.engine = engine
         self.metrics = metrics
         self.cache = ListCache() if cache else ListCache(0)
-        self.watch = LogWatch(engine, on_forget=self.cache.drop)
+        self.watch = LogWatch(engine, on_changed=self.cache.drop)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
         self._cache_step = metrics.steps.labels("recommend", "cache")
 

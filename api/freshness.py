@@ -1,22 +1,19 @@
-"""Notice events that other processes logged, so a worker never answers from a stale user state.
+"""Notice events that other processes logged, so a worker never answers from a stale cache.
 
-Several API workers share one event log. Each engine caches its users' folded-in state, so an event
-posted to worker A would not show in worker B's next ``/recommend`` for that user. Before answering,
-a worker asks the log for its newest event id (one indexed SQLite read); when it moved, the users of
-the new events that this worker did not record itself are dropped from the engine's cache and are
-rebuilt from the log on their next request.
+Several API workers share one event log. Each worker caches the answers it gave (``api/cache.py``),
+so an event posted to worker A would not show in worker B's next ``/recommend`` for that user if B
+answered from its cache. Before answering, a worker asks the log for its newest event id (one
+indexed SQLite read); when it moved, the cached answers of the users of the new events that this
+worker did not record itself are dropped. The engine's own view of those users is left to the
+engine, which brings it forward on its next call (``core/freshness.py``: from the shared store's
+recent list and embedding, or from that user's log rows), so no user is rebuilt from scratch.
 
-Two readers ask: ``sync`` on the engine's thread (it forgets users, so it runs beside the engine's
-work), and ``fresh`` on the event loop (a cached answer may be sent from there only while the log
-has not moved since the last ``sync``). ``fresh`` reads through a connection of its own to the
-SQLite log, which no other thread uses: a WAL read never waits for a writer, so the loop never
-blocks behind the engine. Other log backends (PostgreSQL: a network round trip) have no loop-side
-reader, and every answer goes through the engine's thread.
-
-This is the API's own minimum: the engine has no public "forget this user" yet (a core-level
-freshness check is being built separately), so ``_forget`` reaches into the engine's cache under
-the engine's lock. Only the per-user state is refreshed; the in-memory popularity used while the
-store is down counts this worker's events only (the shared Redis holds everyone's counts).
+Two readers ask: ``sync`` on the engine's thread (before every call that goes to the engine), and
+``fresh`` on the event loop (a cached answer may be sent from there only while the log has not
+moved since the last ``sync``). ``fresh`` reads through a connection of its own to the SQLite log,
+which no other thread uses: a WAL read never waits for a writer, so the loop never blocks behind
+the engine. Other log backends (PostgreSQL: a network round trip) have no loop-side reader, and
+every answer goes through the engine's thread.
 """
 
 from __future__ import annotations
@@ -33,9 +30,9 @@ OWN_IDS_CAP = 100_000
 class LogWatch:
     """Tracks the newest event id this worker has accounted for."""
 
-    def __init__(self, engine: Engine, on_forget: Callable[[int], None] | None = None) -> None:
+    def __init__(self, engine: Engine, on_changed: Callable[[int], None]) -> None:
         self.engine = engine
-        self._on_forget = on_forget
+        self._on_changed = on_changed
         self._lock = threading.Lock()
         self._seen = engine.log.max_id()
         self._own: set[int] = set()
@@ -48,10 +45,11 @@ class LogWatch:
                 self._own.add(event_id)
 
     def sync(self) -> int:
-        """Drop cached users touched by other processes since the last call; return how many.
+        """Report the users other processes logged events for since the last call (``on_changed``);
+        return how many.
 
-        Runs on the engine's thread only. The newest id is taken as seen only after those users are
-        forgotten, so ``fresh`` never vouches for an answer that is about to be dropped."""
+        Runs on the engine's thread only. The newest id is taken as seen only after those users'
+        answers are dropped, so ``fresh`` never vouches for an answer that is about to go."""
         newest = self.engine.log.max_id()
         with self._lock:
             if newest <= self._seen:
@@ -61,7 +59,7 @@ class LogWatch:
         users = {e.user_id for e in self.engine.log.events(after_id=after, include_undone=True)
                  if e.id <= newest and e.id not in own}
         for user in users:
-            self._forget(user)
+            self._on_changed(user)
         with self._lock:
             self._seen = newest
         return len(users)
@@ -79,9 +77,3 @@ class LogWatch:
     def close(self) -> None:
         if self._reader is not None:
             self._reader.close()
-
-    def _forget(self, user_id: int) -> None:
-        with self.engine._lock:
-            self.engine._users.pop(user_id, None)
-        if self._on_forget is not None:
-            self._on_forget(user_id)
