@@ -5,8 +5,7 @@ The engine serialises its calls behind one lock, so each worker runs them on one
 for the lock and the GIL. An unchanged user's list is answered on the loop itself from the
 worker's cache (``api/fastpath.py``). Answers are built as dicts and sent as JSON bytes (the
 response models document them at /docs without re-validating each answer). A worker that opens
-its own engine freezes the heap it has then out of the garbage collector's reach
-(``api/gcwatch.py``).
+its own engine keeps garbage-collector pauses small and rare (``api/gcwatch.py``).
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from recsys_tui.api.cache import ListCache, hit_body
 from recsys_tui.api.config import ApiConfig
 from recsys_tui.api.fastpath import DEFAULT_K, CachedRecommend
 from recsys_tui.api.freshness import LogWatch
-from recsys_tui.api.gcwatch import GcPauses, freeze_startup_heap
+from recsys_tui.api.gcwatch import GcPauses, full_collections, serving_gc
 from recsys_tui.api.metrics import Metrics
 from recsys_tui.api.middleware import BearerAuth, RequestMetrics
 from recsys_tui.api.schemas import (
@@ -189,12 +188,16 @@ def create_app(config: ApiConfig | None = None, engine: Engine | None = None) ->
         own = engine is None
         eng = open_engine(config) if own else engine
         box["service"] = Service(eng, metrics, config.cache)
+        collector = None
         if own:  # a worker process of its own: its start-up heap is never garbage
-            freeze_startup_heap()
+            serving_gc()
+            collector = asyncio.create_task(full_collections())
         gc_pauses.install()
         try:
             yield
         finally:
+            if collector is not None:
+                collector.cancel()
             gc_pauses.uninstall()
             box["service"].close()
             if own:

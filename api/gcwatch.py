@@ -1,29 +1,55 @@
-"""Garbage-collector pauses of an API worker: measured, exported, and kept small.
+"""Garbage-collector pauses of an API worker: measured, exported, and kept small and rare.
 
 A cyclic collection stops the whole process, event loop and engine thread alike, so every request
-in flight waits for it. Two things keep the pauses short: the objects that exist once the engine is
-open (data set, catalogue, model, index, imported modules: most of the heap) are moved out of the
-collector's reach with ``gc.freeze()``, and cached answers are held as bytes (``api/cache.py``),
-which the collector does not track. What remains is measured: ``gc.callbacks`` notes each pause's
-generation and length in a deque (no lock is taken inside the collector, where a lock held by the
-interrupted code would deadlock), and ``flush`` moves them into the ``recsys_gc_pause_seconds``
-histogram from ordinary code (after each request and at scrape time).
+in flight waits for it. A full (generation 2) collection scans every tracked object: right after
+start-up that is the data set, catalogue, model, index and modules (over 100,000 objects: tens of
+milliseconds), and once the users are warm it is still the engine's views of them (about 70,000
+objects for ML-100K's 943 users, most of them the reasons of each user's last list).
+Python starts one whenever the long-lived objects grew by a quarter, which under a stream of
+events is every few seconds. So a worker that owns its engine (``serving_gc``):
+
+* moves the start-up heap out of the collector's reach (``gc.freeze()``: never garbage);
+* leaves the young generations' collections as they are (short: they scan recent objects only);
+* takes full collections out of Python's hands and runs one at most every
+  ``FULL_COLLECTION_EVERY_S`` seconds, when generation 2 has had new arrivals
+  (``full_collections``): a known, rare pause instead of frequent ones, and cyclic garbage is
+  still reclaimed.
+
+Cached answers are held as bytes (``api/cache.py``), which the collector does not track. Each
+pause is measured: ``gc.callbacks`` notes its generation and length in a deque (no lock is taken
+inside the collector, where a lock held by the interrupted code would deadlock), and ``flush``
+moves them into the ``recsys_gc_pause_seconds`` histogram from ordinary code (after each request
+and at scrape time).
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from collections import deque
 from collections.abc import Callable
 
 PENDING_CAP = 10_000
+FULL_COLLECTION_EVERY_S = 60.0
+NO_AUTOMATIC_FULL = 1 << 30  # generation-1 collections before Python would consider a full one
 
 
-def freeze_startup_heap() -> None:
-    """Collect once, then exclude every object alive now from later collections."""
+def serving_gc() -> None:
+    """Collect once, freeze every object alive now, and stop automatic full collections."""
     gc.collect()
     gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, NO_AUTOMATIC_FULL)
+
+
+async def full_collections(every_s: float = FULL_COLLECTION_EVERY_S) -> None:
+    """Until cancelled: every ``every_s`` seconds, a full collection if generation 2 got new objects
+    (Python's own trigger, at most that often)."""
+    while True:
+        await asyncio.sleep(every_s)
+        if gc.get_count()[2] > 0:
+            gc.collect()
 
 
 class GcPauses:

@@ -4,9 +4,12 @@ event), strict query parsing, and the garbage collector's pauses in /metrics."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import shutil
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -18,6 +21,7 @@ from recsys_tui.api.app import create_app
 from recsys_tui.api.cache import ListCache, encode_head, hit_body
 from recsys_tui.api.config import ApiConfig
 from recsys_tui.api.fastpath import DEFAULT_K, recommend_args
+from recsys_tui.api.gcwatch import GcPauses, full_collections
 from recsys_tui.core.engine import Engine
 from recsys_tui.core.home import Home
 
@@ -139,3 +143,29 @@ def test_gc_pauses_are_exported_while_the_app_runs(engine):
     assert len(gc.callbacks) == before
     counts = {s.labels["generation"]: s.value for s in samples if s.name == "recsys_gc_pause_seconds_count"}
     assert counts.get("2", 0) >= 1
+
+
+def test_a_serving_worker_freezes_its_start_up_heap_and_paces_full_collections():
+    code = ("import gc; from recsys_tui.api.gcwatch import serving_gc; serving_gc(); "
+            "print(gc.get_freeze_count() > 10_000, gc.get_threshold()[2] > 10**6)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.split() == ["True", "True"], result.stderr
+
+
+def test_paced_full_collections_run_when_generation_2_got_objects():
+    pauses = GcPauses()
+    seen: list[int] = []
+
+    async def briefly() -> None:
+        task = asyncio.create_task(full_collections(every_s=0.02))
+        await asyncio.sleep(0.2)
+        task.cancel()
+
+    pauses.install()
+    try:
+        gc.collect(1)  # promotes survivors: generation 2 has news
+        asyncio.run(briefly())
+    finally:
+        pauses.uninstall()
+    pauses.flush(lambda generation, seconds: seen.append(generation))
+    assert 2 in seen
