@@ -10,7 +10,7 @@ events is every few seconds. So a worker that owns its engine (``serving_gc``):
 
 * moves the start-up heap out of the collector's reach (``gc.freeze()``: never garbage);
 * leaves the young generations' collections as they are (short: they scan recent objects only);
-* takes full collections out of Python's hands and runs one at most every
+* takes full collections out of Python's hands and runs one about every
   ``FULL_COLLECTION_EVERY_S`` seconds, when generation 2 has had new arrivals
   (``full_collections``): a known, rare pause instead of frequent ones, and cyclic garbage is
   still reclaimed.
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import random
 import time
 from collections import deque
 from collections.abc import Callable
@@ -44,10 +45,10 @@ def serving_gc() -> None:
 
 
 async def full_collections(every_s: float = FULL_COLLECTION_EVERY_S) -> None:
-    """Until cancelled: every ``every_s`` seconds, a full collection if generation 2 got new objects
-    (Python's own trigger, at most that often)."""
+    """Until cancelled: about every ``every_s`` seconds (0.5–1.5 times, at random, so that workers
+    started together do not all pause at once), a full collection if generation 2 got new objects."""
     while True:
-        await asyncio.sleep(every_s)
+        await asyncio.sleep(every_s * (0.5 + random.random()))
         if gc.get_count()[2] > 0:
             gc.collect()
 
