@@ -120,6 +120,33 @@ def test_another_process_event_is_seen_before_the_next_answer(engine, api_home):
         assert c.get("/recommend", params={"user": 33}).json()["cached"] is True
 
 
+def test_another_process_event_costs_other_users_no_trip_to_the_engine(engine, api_home):
+    """While the engine is busy, another process logs an event for user 35: the loop reads it
+    itself, so user 34's cached list is still answered at once and only user 35 needs the engine."""
+    with TestClient(create_app(ApiConfig(str(api_home.root)), engine=engine)) as c:
+        first = {u: c.get("/recommend", params={"user": u}).json() for u in (34, 35)}
+        box: dict = {}
+        with engine._lock:
+            busy = _get_in_thread(c, {"user": 36}, box, "busy")  # takes the engine's thread, waits
+            busy.join(0.5)
+            other = Engine.open(api_home)
+            try:
+                other.record(35, first[35]["items"][0]["item_id"], "rating", 5)
+            finally:
+                other.close()
+            hit = _get_in_thread(c, {"user": 34}, box, "hit")
+            hit.join(10)
+            hit_waited = hit.is_alive()
+            changed = _get_in_thread(c, {"user": 35}, box, "changed")
+            changed.join(0.5)
+            changed_waited = changed.is_alive()
+        for t in (busy, hit, changed):
+            t.join(30)
+        assert changed_waited and not hit_waited
+        assert box["hit"].json()["cached"] is True and box["hit"].json()["items"] == first[34]["items"]
+        assert box["changed"].json()["cached"] is False
+
+
 def test_no_cache_means_every_answer_comes_from_the_engine(engine):
     with TestClient(create_app(ApiConfig(str(engine.home.root), cache=False), engine=engine)) as c:
         c.get("/recommend", params={"user": 5})
