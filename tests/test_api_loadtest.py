@@ -169,5 +169,7 @@ def test_a_fixed_rate_run_sends_exactly_its_schedule(home, tmp_path):
     assert row["requests"] == 120 and row["errors"] == 0
     assert row["p50_from_send_ms"] <= row["p50_ms"]
     assert report["client_cpu"]["share_of_one_core"] > 0
+    busy = report["client_cpu"]["machine_busy_share"]
+    assert busy is None or 0 < busy <= 1
     assert report["client_event_loop"] in ("uvloop", "asyncio")
     assert "fixed rate 60/s" in result.stdout and "scheduled send time" in result.stdout
