@@ -2,8 +2,10 @@
 
 The engine serialises its calls behind one lock, so each worker runs them on one dedicated thread
 (``run_in_executor``): the event loop never blocks on the engine, and no pool of threads fights
-for the lock and the GIL. Answers are built as dicts and sent as JSON bytes (the response models
-document them at /docs without re-validating each answer).
+for the lock and the GIL. An unchanged user's list is answered on the loop itself from the
+worker's cache (``api/fastpath.py``). Answers are built as dicts and sent as JSON bytes (the
+response models document them at /docs without re-validating each answer). A worker that opens
+its own engine keeps garbage-collector pauses small and rare (``api/gcwatch.py``).
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from typing import TypeVar
 from fastapi import FastAPI, Query, Response
 from fastapi_offline import FastAPIOffline
 from recsys_tui.api import errors
-from recsys_tui.api.cache import ListCache
+from recsys_tui.api.cache import ListCache, hit_body
 from recsys_tui.api.config import ApiConfig
+from recsys_tui.api.fastpath import DEFAULT_K, CachedRecommend
 from recsys_tui.api.freshness import LogWatch
+from recsys_tui.api.gcwatch import GcPauses, full_collections, serving_gc
 from recsys_tui.api.metrics import Metrics
 from recsys_tui.api.middleware import BearerAuth, RequestMetrics
 from recsys_tui.api.schemas import (
@@ -61,9 +65,13 @@ def _rec_payload(recs: RecList) -> dict:
             "cached": False}
 
 
-def _json(payload: dict, status: int = 200) -> Response:
-    return Response(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode(),
-                    status_code=status, media_type="application/json")
+def _encode(payload: dict) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _json(payload: dict | bytes, status: int = 200) -> Response:
+    body = payload if isinstance(payload, bytes) else _encode(payload)
+    return Response(body, status_code=status, media_type="application/json")
 
 
 def open_engine(config: ApiConfig) -> Engine:
@@ -78,31 +86,46 @@ class Service:
         self.engine = engine
         self.metrics = metrics
         self.cache = ListCache() if cache else ListCache(0)
-        self.watch = LogWatch(engine, on_forget=self.cache.drop)
+        self.watch = LogWatch(engine, on_changed=self.cache.drop)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
+        self._cache_step = metrics.steps.labels("recommend", "cache")
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, partial(fn, *args))
 
     def close(self) -> None:
         self._thread.shutdown(wait=True)
+        self.watch.close()
 
-    def recommend(self, user: int, k: int) -> dict:
+    def _hit(self, user: int, k: int, t0: int) -> bytes | None:
+        if self.engine.degraded is not None:
+            return None
+        head = self.cache.get(user, k, self.engine.version)
+        if head is None:
+            return None
+        ms = (time.perf_counter_ns() - t0) / 1e6
+        self._cache_step.observe(ms / 1000)
+        return hit_body(head, ms)
+
+    def cached_answer(self, user: int, k: int) -> bytes | None:
+        """On the event loop: the cached answer when the log has not moved since the last sync."""
+        if self.cache.capacity <= 0:
+            return None
+        t0 = time.perf_counter_ns()
+        return self._hit(user, k, t0) if self.watch.fresh() else None
+
+    def recommend(self, user: int, k: int) -> bytes:
         t0 = time.perf_counter_ns()
         self.watch.sync()
-        eng = self.engine
-        if eng.degraded is None:
-            hit = self.cache.get(user, k, eng.version)
-            if hit is not None:
-                ms = round((time.perf_counter_ns() - t0) / 1e6, 4)
-                self.metrics.steps.labels("recommend", "cache").observe(ms / 1000)
-                return {**hit, "timings_ms": {"cache": ms, "total": ms}, "cached": True}
-        recs = eng.recommend(user, k)
+        hit = self._hit(user, k, t0)
+        if hit is not None:
+            return hit
+        recs = self.engine.recommend(user, k)
         self.metrics.observe_timings("recommend", recs.timings)
         payload = _rec_payload(recs)
         if recs.personal and recs.degraded is None:
             self.cache.put(recs.user_id, k, recs.model_version, payload)
-        return payload
+        return _encode(payload)
 
     def record(self, event: EventIn) -> dict:
         self.watch.sync()
@@ -151,15 +174,31 @@ def create_app(config: ApiConfig | None = None, engine: Engine | None = None) ->
         return box["service"]
 
     metrics = Metrics(lambda: svc().state())
+    gc_pauses = GcPauses()
+
+    def flush_gc() -> None:
+        gc_pauses.flush(metrics.gc_pause)
+
+    def cached_answer(user: int, k: int) -> bytes | None:
+        service = box.get("service")
+        return service.cached_answer(user, k) if service is not None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = engine is None
         eng = open_engine(config) if own else engine
         box["service"] = Service(eng, metrics, config.cache)
+        collector = None
+        if own:  # a worker process of its own: its start-up heap is never garbage
+            serving_gc()
+            collector = asyncio.create_task(full_collections())
+        gc_pauses.install()
         try:
             yield
         finally:
+            if collector is not None:
+                collector.cancel()
+            gc_pauses.uninstall()
             box["service"].close()
             if own:
                 eng.close()
@@ -167,13 +206,14 @@ def create_app(config: ApiConfig | None = None, engine: Engine | None = None) ->
     app = FastAPIOffline(title="recsys-tui", version=__version__, lifespan=lifespan,
                          description="Recommendations that learn from every event (MovieLens-100K).")
     errors.install(app)
+    app.add_middleware(CachedRecommend, answer=cached_answer)  # innermost: after auth and metrics
     if config.token:
         app.add_middleware(BearerAuth, token=config.token)
-    app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: 401s are counted too
+    app.add_middleware(RequestMetrics, metrics=metrics, after=flush_gc)  # outermost: 401s count too
 
     @app.get("/recommend", response_model=RecommendOut, responses=ERRORS)
     async def recommend(user: int = Query(description="User id"),
-                        k: int = Query(10, description="How many (1–1000)")) -> Response:
+                        k: int = Query(DEFAULT_K, description="How many (1–1000)")) -> Response:
         """The user's top-k with a reason per item and the time of each engine step.
 
         An unchanged user's personal list is answered from the worker's cache (`cached: true`)."""
@@ -212,6 +252,7 @@ def create_app(config: ApiConfig | None = None, engine: Engine | None = None) ->
         """Prometheus text format: requests and latency per route, engine steps, events, store, model."""
         from prometheus_client import CONTENT_TYPE_LATEST
 
+        flush_gc()
         return Response(await svc().run(metrics.exposition), media_type=CONTENT_TYPE_LATEST)
 
     return app

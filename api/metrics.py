@@ -21,6 +21,7 @@ MULTIPROC_VAR = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075,
                    0.1, 0.25, 0.5, 1.0, 2.5)
 STEP_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1)
+GC_BUCKETS = (0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
 def multiprocess() -> bool:
@@ -64,8 +65,25 @@ class Metrics:
                                ["op", "step"], buckets=STEP_BUCKETS, registry=own)
         self.events = Counter("recsys_events_recorded", "Events committed to the log via the API",
                               ["kind"], registry=own)
+        self.gc_pauses = Histogram("recsys_gc_pause_seconds", "Garbage-collector pauses of the API "
+                                   "workers (the whole process waits)", ["generation"],
+                                   buckets=GC_BUCKETS, registry=own)
         self._own = own
         self._state = EngineState(read_state)
+        self._answered: dict[tuple[str, str, int], tuple[Histogram, Counter]] = {}
+
+    def answered(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one request and time it (the labelled children are looked up once per key)."""
+        key = (route, method, status)
+        pair = self._answered.get(key)
+        if pair is None:
+            pair = self._answered.setdefault(key, (self.latency.labels(route, method),
+                                                   self.requests.labels(route, method, str(status))))
+        pair[0].observe(seconds)
+        pair[1].inc()
+
+    def gc_pause(self, generation: int, seconds: float) -> None:
+        self.gc_pauses.labels(str(generation)).observe(seconds)
 
     def observe_timings(self, op: str, timings: Timings) -> None:
         for step, ms in timings.steps.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from recsys_tui.api.metrics import Metrics
@@ -53,11 +54,13 @@ class BearerAuth:
 
 
 class RequestMetrics:
-    """Counts every answered request by route, method and status, and times it."""
+    """Counts every answered request by route, method and status, and times it; then calls
+    ``after`` (the app flushes the GC pauses noted meanwhile)."""
 
-    def __init__(self, app: Any, metrics: Metrics) -> None:
+    def __init__(self, app: Any, metrics: Metrics, after: Callable[[], object] = lambda: None) -> None:
         self.app = app
         self.metrics = metrics
+        self.after = after
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -75,6 +78,6 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, sending)
         finally:
-            route, method = route_of(scope["path"]), scope["method"]
-            self.metrics.latency.labels(route, method).observe(time.perf_counter() - start)
-            self.metrics.requests.labels(route, method, str(status)).inc()
+            self.metrics.answered(route_of(scope["path"]), scope["method"], status,
+                                  time.perf_counter() - start)
+            self.after()

@@ -1,9 +1,9 @@
-"""``recsys-tui loadtest``: drive a running ``recsys-tui serve`` on this machine and report
-requests/s, p50/p99/p99.9 per route, errors, lost events, idle connections held and /metrics."""
+"""``recsys-tui loadtest``: drive a running ``recsys-tui serve`` on this machine (closed loop or at a
+fixed offered rate) and report requests/s, p50/p99/p99.9 per route, errors, lost events, idle
+connections held, the client's and the machine's CPU, and the server's /metrics."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from pathlib import Path
@@ -33,18 +33,29 @@ def _print(report: dict) -> None:
     rows.append(["all", sum(r["requests"] for r in report["routes"]), report["errors"], report["req_per_s"],
                  "", "", "", ""])
     mix = ",".join(f"{k}:{v}" for k, v in report["mix"].items())
+    mode = (f"fixed rate {report['offered_rate']:g}/s" if report["offered_rate"] else "closed loop")
     emit(STATE.console, cols, rows, "table",
-         title=f"{plain(report['url'])} · {report['connections']} connections · mix {mix} · "
+         title=f"{plain(report['url'])} · {mode} · {report['connections']} connections · mix {mix} · "
                f"{report['elapsed_s']:.1f} s")
     idle, ev, cpu = report["idle_connections"], report["events"], report["client_cpu"]
     say = STATE.console.print
+    if report["offered_rate"]:
+        say("latency counted from each request's scheduled send time; from the actual send: "
+            + "; ".join(f"{r['route']} p50 {r['p50_from_send_ms']} / p99 {r['p99_from_send_ms']} ms"
+                        for r in report["routes"])
+            + f"; client at most {report['client_behind_schedule_max_ms']} ms behind schedule",
+            markup=False)
     if idle["asked"]:
         say(f"idle keep-alive connections: {idle['opened']}/{idle['asked']} opened, "
             f"{idle['alive_at_end']} still open at the end", markup=False)
     if ev["acknowledged"] or ev["lost"]:
         say(f"events: {ev['acknowledged']} acknowledged, {ev['lost']} lost, {ev['duplicated']} duplicated, "
             f"{ev['logged_but_not_acknowledged']} logged without an answer", markup=False)
-    say(f"client CPU: {cpu['seconds']} s ({100 * cpu['share_of_one_core']:.0f}% of one core)", markup=False)
+    machine = cpu["machine_busy_share"]
+    say(f"client CPU: {cpu['seconds']} s ({100 * cpu['share_of_one_core']:.0f}% of one core, "
+        f"{report['client_event_loop']})"
+        + (f"; machine: {100 * machine:.0f}% of {cpu['machine_cores']} cores busy (all processes)"
+           if machine is not None else ""), markup=False)
     server = report["server_metrics"]
     if "error" in server:
         say(f"server /metrics: {plain(server['error'])}", markup=False)
@@ -65,6 +76,9 @@ def loadtest(
     duration: Annotated[float, typer.Option("--duration", help="Measured seconds (at most 600).")] = 30.0,
     connections: Annotated[int, typer.Option("--connections", "-c",
                                              help="Concurrent connections (1–1024).")] = 64,
+    rate: Annotated[float, typer.Option("--rate", help="Requests/s offered in total, spread over the "
+                                        "connections; latency counts from each scheduled send "
+                                        "(0: closed loop, as fast as answers come).")] = 0.0,
     mix: Annotated[str, typer.Option("--mix", help="Route weights from recommend, events, similar.")]
         = "recommend:9,events:1",
     idle: Annotated[int, typer.Option("--idle", help="Idle keep-alive connections to hold open "
@@ -80,6 +94,9 @@ def loadtest(
 ) -> None:
     """Load-test a running API (events go to users the run creates; each is audited in the log).
 
+    Closed loop by default; --rate R offers R requests/s whatever the answers' speed (wrk2 style)
+    and is the way to read a p99 at a given load.
+
     A bearer token, if the API needs one, is read from RECSYS_TUI_API_TOKEN.
     """
     from recsys_tui.common.fsutil import atomic_write_json
@@ -87,18 +104,20 @@ def loadtest(
 
     choice(fmt, ("table", "json"), "format")
     try:
-        from recsys_tui.api.loadtest import LoadPlan, LoadTestError, parse_mix, run_load
+        from recsys_tui.api.loadtest import LoadPlan, LoadTestError, parse_mix, run
     except ImportError:
         raise LoadTestUnavailable("the load test needs the serve extra: "
                                   "pip install 'recsys-tui[serve]'") from None
     try:
         plan = LoadPlan(url, duration, connections, parse_mix(mix), idle, max_requests, warmup,
-                        event_users, os.environ.get(TOKEN_ENV) or None, seed).check()
+                        event_users, os.environ.get(TOKEN_ENV) or None, seed, rate).check()
     except LoadTestError as exc:
         raise UsageProblem(str(exc)) from None
     raise_fd_limit()
-    STATE.err.print(f"loading {plain(url)} for {warmup:g} s warm-up + {duration:g} s …", markup=False)
-    report = asyncio.run(run_load(plan)).as_dict()
+    pace = f" at {rate:g} requests/s" if rate else ""
+    STATE.err.print(f"loading {plain(url)}{pace} for {warmup:g} s warm-up + {duration:g} s …",
+                    markup=False)
+    report = run(plan).as_dict()
     if out is not None:
         atomic_write_json(out, report)
     if fmt == "json":

@@ -91,7 +91,7 @@ def serve(
         uvicorn.run("recsys_tui.api.app:app_from_env", factory=True, host=host, port=port,
                     workers=workers, loop="auto", http="auto", access_log=access_log,
                     log_level="info" if access_log else "warning", timeout_keep_alive=keep_alive,
-                    backlog=4096)
+                    backlog=4096, proxy_headers=False, server_header=False)
     finally:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)
