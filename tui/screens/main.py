@@ -179,15 +179,22 @@ class MainScreen(EventKeys, BackgroundWork):
         self.finished("recs", message.recs)
 
     def poll_others(self) -> None:
-        if self.user_id is not None:
+        """Every ``POLL_S``: start a check unless the previous one is still running. A check is
+        never cancelled by the next one: ``engine.poll`` brings the view forward as it answers,
+        so a check cut off after it answered yes would lose the update for good."""
+        if self.user_id is not None and not self.polling:
+            self.polling = True
             self.check_others(self.user_id)
 
-    @work(thread=True, exit_on_error=False, exclusive=True, group="poll")
+    @work(thread=True, exit_on_error=False, group="poll")
     def check_others(self, user_id: int) -> None:
         """Show what another session, host or CLI call recorded for the user (no keypress)."""
-        if self.engine.poll(user_id):
-            recs = self.engine.recommend(user_id, K)
-            self.post_message(RecsReady(recs, self.engine.profile(user_id), "another session"))
+        try:
+            if self.engine.poll(user_id):
+                recs = self.engine.recommend(user_id, K)
+                self.post_message(RecsReady(recs, self.engine.profile(user_id), "another session"))
+        finally:
+            self.polling = False
 
     # -- catalogue -------------------------------------------------------------------------------
 

@@ -42,6 +42,8 @@ class MainBase(EngineScreen):
         self.genre: str | None = None
         self.was_degraded: str | None = None
         self.frozen = False
+        self.polling = False
+        """A check for other sessions' events is running (``MainScreen.poll_others``)."""
 
     @property
     def engine(self) -> EngineAPI:
