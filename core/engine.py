@@ -167,7 +167,8 @@ class Engine:
         self.is_embedding = isinstance(self.model, EmbeddingModel)
         self.index = artifact.index
         if self.is_embedding and (self.index is None or (index_kind and index_kind != self.index.kind)):
-            self.index = VectorIndex.build(self.model.item_factors, index_kind or "flat")
+            self.index = VectorIndex.build(self.model.item_factors, index_kind or "flat",
+                                            tune_queries=self.model.user_factors)
         self._similar_index = None
         if self.is_embedding:
             f = self.model.item_factors.astype(np.float32)
@@ -790,7 +791,8 @@ class Engine:
         """Rebuild the item index as ``flat``, ``hnsw`` or ``ivf`` (embedding models only)."""
         with self._lock:
             if self.is_embedding:
-                self.index = VectorIndex.build(self.model.item_factors, kind)
+                self.index = VectorIndex.build(self.model.item_factors, kind,
+                                                tune_queries=self.model.user_factors)
 
     def user_arrays(self, user_id: int) -> tuple[np.ndarray, np.ndarray]:
         """The user's effective history as (item indices, values) in the model's item space."""
