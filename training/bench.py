@@ -19,16 +19,14 @@ Three sections, all measured, nothing assumed:
    Heavy users (13 and 405, 600+ ratings) and the lightest user get a few events each, to show
    that fold-in and reasons cost the same order for both. ``threads`` reports the BLAS/OpenMP
    pools the hot path ran with (threadpoolctl).
-3. **Synthetic** (optional) — ``n`` random 64-d item vectors drawn from a Gaussian with the mean and
-   covariance of the trained model's item factors (isotropic when the model is not 64-d), indexed
-   flat, HNSW and IVF; single-query latency (k=10) for user-like queries and recall@10 against the
-   exact flat search.
+3. **Synthetic** (optional) — ``n`` 64-d item vectors shaped like the trained model's item
+   factors, indexed flat, HNSW and IVF (``training.index_bench``); single-query latency (k=10) for
+   the model's held-out user vectors and recall@10 against the exact flat search.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import resource
 import shutil
 import statistics
@@ -45,28 +43,23 @@ from recsys_tui.common.errors import RecsysError
 from recsys_tui.core import artifacts
 from recsys_tui.core.engine import Engine
 from recsys_tui.core.home import Home
-from recsys_tui.core.index import HNSW_TARGET_RECALL, INDEX_KINDS, VectorIndex
+from recsys_tui.core.index import HNSW_EF_CONSTRUCTION, HNSW_M, INDEX_KINDS
 from recsys_tui.core.keys import NAMESPACE
 from recsys_tui.core.results import STEPS, percentile
-from recsys_tui.core.threads import batch, faiss_threads, pin, pools
+from recsys_tui.core.threads import pin, pools
+from recsys_tui.training.index_bench import MAX_SYNTHETIC_ITEMS, MIN_SYNTHETIC_ITEMS, run_synthetic
 
 Say = Callable[[str], None]
 K = 10
-SYNTHETIC_DIM = 64
 EVENT_MIX = (("rating", 0.80), ("click", 0.15), ("view", 0.05))
 """Share of each event kind in the generated stream."""
 MAX_EVENTS = 1_000_000
-MAX_SYNTHETIC_ITEMS = 5_000_000
-MIN_SYNTHETIC_ITEMS = 1_000
 MAX_CONTEND = 16
 CONTEND_MAX_S = 1800
 """A background process stops itself after this long even if the bench could not stop it."""
 HEAVY_USERS = (13, 405)
 HEAVY_EVENTS = 40
 REFERENCE_REPS = 2000
-TUNING_QUERIES = 500
-"""Held-out queries (another seed) on which HNSW's efSearch is tuned; recall is then measured on
-the evaluation queries."""
 _HOG = ("import sys, time\nend = time.monotonic() + float(sys.argv[1])\nx = 0\n"
         "while time.monotonic() < end:\n    x = (x * 1103515245 + 12345) % 2147483648\n")
 
@@ -85,6 +78,9 @@ class BenchOptions:
     index: str | None = None
     synthetic_items: int | None = None
     synthetic_queries: int = 1000
+    synthetic_kinds: tuple[str, ...] = INDEX_KINDS
+    hnsw_m: int = HNSW_M
+    hnsw_ef_construction: int = HNSW_EF_CONSTRUCTION
     batch_runs: int = 5
     seed: int = 0
     contend: int = 0
@@ -103,6 +99,12 @@ class BenchOptions:
                 MIN_SYNTHETIC_ITEMS <= self.synthetic_items <= MAX_SYNTHETIC_ITEMS):
             raise BenchError(f"--synthetic-items must be {MIN_SYNTHETIC_ITEMS:,}–{MAX_SYNTHETIC_ITEMS:,}, "
                              f"got {self.synthetic_items:,}")
+        if not self.synthetic_kinds or any(k not in INDEX_KINDS for k in self.synthetic_kinds):
+            raise BenchError(f"--synthetic-kinds must name some of {', '.join(INDEX_KINDS)}, "
+                             f"got {','.join(self.synthetic_kinds)!r}")
+        if not 4 <= self.hnsw_m <= 128 or not 8 <= self.hnsw_ef_construction <= 1024:
+            raise BenchError(f"--hnsw-m must be 4–128 and --hnsw-ef-construction 8–1024, got "
+                             f"{self.hnsw_m} and {self.hnsw_ef_construction}")
         if not 1 <= self.synthetic_queries <= 100_000:
             raise BenchError(f"synthetic queries must be 1–100,000, got {self.synthetic_queries}")
         if isinstance(self.contend, bool) or not isinstance(self.contend, int) \
@@ -326,93 +328,6 @@ def run_batch(engine: Engine, runs: int) -> dict:
             "max_s": max(times), "users_per_s": len(users) / median if median > 0 else 0.0}
 
 
-# -- section 3: synthetic catalogue ------------------------------------------------------------------
-
-def _gaussian(rng: np.random.Generator, n: int, like: np.ndarray | None, dim: int) -> np.ndarray:
-    """``n`` vectors from N(mean, cov) of ``like`` (rows), or N(0, I/dim) without a template."""
-    if like is None or like.ndim != 2 or like.shape[1] != dim or like.shape[0] < 2 * dim:
-        return (rng.standard_normal((n, dim), dtype=np.float32) / np.float32(math.sqrt(dim)))
-    like = like.astype(np.float64)
-    mean = like.mean(axis=0)
-    cov = np.cov(like, rowvar=False) + 1e-9 * np.eye(dim)
-    chol = np.linalg.cholesky(cov).astype(np.float32)
-    out = np.empty((n, dim), dtype=np.float32)
-    for lo in range(0, n, 100_000):  # in blocks: keeps the float64 temporaries small
-        z = rng.standard_normal((min(n, lo + 100_000) - lo, dim), dtype=np.float32)
-        out[lo:lo + len(z)] = z @ chol.T + mean.astype(np.float32)
-    return out
-
-
-def synthetic_vectors(n_items: int, n_queries: int, seed: int, item_like: np.ndarray | None = None,
-                      user_like: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, str]:
-    """Item and query vectors (float32, 64-d) with a fixed seed, and how they were drawn."""
-    rng = np.random.default_rng(seed)
-    fitted = item_like is not None and item_like.ndim == 2 and item_like.shape[1] == SYNTHETIC_DIM
-    items = _gaussian(rng, n_items, item_like if fitted else None, SYNTHETIC_DIM)
-    queries = _gaussian(rng, n_queries, user_like if fitted else None, SYNTHETIC_DIM)
-    how = "gaussian fitted to the model's item/user factors" if fitted else "isotropic gaussian"
-    return items, queries, how
-
-
-def _single_query_ms(index: VectorIndex, queries: np.ndarray, k: int) -> tuple[np.ndarray, list[float]]:
-    found = np.full((len(queries), k), -1, dtype=np.int64)
-    times = []
-    for n, q in enumerate(queries):
-        t0 = time.perf_counter_ns()
-        ids, _ = index.search(q, k)
-        times.append((time.perf_counter_ns() - t0) / 1e6)
-        found[n, :len(ids)] = ids
-    return found, times
-
-
-def recall_at_k(found: np.ndarray, exact: np.ndarray) -> float:
-    """Mean share of the exact top-k found by the approximate search."""
-    k = exact.shape[1]
-    hits = [len(set(f.tolist()) & set(e.tolist())) / k for f, e in zip(found, exact, strict=True)]
-    return float(np.mean(hits)) if hits else 0.0
-
-
-def run_synthetic(n_items: int, n_queries: int, seed: int, say: Say,
-                  item_like: np.ndarray | None = None, user_like: np.ndarray | None = None,
-                  kinds: tuple[str, ...] = INDEX_KINDS) -> dict:
-    """Build every index kind over ``n_items`` synthetic vectors; latency and recall@10 vs flat."""
-    say(f"synthetic: drawing {n_items:,} item vectors")
-    items, queries, how = synthetic_vectors(n_items, n_queries, seed, item_like, user_like)
-    _, tuning, _ = synthetic_vectors(MIN_SYNTHETIC_ITEMS, TUNING_QUERIES, seed + 1, item_like, user_like)
-    out: dict = {"items": n_items, "dim": SYNTHETIC_DIM, "queries": n_queries, "k": K,
-                 "vectors": how, "indexes": {}}
-    exact = None
-    with batch():  # index builds are batch work: every core
-        build_threads = faiss_threads()
-    for kind in ("flat", *[k for k in kinds if k != "flat"]):
-        say(f"synthetic: building {kind} over {n_items:,} items")
-
-        def progress(done: int, total: int, kind: str = kind) -> None:
-            say(f"synthetic: {kind} {done:,}/{total:,} added")
-
-        t0 = time.perf_counter()
-        index = VectorIndex.build(items, kind, progress=progress)
-        build_s = time.perf_counter() - t0
-        tuned: dict = {}
-        if kind == "hnsw":  # efSearch chosen for the recall target on separate tuning queries
-            t1 = time.perf_counter()
-            ef, tune_recall = index.tune_ef_search(tuning, K)
-            tuned = {"tune_s": time.perf_counter() - t1, "tuning_queries": len(tuning),
-                     "tuning_recall": tune_recall, "target_recall": HNSW_TARGET_RECALL}
-            say(f"synthetic: hnsw efSearch {ef} reaches recall {tune_recall:.3f} on tuning queries")
-        say(f"synthetic: {kind} built in {build_s:.1f} s; querying")
-        found, times = _single_query_ms(index, queries, K)
-        if kind == "flat":
-            exact = found
-        row = {"build_s": build_s, **{f"{p}_ms": v for p, v in percentiles(times, (50, 99)).items()},
-               "mean_ms": float(np.mean(times)), "recall_at_10": recall_at_k(found, exact),
-               "params": index.params(), "build_threads": build_threads, **tuned}
-        out["indexes"][kind] = row
-        del index
-    out["peak_rss_mb"] = peak_rss_mb()
-    return out
-
-
 # -- the whole run ---------------------------------------------------------------------------------
 
 def _guard_real_store(url: str) -> Callable[[], int]:
@@ -486,6 +401,8 @@ def run(home: Home, options: BenchOptions, say: Say = lambda _: None) -> dict:
                 report["store_keys_removed"] = cleanup()
     if options.synthetic_items:
         report["synthetic"] = run_synthetic(options.synthetic_items, options.synthetic_queries,
-                                            options.seed, say, item_like, user_like)
+                                            options.seed, say, item_like, user_like,
+                                            options.synthetic_kinds, options.hnsw_m,
+                                            options.hnsw_ef_construction)
     report["peak_rss_mb_total"] = peak_rss_mb()
     return report

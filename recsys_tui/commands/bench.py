@@ -12,7 +12,7 @@ from recsys_tui.commands.train import UsageProblem
 from recsys_tui.common.fsutil import atomic_write_json
 from recsys_tui.console import note
 from recsys_tui.context import STATE
-from recsys_tui.core.index import INDEX_KINDS
+from recsys_tui.core.index import HNSW_EF_CONSTRUCTION, HNSW_M, INDEX_KINDS
 from recsys_tui.core.results import STEPS
 from recsys_tui.training.bench import BenchError, BenchOptions, run
 
@@ -91,8 +91,9 @@ def batch_table(batch: dict) -> Table:
 
 
 def synthetic_table(syn: dict) -> Table:
-    table = Table(title=f"synthetic: {syn['items']:,} items × {syn['dim']}-d ({syn['vectors']}), "
-                        f"{syn['queries']:,} single queries, k={syn['k']}", title_justify="left")
+    table = Table(title=f"synthetic: {syn['items']:,} items × {syn['dim']}-d ({syn['vectors']}); "
+                        f"{syn['queries']:,} single queries ({syn.get('query_vectors', '?')}), k={syn['k']}",
+                  title_justify="left")
     for col in ("index", "build s", "p50 ms", "p99 ms", "recall@10", "params"):
         table.add_column(col, justify="left" if col in ("index", "params") else "right")
     for kind, row in syn["indexes"].items():
@@ -114,6 +115,14 @@ def register(app: typer.Typer) -> None:
         json_file: Annotated[Path | None, typer.Option("--json", help="Also write the report here.")] = None,
         synthetic_items: Annotated[int | None, typer.Option(
             "--synthetic-items", help="Also compare flat/HNSW/IVF over this many random 64-d items.")] = None,
+        synthetic_kinds: Annotated[str, typer.Option(
+            "--synthetic-kinds", help="Index kinds for --synthetic-items, comma-separated (flat, the "
+                                      "exact reference, is always built).")] = ",".join(INDEX_KINDS),
+        hnsw_m: Annotated[int, typer.Option("--hnsw-m", help="HNSW graph degree M for --synthetic-items.")]
+        = HNSW_M,
+        hnsw_ef_construction: Annotated[int, typer.Option(
+            "--hnsw-ef-construction", help="HNSW efConstruction for --synthetic-items.")]
+        = HNSW_EF_CONSTRUCTION,
         warmup: Annotated[int, typer.Option("--warmup", help="Unmeasured events first.")] = 200,
         seed: Annotated[int, typer.Option("--seed", help="Random seed for events and vectors.")] = 0,
         contend: Annotated[int, typer.Option(
@@ -131,6 +140,9 @@ def register(app: typer.Typer) -> None:
             options = BenchOptions(events=events, warmup=warmup, index=index, seed=seed,
                                    redis_url=STATE.effective_redis_url(redis_url),
                                    synthetic_items=synthetic_items, contend=contend,
+                                   synthetic_kinds=tuple(k.strip() for k in synthetic_kinds.split(",")
+                                                         if k.strip()),
+                                   hnsw_m=hnsw_m, hnsw_ef_construction=hnsw_ef_construction,
                                    reference=reference).check()
         except BenchError as exc:
             raise UsageProblem(str(exc)) from None
