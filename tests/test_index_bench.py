@@ -54,6 +54,7 @@ def test_only_the_kinds_asked_for_are_built():
     assert hnsw["params"]["efSearch"] > 0 and hnsw["tuning_queries"] == 200
     assert out["indexes"]["flat"]["recall_at_10"] == 1.0 and 0.0 <= hnsw["recall_at_10"] <= 1.0
     assert hnsw["build_threads"] >= 1 and any("threads" in line for line in say)
+    assert hnsw["build_cpu_s"] > 0 and hnsw["build_s"] > 0
 
 
 @pytest.mark.parametrize(("options", "words"), [
