@@ -20,14 +20,13 @@ Three sections, all measured, nothing assumed:
    that fold-in and reasons cost the same order for both. ``threads`` reports the BLAS/OpenMP
    pools the hot path ran with (threadpoolctl).
 3. **Synthetic** (optional) — ``n`` 64-d item vectors shaped like the trained model's item
-   factors, indexed flat, HNSW and IVF (``training.index_bench``); single-query latency (k=10) for
+   factors, indexed flat, HNSW and IVF (``training.bench_synthetic``); single-query latency (k=10) for
    the model's held-out user vectors and recall@10 against the exact flat search.
 """
 
 from __future__ import annotations
 
 import contextlib
-import resource
 import shutil
 import statistics
 import subprocess
@@ -45,9 +44,18 @@ from recsys_tui.core.engine import Engine
 from recsys_tui.core.home import Home
 from recsys_tui.core.index import HNSW_EF_CONSTRUCTION, HNSW_M, INDEX_KINDS
 from recsys_tui.core.keys import NAMESPACE
-from recsys_tui.core.results import STEPS, percentile
+from recsys_tui.core.results import STEPS
 from recsys_tui.core.threads import pin, pools
-from recsys_tui.training.index_bench import MAX_SYNTHETIC_ITEMS, MIN_SYNTHETIC_ITEMS, run_synthetic
+from recsys_tui.training.bench_synthetic import (
+    MAX_SYNTHETIC_ITEMS,
+    MIN_SYNTHETIC_ITEMS,
+    peak_rss_mb,
+    percentiles,
+    recall_at_k,
+    run_synthetic,
+)
+
+__all__ = ["BenchError", "BenchOptions", "percentiles", "plan_events", "recall_at_k", "run", "scratch_home"]
 
 Say = Callable[[str], None]
 K = 10
@@ -116,17 +124,6 @@ class BenchOptions:
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-
-def percentiles(values: list[float] | np.ndarray, which: tuple[int, ...] = (50, 95, 99)) -> dict[str, float]:
-    """``{"p50": …, "p95": …, "p99": …}`` (linear interpolation; empty input gives zeros)."""
-    return {f"p{q}": percentile(values, q, 0.0) for q in which}
-
-
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (ru_maxrss: KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-
 
 @contextlib.contextmanager
 def scratch_home(home: Home) -> Iterator[Home]:

@@ -1,4 +1,5 @@
-"""Index growth (``recsys-tui bench --synthetic-items N``): flat, HNSW and IVF over N item vectors.
+"""``recsys-tui bench --synthetic-items N``: flat, HNSW and IVF over N synthetic item vectors, and
+the small helpers every bench section shares (percentiles, peak memory).
 
 The catalogue is synthetic, shaped like the trained model's item factors: directions from a
 Gaussian with the mean and covariance of the item factors, lengths drawn from the item factors'
@@ -17,11 +18,14 @@ search of the same queries.
 from __future__ import annotations
 
 import math
+import resource
+import sys
 import time
 from collections.abc import Callable
 
 import numpy as np
 from recsys_tui.core.index import HNSW_EF_CONSTRUCTION, HNSW_M, HNSW_TARGET_RECALL, VectorIndex, tuning_rows
+from recsys_tui.core.results import percentile
 from recsys_tui.core.threads import batch, faiss_threads
 
 Say = Callable[[str], None]
@@ -31,6 +35,17 @@ MIN_SYNTHETIC_ITEMS = 1_000
 MAX_SYNTHETIC_ITEMS = 5_000_000
 MIN_QUERIES = 2 * SYNTHETIC_DIM
 """Fewer user vectors than this (a tiny model) and the queries are drawn like the users instead."""
+
+
+def percentiles(values: list[float] | np.ndarray, which: tuple[int, ...] = (50, 95, 99)) -> dict[str, float]:
+    """``{"p50": …, "p95": …, "p99": …}`` (linear interpolation; empty input gives zeros)."""
+    return {f"p{q}": percentile(values, q, 0.0) for q in which}
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far (ru_maxrss: KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 def _gaussian(rng: np.random.Generator, n: int, like: np.ndarray | None, dim: int) -> np.ndarray:
@@ -102,11 +117,6 @@ def recall_at_k(found: np.ndarray, exact: np.ndarray) -> float:
     return float(np.mean(hits)) if hits else 0.0
 
 
-def _pct(values: list[float], which: tuple[int, ...] = (50, 99)) -> dict[str, float]:
-    arr = np.asarray(values, dtype=np.float64)
-    return {f"p{q}_ms": float(np.percentile(arr, q)) if len(arr) else 0.0 for q in which}
-
-
 def run_synthetic(n_items: int, n_queries: int, seed: int, say: Say,
                   item_like: np.ndarray | None = None, user_like: np.ndarray | None = None,
                   kinds: tuple[str, ...] = ("flat", "hnsw", "ivf"), hnsw_m: int = HNSW_M,
@@ -141,8 +151,10 @@ def run_synthetic(n_items: int, n_queries: int, seed: int, say: Say,
         found, times = _single_query_ms(index, evaluation, K)
         if kind == "flat":
             exact = found
-        out["indexes"][kind] = {"build_s": build_s, "build_cpu_s": build_cpu_s, **_pct(times),
+        spread = {f"{p}_ms": v for p, v in percentiles(times, (50, 99)).items()}
+        out["indexes"][kind] = {"build_s": build_s, "build_cpu_s": build_cpu_s, **spread,
                                 "mean_ms": float(np.mean(times)), "recall_at_10": recall_at_k(found, exact),
                                 "params": index.params(), "build_threads": build_threads, **tuned}
         del index
+    out["peak_rss_mb"] = peak_rss_mb()
     return out

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from recsys_tui.core.index import tuning_rows
 from recsys_tui.training.bench import BenchError, BenchOptions
-from recsys_tui.training.index_bench import queries, run_synthetic, synthetic_items
+from recsys_tui.training.bench_synthetic import queries, run_synthetic, synthetic_items
 
 
 def _factors(seed: int, n: int) -> np.ndarray:
@@ -63,6 +63,6 @@ def test_only_the_kinds_asked_for_are_built():
     ({"hnsw_m": 2}, "--hnsw-m"),
     ({"hnsw_ef_construction": 5000}, "--hnsw-ef-construction"),
 ])
-def test_bad_index_bench_options(options, words):
+def test_bad_synthetic_bench_options(options, words):
     with pytest.raises(BenchError, match=words):
         BenchOptions(**options).check()
