@@ -118,7 +118,8 @@ def publish(root: Path, trained: TrainedModel, *, index_kind: str = "flat",
         trained.save(staged)
         index = None
         if trained.is_embedding:
-            index = VectorIndex.build(trained.model.item_factors, index_kind)
+            index = VectorIndex.build(trained.model.item_factors, index_kind,
+                                        tune_queries=trained.model.user_factors)
             index.save(staged / INDEX_FILE)
         files = sorted(p.name for p in staged.iterdir() if p.is_file())
         manifest = {

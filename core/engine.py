@@ -116,7 +116,8 @@ class Engine(HotPath, ReadSide):
         """Rebuild the item index as ``flat``, ``hnsw`` or ``ivf`` (embedding models only)."""
         with self._lock:
             if self.is_embedding:
-                self.index = VectorIndex.build(self.model.item_factors, kind)
+                self.index = VectorIndex.build(self.model.item_factors, kind,
+                                                tune_queries=self.model.user_factors)
 
     @pinned
     def poll(self, user_id: int) -> bool:

@@ -66,7 +66,8 @@ class EngineBase:
         self.is_embedding = isinstance(self.model, EmbeddingModel)
         self.index = artifact.index
         if self.is_embedding and (self.index is None or (index_kind and index_kind != self.index.kind)):
-            self.index = VectorIndex.build(self.model.item_factors, index_kind or "flat")
+            self.index = VectorIndex.build(self.model.item_factors, index_kind or "flat",
+                                            tune_queries=self.model.user_factors)
         self._similar_index = None
         if self.is_embedding:
             f = self.model.item_factors.astype(np.float32)

@@ -18,10 +18,20 @@ BUNDLE_FILES = ("model.npz", "vocab.npz", "train.npz", "model.json")
 
 
 def build_matrix(inter: Interactions, users: IdMap, items: IdMap) -> sp.csr_matrix:
-    """users × items CSR of ratings; a repeated (user, item) keeps the latest rating."""
+    """users × items CSR of ratings; a repeated (user, item) keeps the latest rating.
+
+    Without repeats (every MovieLens file) the CSR is built directly, in linear time; only when the
+    direct build merged entries are the ratings sorted by time to keep each pair's latest.
+    """
     u = users.indices(inter.user_ids)
     i = items.indices(inter.item_ids)
     keep = (u >= 0) & (i >= 0)
+    if keep.all():
+        direct = sp.csr_matrix((inter.ratings.astype(np.float32, copy=False), (u, i)),
+                               shape=(len(users), len(items)), dtype=np.float32)
+        if direct.nnz == len(u):  # no (user, item) pair was merged: nothing to choose between
+            direct.sort_indices()
+            return direct
     order = np.argsort(inter.timestamps[keep], kind="stable")
     u, i, r = u[keep][order], i[keep][order], inter.ratings[keep][order]
     flat = u * len(items) + i

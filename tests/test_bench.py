@@ -8,7 +8,8 @@ import pytest
 from recsys_tui.core.feature_store import FeatureStore
 from recsys_tui.core.keys import EPOCH
 from recsys_tui.core.results import STEPS
-from recsys_tui.training.bench import BenchError, BenchOptions, percentiles, recall_at_k, run
+from recsys_tui.training.bench import BenchError, BenchOptions, percentiles, run
+from recsys_tui.training.bench_synthetic import recall_at_k
 
 from recsys_tui.cli import main
 from tests.events import logged

@@ -45,7 +45,10 @@ def test_small_scale_run_end_to_end(capsys, tmp_path):
         assert row[key] > 0, key
     assert 0 < row["event_flat_ms"]["p50"] <= row["event_flat_ms"]["p99"]
     assert 0 < row["event_hnsw_ms"]["p50"] <= row["event_hnsw_ms"]["p99"]
-    assert 0.5 <= row["hnsw_recall_at_10"] <= 1.0
+    assert 0.95 <= row["hnsw_recall_at_10"] <= 1.0 and row["hnsw_recall_queries"] > 50
+    tuning = row["hnsw_tuning"]
+    assert tuning["recall"] >= 0.96 and row["hnsw_params"]["efSearch"] == tuning["efSearch"]
+    assert 0 < row["hnsw_query_ms"]["p50"] <= row["hnsw_query_ms"]["p99"]
     assert row["search_keystroke_ms"]["p50"] > 0
     assert "| 0.001 |" in (out / "scale.md").read_text()
     assert not list(tmp_path.glob("recsys-tui-scale-*"))  # the throw-away homes are gone

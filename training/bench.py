@@ -21,8 +21,9 @@ Three sections, all measured, nothing assumed:
    Heavy users (13 and 405, 600+ ratings) and the lightest user get a few events each, to show
    that fold-in and reasons cost the same order for both. ``threads`` reports the BLAS/OpenMP
    pools the hot path ran with (threadpoolctl).
-3. **Synthetic** (optional) — flat, HNSW and IVF over random 64-d items shaped like the model's;
-   single-query latency and recall@10 against exact search (``training.bench_synthetic``).
+3. **Synthetic** (optional) — flat, HNSW and IVF over 64-d items shaped like the model's item
+   factors; single-query latency for the model's held-out user vectors and recall@10 against
+   exact search (``training.bench_synthetic``).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from recsys_tui.common.errors import RecsysError
 from recsys_tui.core import artifacts
 from recsys_tui.core.engine import Engine
 from recsys_tui.core.home import Home
-from recsys_tui.core.index import INDEX_KINDS
+from recsys_tui.core.index import HNSW_EF_CONSTRUCTION, HNSW_M, INDEX_KINDS
 from recsys_tui.core.keys import NAMESPACE
 from recsys_tui.core.results import STEPS
 from recsys_tui.core.threads import pin, pools
@@ -88,6 +89,9 @@ class BenchOptions:
     index: str | None = None
     synthetic_items: int | None = None
     synthetic_queries: int = 1000
+    synthetic_kinds: tuple[str, ...] = INDEX_KINDS
+    hnsw_m: int = HNSW_M
+    hnsw_ef_construction: int = HNSW_EF_CONSTRUCTION
     batch_runs: int = 5
     seed: int = 0
     contend: int = 0
@@ -106,6 +110,12 @@ class BenchOptions:
                 MIN_SYNTHETIC_ITEMS <= self.synthetic_items <= MAX_SYNTHETIC_ITEMS):
             raise BenchError(f"--synthetic-items must be {MIN_SYNTHETIC_ITEMS:,}–{MAX_SYNTHETIC_ITEMS:,}, "
                              f"got {self.synthetic_items:,}")
+        if not self.synthetic_kinds or any(k not in INDEX_KINDS for k in self.synthetic_kinds):
+            raise BenchError(f"--synthetic-kinds must name some of {', '.join(INDEX_KINDS)}, "
+                             f"got {','.join(self.synthetic_kinds)!r}")
+        if not 4 <= self.hnsw_m <= 128 or not 8 <= self.hnsw_ef_construction <= 1024:
+            raise BenchError(f"--hnsw-m must be 4–128 and --hnsw-ef-construction 8–1024, got "
+                             f"{self.hnsw_m} and {self.hnsw_ef_construction}")
         if not 1 <= self.synthetic_queries <= 100_000:
             raise BenchError(f"synthetic queries must be 1–100,000, got {self.synthetic_queries}")
         if isinstance(self.contend, bool) or not isinstance(self.contend, int) \
@@ -407,6 +417,8 @@ def run(home: Home, options: BenchOptions, say: Say = lambda _: None) -> dict:
                 report["store_keys_removed"] = cleanup()
     if options.synthetic_items:
         report["synthetic"] = run_synthetic(options.synthetic_items, options.synthetic_queries,
-                                            options.seed, say, item_like, user_like)
+                                            options.seed, say, item_like, user_like,
+                                            options.synthetic_kinds, options.hnsw_m,
+                                            options.hnsw_ef_construction)
     report["peak_rss_mb_total"] = peak_rss_mb()
     return report

@@ -96,8 +96,9 @@ def batch_table(batch: dict) -> Table:
 
 
 def synthetic_table(syn: dict) -> Table:
-    table = Table(title=f"synthetic: {syn['items']:,} items × {syn['dim']}-d ({syn['vectors']}), "
-                        f"{syn['queries']:,} single queries, k={syn['k']}", title_justify="left")
+    table = Table(title=f"synthetic: {syn['items']:,} items × {syn['dim']}-d ({syn['vectors']}); "
+                        f"{syn['queries']:,} single queries ({syn.get('query_vectors', '?')}), k={syn['k']}",
+                  title_justify="left")
     for col in ("index", "build s", "p50 ms", "p99 ms", "recall@10", "params"):
         table.add_column(col, justify="left" if col in ("index", "params") else "right")
     for kind, row in syn["indexes"].items():
@@ -118,6 +119,14 @@ def bench(
     json_file: Annotated[Path | None, typer.Option("--json", help="Also write the report here.")] = None,
     synthetic_items: Annotated[int | None, typer.Option(
         "--synthetic-items", help="Also compare flat/HNSW/IVF over this many random 64-d items.")] = None,
+    synthetic_kinds: Annotated[str, typer.Option(
+        "--synthetic-kinds", help="Index kinds for --synthetic-items, comma-separated (flat, the "
+                                  "exact reference, is always built).")] = "flat,hnsw,ivf",
+    hnsw_m: Annotated[int | None, typer.Option(
+        "--hnsw-m", help="HNSW graph degree M for --synthetic-items (default: the index's).")] = None,
+    hnsw_ef_construction: Annotated[int | None, typer.Option(
+        "--hnsw-ef-construction", help="HNSW efConstruction for --synthetic-items (default: the index's).")]
+    = None,
     warmup: Annotated[int, typer.Option("--warmup", help="Unmeasured events first.")] = 200,
     seed: Annotated[int, typer.Option("--seed", help="Random seed for events and vectors.")] = 0,
     contend: Annotated[int, typer.Option(
@@ -134,11 +143,15 @@ def bench(
     from recsys_tui.common.fsutil import atomic_write_json
     from recsys_tui.training.bench import BenchError, BenchOptions, run
 
+    graph = {k: v for k, v in (("hnsw_m", hnsw_m), ("hnsw_ef_construction", hnsw_ef_construction))
+             if v is not None}
     try:
         options = BenchOptions(events=events, warmup=warmup, index=index, seed=seed,
                                redis_url=STATE.effective_redis_url(redis_url),
                                synthetic_items=synthetic_items, contend=contend,
-                               reference=reference).check()
+                               synthetic_kinds=tuple(k.strip() for k in synthetic_kinds.split(",")
+                                                     if k.strip()),
+                               reference=reference, **graph).check()
     except BenchError as exc:
         raise UsageProblem(str(exc)) from None
     if json_file is not None and json_file.is_dir():

@@ -1,0 +1,116 @@
+"""HNSW: an inner-product graph whose efSearch is tuned on the real queries (user vectors)."""
+
+from __future__ import annotations
+
+import faiss
+import numpy as np
+import pytest
+from recsys_tui.core import artifacts
+from recsys_tui.core.engine import Engine
+from recsys_tui.core.index import (
+    EF_SEARCH_GRID,
+    HNSW_TARGET_RECALL,
+    TUNING_QUERIES,
+    VectorIndex,
+    VectorIndexError,
+    recall,
+    tuning_rows,
+)
+
+D = 64
+
+
+def _als_like(rng: np.random.Generator, n: int, basis: np.ndarray, sigma: float) -> np.ndarray:
+    """Vectors near a low-dimensional subspace with log-normal norms: the shape of ALS factors
+    (popular items have long vectors), where a graph built on the L2 reduction misses the long
+    vectors that inner-product search wants."""
+    z = rng.standard_normal((n, basis.shape[0])) @ basis + 0.3 * rng.standard_normal((n, D))
+    z /= np.linalg.norm(z, axis=1, keepdims=True)
+    return (z * rng.lognormal(0.0, sigma, (n, 1))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    basis = rng.standard_normal((8, D))
+    items = _als_like(rng, 8000, basis, 0.9)
+    users = _als_like(rng, 600, basis, 0.3)
+    return items, users[:300], users[300:]
+
+
+def _exact(items: np.ndarray, queries: np.ndarray, k: int = 10) -> np.ndarray:
+    flat = faiss.IndexFlatIP(items.shape[1])
+    flat.add(items)
+    return flat.search(queries, k)[1]
+
+
+def test_hnsw_tuned_on_user_vectors_reaches_the_target_on_held_out_users(catalogue):
+    items, tune, held_out = catalogue
+    index = VectorIndex.build(items, "hnsw", tune_queries=tune)
+    assert index.tuning["queries"] == len(tune) // 2 and index.tuning["recall"] >= HNSW_TARGET_RECALL
+    assert index.params()["efSearch"] == index.tuning["efSearch"] < 512, "tuned, not the default"
+    found, scores = index.search_batch(held_out, 10)
+    assert recall(found, _exact(items, held_out)) >= 0.95
+    np.testing.assert_allclose(scores[:, 0], np.einsum("ij,ij->i", held_out, items[found[:, 0]]),
+                               rtol=1e-5)
+
+
+def test_tuning_uses_the_queries_it_is_given():
+    """Isotropic vectors: a query along an item finds its top-10 at once, a random direction needs a
+    wider search; each tuning picks the smallest efSearch that reaches the target on *its* queries."""
+    rng = np.random.default_rng(1)
+    items = rng.standard_normal((4000, D)).astype(np.float32)
+    near = items[rng.choice(len(items), 200, replace=False)] * 3.0  # the item itself wins
+    far = rng.standard_normal((200, D)).astype(np.float32)
+    index = VectorIndex.build(items, "hnsw")
+    results = {}
+    for name, queries in (("near", near), ("far", far)):
+        ef, measured = index.tune_ef_search(queries)
+        found, _ = index.search_batch(queries, 10)
+        assert measured == pytest.approx(recall(found, _exact(items, queries)))
+        if ef != EF_SEARCH_GRID[0] and measured >= HNSW_TARGET_RECALL:  # the smallest that reaches it
+            index.index.hnsw.efSearch = EF_SEARCH_GRID[EF_SEARCH_GRID.index(ef) - 1]
+            lower, _ = index.search_batch(queries, 10)
+            assert recall(lower, _exact(items, queries)) < HNSW_TARGET_RECALL
+        results[name] = ef
+    assert results["near"] < results["far"]
+
+
+def test_tuning_queries_must_match_the_index():
+    index = VectorIndex.build(np.eye(D, dtype=np.float32), "hnsw")
+    with pytest.raises(VectorIndexError, match="tuning queries"):
+        index.tune_ef_search(np.ones((3, D + 1), np.float32))
+    with pytest.raises(VectorIndexError, match="hnsw"):
+        VectorIndex.build(np.eye(D, dtype=np.float32), "flat").tune_ef_search(np.eye(D, dtype=np.float32))
+
+
+def test_tuning_rows_skip_empty_users_and_are_seeded():
+    users = np.zeros((50, 4), np.float32)
+    users[::2] = 1.0
+    rows = tuning_rows(users, n=10, seed=3)
+    assert len(rows) == 10 and set(rows.tolist()) <= set(range(0, 50, 2))
+    assert rows.tolist() == tuning_rows(users, n=10, seed=3).tolist()
+    assert len(tuning_rows(users, n=TUNING_QUERIES)) == 12, "at most half: the rest is held out"
+    assert len(tuning_rows(np.zeros((5, 4), np.float32))) == 0
+
+
+@pytest.mark.integration
+def test_engine_hnsw_is_tuned_on_its_user_vectors_and_the_published_index_keeps_it(home):
+    engine = Engine.open(home)
+    try:
+        engine.set_index("hnsw")
+        users = engine.model.user_factors
+        tuned = engine.index.tuning
+        assert tuned["queries"] == len(tuning_rows(users)) > 100
+        assert tuned["recall"] >= HNSW_TARGET_RECALL
+        held_out = np.setdiff1d(np.arange(len(users)), tuning_rows(users))
+        q = np.ascontiguousarray(users[held_out])
+        found, _ = engine.index.search_batch(q, 10)
+        assert recall(found, _exact(engine.model.item_factors, q)) >= 0.95
+        trained = engine.trained
+    finally:
+        engine.close()
+    version = artifacts.publish(home.artifacts, trained, index_kind="hnsw")
+    loaded = artifacts.load(home.artifacts, version).index
+    assert loaded is not None and loaded.kind == "hnsw"
+    assert loaded.params()["efSearch"] in EF_SEARCH_GRID, "the tuned efSearch is saved with the index"
