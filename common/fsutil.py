@@ -13,8 +13,10 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # the npz helpers import NumPy when called: hashing and atomic writes need none
+    import numpy as np
 
 
 def sha256_file(path: Path) -> str:
@@ -78,6 +80,8 @@ def atomic_write_json(path: Path, obj) -> None:
 
 def save_npz(path: Path, **arrays: np.ndarray) -> None:
     """Uncompressed npz of plain numeric arrays, written atomically (never object arrays)."""
+    import numpy as np
+
     for name, arr in arrays.items():
         if np.asarray(arr).dtype == object:
             raise TypeError(f"refusing to save object array {name!r}: it would need pickle")
@@ -92,6 +96,8 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
     A truncated or damaged archive raises ``ValueError`` (numpy lets ``zipfile.BadZipFile`` and
     ``EOFError`` through, which callers would not recognise as a bad file).
     """
+    import numpy as np
+
     try:
         with np.load(path, allow_pickle=False) as npz:
             return {name: npz[name] for name in npz.files}

@@ -16,6 +16,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from recsys_tui.common.errors import RecsysError
 from recsys_tui.common.fsutil import (
@@ -25,9 +26,10 @@ from recsys_tui.common.fsutil import (
     sha256_file,
     staging_dir,
 )
-from recsys_tui.core.index import VectorIndex, VectorIndexError
-from recsys_tui.models.base import ModelError
-from recsys_tui.models.bundle import TrainedModel
+
+if TYPE_CHECKING:  # loading and publishing import them; reading a manifest (``status``) does not
+    from recsys_tui.core.index import VectorIndex
+    from recsys_tui.models.bundle import TrainedModel
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
@@ -111,6 +113,8 @@ def publish(root: Path, trained: TrainedModel, *, index_kind: str = "flat",
     manifest: model files, index, checksums) and, given ``started`` (a ``perf_counter`` reading
     taken when the caller's work began), ``total_s`` measured from it to the same point.
     """
+    from recsys_tui.core.index import VectorIndex
+
     publish_start = time.perf_counter()
     sweep_staging(root)
     version = _next_version(root)
@@ -198,6 +202,10 @@ def verify(folder: Path) -> dict:
 
 def load(root: Path, version: str | None = None) -> Artifact:
     """Load and verify ``version`` (default: the current one)."""
+    from recsys_tui.core.index import VectorIndex, VectorIndexError
+    from recsys_tui.models.base import ModelError
+    from recsys_tui.models.bundle import TrainedModel
+
     version = version or current_version(root)
     if version is None:
         raise ArtifactError(f"no trained model in {root}; {RECOVER}")

@@ -20,7 +20,7 @@ from recsys_tui.core.hot_path import REASON_NAMES, REASON_SHOWN, HotPath, check_
 from recsys_tui.core.index import VectorIndex
 from recsys_tui.core.log_open import open_event_log
 from recsys_tui.core.read_side import ReadSide
-from recsys_tui.core.results import Status
+from recsys_tui.core.status_line import Status
 from recsys_tui.core.threads import pinned
 from recsys_tui.core.user_state import CLICK_VALUE
 from recsys_tui.data.fetch import load as load_dataset

@@ -148,10 +148,9 @@ class FeatureStore:
         return [keys.user_key(user_id, "meta"), keys.user_key(user_id, "recent"),
                 keys.user_key(user_id, "emb"), keys.POPULARITY, keys.WATERMARK, keys.EPOCH, keys.USERS]
 
-    def _run(self, user_id: int, batch: list[tuple[Event, Event | None]], prev: int, emb: bytes,
-             version: str) -> tuple[str, str]:
-        """One script call for ``batch`` (events of one user in id order, each with the event it
-        undoes); retried once after a connection error (the script is idempotent)."""
+    def _args(self, user_id: int, batch: list[tuple[Event, Event | None]], prev: int, emb: bytes,
+              version: str) -> list[object]:
+        """The write script's ``ARGV`` for ``batch`` (``core.store_script``)."""
         args: list[object] = [self.log_id, prev, RECENT_CAP, emb, version, user_id]
         for event, undone in batch:
             if event.kind != "undo":
@@ -160,6 +159,13 @@ class FeatureStore:
                 args += [event.id, "-", undone.kind, undone.item_id, _encode_recent(undone), event.ts]
             else:
                 args += [event.id, "0", "", 0, "", event.ts]
+        return args
+
+    def _run(self, user_id: int, batch: list[tuple[Event, Event | None]], prev: int, emb: bytes,
+             version: str) -> tuple[str, str]:
+        """One script call for ``batch`` (events of one user in id order, each with the event it
+        undoes); retried once after a connection error (the script is idempotent)."""
+        args = self._args(user_id, batch, prev, emb, version)
         for attempt in (0, 1):
             try:
                 reply = self._script(keys=self._user_keys(user_id), args=args)
@@ -185,9 +191,7 @@ class FeatureStore:
         user's backlog is read from the log *outside* any Redis transaction and sent in one more
         call, applied in id order, each event once.
         """
-        prev = 0
-        if log is not None:
-            prev = event.prev_id if event.prev_id is not None else log.previous_id(event.user_id, event.id)
+        prev = self._prev(event, log)
         emb = b"" if embedding is None else np.asarray(embedding, np.float32).tobytes()
         batch = [(event, undone)]
         with self._guard("a write"):
@@ -207,6 +211,13 @@ class FeatureStore:
                 raise StoreError(f"feature store {self.url}: user {event.user_id} is contended, "
                                  "write not applied (the log keeps it; caught up later)")
         return status
+
+    @staticmethod
+    def _prev(event: Event, log: EventLog | None) -> int:
+        """The user's event before ``event`` in the log (0 without a log to check against)."""
+        if log is None:
+            return 0
+        return event.prev_id if event.prev_id is not None else log.previous_id(event.user_id, event.id)
 
     def set_embedding(self, user_id: int, embedding: np.ndarray, version: str) -> None:
         with self._guard("a write"):

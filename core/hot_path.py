@@ -9,7 +9,10 @@ the profile and the movie row), so one keypress is one engine call.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+from recsys_tui.core import store_pending
 from recsys_tui.core.engine_base import DEFAULT_K, EngineError
 from recsys_tui.core.event_log import EVENT_KINDS, Event
 from recsys_tui.core.feature_store import StoreError
@@ -25,6 +28,7 @@ from recsys_tui.core.results import (
     Stopwatch,
     rank_changes,
 )
+from recsys_tui.core.store_pending import PendingWrite
 from recsys_tui.core.threads import pinned
 from recsys_tui.core.user_state import UserState
 from recsys_tui.core.user_views import UserViews
@@ -181,9 +185,20 @@ class HotPath(UserViews):
             if j is not None:
                 self._pop[j] += 1
             sw.lap("foldin")
-            self._apply(event, state)
+            # A personal list never reads the store, so its write is sent now and its reply read
+            # after the search (core.store_pending); a popular list reads the counts it writes.
+            pending = self._apply_begin(event, state) if state.personal else None
+            if pending is None:
+                self._apply(event, state)
             sw.lap("features")
-            after = self._rank(user_id, state, k, sw)
+            try:
+                after = self._rank(user_id, state, k, sw)
+            finally:
+                if pending is not None:
+                    self._apply_end(pending)
+            if pending is not None:
+                sw.lap("features")  # the wait for the reply is the write's
+                after = replace(after, timings=sw.timings(), degraded=self._degraded)
             state.last = after
             profile, movie = self._view(user_id, item_id) if with_view else (None, None)
             return EventResult(event.id, user_id, item_id, kind, rating, before, after, after.timings,
@@ -229,6 +244,25 @@ class HotPath(UserViews):
             elif state.vector is not None:  # recovered: the catch-up already applied the event
                 self.store.set_embedding(event.user_id, state.vector,
                                          embedding_tag(self.version, state.last_event_id))
+        except StoreError as exc:
+            self._set_degraded(str(exc))
+
+    def _apply_begin(self, event: Event, state: UserState) -> PendingWrite | None:
+        """Send the event's write without waiting (a healthy real Redis only; else None, and
+        ``_apply`` writes, retrying or recovering the store as it does)."""
+        if self._degraded is not None:
+            return None
+        tag = embedding_tag(self.version, state.last_event_id)
+        try:
+            return store_pending.begin(self.store, event, state.vector, tag, self.log)
+        except StoreError as exc:
+            self._set_degraded(str(exc))
+            return None
+
+    def _apply_end(self, pending: PendingWrite) -> None:
+        try:
+            if store_pending.finish(pending) in ("unseeded", "lost"):
+                self._catch_up()  # Redis came back empty or lost keys: rebuild it from the log
         except StoreError as exc:
             self._set_degraded(str(exc))
 

@@ -11,23 +11,21 @@ from pathlib import Path
 import numpy as np
 from recsys_tui.common.errors import DataError
 from recsys_tui.common.fsutil import load_npz, publish_dir, save_npz, sha256_file, staging_dir
+from recsys_tui.data.cache_manifest import CACHE_FILES as _FILES
+from recsys_tui.data.cache_manifest import CACHE_FORMAT as CACHE_FORMAT
+from recsys_tui.data.cache_manifest import RECOVER as RECOVER
+from recsys_tui.data.cache_manifest import cache_dir as cache_dir
+from recsys_tui.data.cache_manifest import has_cache as has_cache
+from recsys_tui.data.cache_manifest import read_manifest as read_manifest
+from recsys_tui.data.cache_manifest import recover as _recover
 from recsys_tui.data.fields import clean_dataset
 from recsys_tui.data.movielens import N_ITEMS, N_RATINGS, N_USERS, Dataset, Interactions, Movie, UserInfo
 from recsys_tui.data.parsers import ratings_array
-from recsys_tui.data.registry import DEFAULT_DATASET, check_name
+from recsys_tui.data.registry import DEFAULT_DATASET
 
 CACHE_NAME = "ml-100k"
-CACHE_FORMAT = 1
 # sha256 of the canonical ratings (see ``content_hash``) of the real MovieLens-100K.
 ML100K_CONTENT_HASH = "2e410ef216ca4e1a4e6ac05148fac2ca2972f450c1523d5225dd913d2a1fa58c"
-_FILES = ("ratings.npz", "movies.json", "users.json")
-RECOVER = "run `recsys-tui data fetch --force` to fetch it again"
-
-
-def _recover(name: str) -> str:
-    if name == DEFAULT_DATASET:
-        return RECOVER
-    return f"run `recsys-tui data fetch --dataset {name} --force` (or `data synth`) to write it again"
 
 
 def content_hash(inter: Interactions) -> str:
@@ -56,11 +54,6 @@ def verify_ml100k(dataset: Dataset) -> str:
             f"({ML100K_CONTENT_HASH[:12]}…)"
         )
     return digest
-
-
-def cache_dir(data_root: Path, name: str = DEFAULT_DATASET) -> Path:
-    """The folder holding data set ``name`` (``<data>/ml-100k``, ``<data>/ml-25m``, …)."""
-    return data_root / check_name(name)
 
 
 def write_cache(data_root: Path, dataset: Dataset, name: str = DEFAULT_DATASET,
@@ -104,26 +97,6 @@ def write_cache(data_root: Path, dataset: Dataset, name: str = DEFAULT_DATASET,
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
         publish_dir(tmp, final)
     return final
-
-
-def has_cache(data_root: Path, name: str = DEFAULT_DATASET) -> bool:
-    return (cache_dir(data_root, name) / "manifest.json").is_file()
-
-
-def read_manifest(data_root: Path, name: str = DEFAULT_DATASET) -> dict:
-    path = cache_dir(data_root, name) / "manifest.json"
-    try:
-        manifest = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise DataError(
-            f"no dataset in {cache_dir(data_root, name)}; run `recsys-tui data fetch`"
-            + ("" if name == DEFAULT_DATASET else f" --dataset {name} (or `data synth`)")
-        ) from None
-    except (OSError, ValueError) as exc:
-        raise DataError(f"dataset manifest {path} is unreadable ({exc}); {_recover(name)}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != CACHE_FORMAT:
-        raise DataError(f"dataset manifest {path} has an unknown format; {_recover(name)}")
-    return manifest
 
 
 def load_cache(data_root: Path, verify: bool = True, name: str = DEFAULT_DATASET) -> Dataset:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar
 
@@ -11,6 +12,11 @@ from recsys_tui.models.base import EmbeddingModel, ModelError
 from recsys_tui.models.params import param
 from recsys_tui.models.weighting import Weighting
 from threadpoolctl import threadpool_limits
+
+SPLIT_FROM = 128
+"""From this many batch entries on, a history's batch part of the normal equations is kept."""
+KEPT_HISTORIES = 64
+"""How many batch parts are kept (least recently used dropped; 2 × f×f float64 each)."""
 
 
 def _same(kept: np.ndarray | None, given: object) -> bool:
@@ -98,6 +104,7 @@ class ALSRecommender(EmbeddingModel):
         self.user_factors = np.zeros((0, c.factors), dtype=np.float32)
         self._gram: np.ndarray | None = None
         self._memo: tuple | None = None
+        self._kept: OrderedDict[bytes, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
     def fit(self, ratings: sp.csr_matrix, recency: np.ndarray | None = None) -> ALSRecommender:
         """Fit on a users × items CSR of stars; ``recency`` (one int per stored entry, aligned with
@@ -118,7 +125,7 @@ class ALSRecommender(EmbeddingModel):
             )
             model.fit(conf, show_progress=False)
         self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
-        self._gram = self._memo = None
+        self._forget()
         self.user_factors = self.fold_in_rows(ratings, recency)
         return self
 
@@ -130,21 +137,53 @@ class ALSRecommender(EmbeddingModel):
             self._gram = y.T @ y + self.config.regularization * np.eye(y.shape[1])
         return self._gram
 
-    def _system(self, items: np.ndarray, ratings: np.ndarray,
-                recency: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _system(self, items: np.ndarray, ratings: np.ndarray, recency: np.ndarray | None,
+                keep: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The user's normal equations: (signed confidences, item vectors, A), where
         A = YᵀY + λI + Yᵀ(|C| − I)Y. The last history's system is kept (compared by content), so
-        ``contributions`` right after ``fold_in`` of the same history builds nothing again."""
+        ``contributions`` right after ``fold_in`` of the same history builds nothing again; with
+        ``keep`` a long history's batch part is kept too (``_split``)."""
         memo = self._memo
         if memo is not None and _same(memo[0], items) and _same(memo[1], ratings) \
                 and _same(memo[2], recency):
             return memo[3]
         conf = self.weighting.row(items, ratings, recency)
         y = self.item_factors[items].astype(np.float64)
-        system = (conf, y, self.gram + (y.T * (np.abs(conf) - 1.0)) @ y)
+        a = self._split(items, ratings, recency, conf, y) if keep else None
+        system = (conf, y, self.gram + (y.T * (np.abs(conf) - 1.0)) @ y if a is None else a)
         self._memo = (items.copy(), np.array(ratings, copy=True),
                       None if recency is None else np.array(recency, copy=True), system)
         return system
+
+    def _split(self, items: np.ndarray, ratings: np.ndarray, recency: np.ndarray | None,
+               conf: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+        """A in two parts, for a history with ``SPLIT_FROM`` or more batch entries (recency < 0):
+
+        A = (YᵀY + λI + Y_bᵀD_bY_b) + s·Y_bᵀB_bY_b + Y_oᵀ(|C_o| − I)Y_o, where b are the batch
+        entries (D: −1 per positive, negative_weight − 1 per negative; B: base confidences of the
+        positives; s: the user scale, ``Weighting.parts``) and o the online ones. The two batch
+        sums are kept per batch history, so an event of a long history costs one f×f update and a
+        product over its online entries, not a product over every entry. Equal to the one-sum A
+        up to rounding (float64). None when the history is short or the weighting has no parts.
+        """
+        batch = np.ones(len(items), bool) if recency is None else np.asarray(recency) < 0
+        if np.count_nonzero(batch) < SPLIT_FROM or (parts := self.weighting.parts(ratings)) is None:
+            return None
+        scale, base, negative = parts
+        key = items[batch].tobytes() + np.asarray(ratings, np.float64)[batch].tobytes()
+        kept = self._kept.get(key)
+        if kept is None:
+            yb, positive = y[batch], ~negative[batch]
+            d = np.where(positive, -1.0, self.weighting.negative_weight - 1.0)
+            kept = (self.gram + (yb.T * d) @ yb, (yb.T * np.where(positive, base[batch], 0.0)) @ yb)
+            self._kept[key] = kept
+            if len(self._kept) > KEPT_HISTORIES:
+                self._kept.popitem(last=False)
+        else:
+            self._kept.move_to_end(key)
+        online = ~batch
+        yo = y[online]
+        return kept[0] + scale * kept[1] + (yo.T * (np.abs(conf[online]) - 1.0)) @ yo
 
     def fold_in(self, items: np.ndarray, ratings: np.ndarray,
                 recency: np.ndarray | None = None) -> np.ndarray:
@@ -152,7 +191,10 @@ class ALSRecommender(EmbeddingModel):
         items = np.asarray(items, dtype=np.int64)
         if len(items) == 0:
             return np.zeros(self.item_factors.shape[1], dtype=np.float32)
-        conf, y, a = self._system(items, ratings, recency)
+        return self._solve(*self._system(items, ratings, recency))
+
+    @staticmethod
+    def _solve(conf: np.ndarray, y: np.ndarray, a: np.ndarray) -> np.ndarray:
         return np.linalg.solve(a, y.T @ np.where(conf > 0, conf, 0.0)).astype(np.float32)
 
     def contributions(self, items: np.ndarray, ratings: np.ndarray, targets: np.ndarray,
@@ -232,4 +274,9 @@ class ALSRecommender(EmbeddingModel):
         self.config = replace(self.config, user_idf=self.weighting.user_idf,
                               online_weight=float(online[0]), online_decay=float(online[1]))
         self.params = asdict(self.config)
+        self._forget()
+
+    def _forget(self) -> None:
+        """Drop every cached part of the normal equations (new item factors or weights)."""
         self._gram = self._memo = None
+        self._kept.clear()

@@ -103,6 +103,17 @@ class Weighting:
         """ln N − ln(1 + n_u), floored at ``USER_IDF_FLOOR``."""
         return float(user_idf(self.n_items, n_positive))
 
+    def parts(self, ratings: np.ndarray) -> tuple[float, np.ndarray, np.ndarray] | None:
+        """``row`` in parts, for sums kept across calls: (user scale s, base b, negative mask) with
+        a batch entry's confidence s·b (positive) or −``negative_weight`` (negative); s depends on
+        the count of positives only. None with BM25 (every confidence depends on the row's length)."""
+        if self.bm25:
+            return None
+        ratings = np.asarray(ratings, dtype=np.float64)
+        negative = ratings <= self.negative_below
+        scale = self.user_weight(int((~negative).sum())) if self.user_idf else 1.0
+        return scale, self.alpha * self._values(ratings), negative
+
     def online_multiplier(self, recency: np.ndarray) -> np.ndarray:
         """max(1, online_weight · online_decay^k) per entry of recency k ≥ 0; 1 for batch (k < 0)."""
         k = np.asarray(recency, dtype=np.float64)

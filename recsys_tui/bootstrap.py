@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from recsys_tui.core import artifacts
 from recsys_tui.core.home import Home
-from recsys_tui.data.cache import has_cache
-from recsys_tui.data.fetch import fetch
-from recsys_tui.data.sources import Progress
-from recsys_tui.models.registry import model_class
-from recsys_tui.training.pipeline import train
+from recsys_tui.data.cache_manifest import has_cache
+
+if TYPE_CHECKING:  # fetching and training are imported only when a home needs them (not by status)
+    from recsys_tui.data.sources import Progress
 
 Say = Callable[[str], None]
 DEFAULT_MODEL = "als"
@@ -25,6 +25,10 @@ def needs_setup(home: Home) -> bool:
 def ensure_ready(home: Home, say: Say, progress: Progress | None = None,
                  log_url: str | None = None) -> None:
     """Fetch ML-100K and train the default model (on it and the event log) if either is missing."""
+    from recsys_tui.data.fetch import fetch
+    from recsys_tui.models.registry import model_class
+    from recsys_tui.training.pipeline import train
+
     home.ensure()
     if not has_cache(home.data, home.dataset):
         say(f"fetching {home.dataset}")

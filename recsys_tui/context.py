@@ -50,10 +50,11 @@ def ensure_home() -> Home:
     """The home, set up first if needed: the first use fetches the data set and trains the default
     model (with progress on stderr)."""
     from recsys_tui.bootstrap import ensure_ready, needs_setup
-    from recsys_tui.progress import download_bar
 
     home = STATE.home
     if needs_setup(home):
+        from recsys_tui.progress import download_bar
+
         with download_bar(STATE.err, home.dataset) as progress:
             ensure_ready(home, lambda text: STATE.err.print(note(text)), progress,
                          log_url=STATE.effective_log_url())

@@ -11,7 +11,7 @@ from rich.text import Text
 from recsys_tui.common.errors import RecsysError
 from recsys_tui.common.text import plain
 from recsys_tui.console import json_text
-from recsys_tui.context import STATE, engine_session
+from recsys_tui.context import STATE, engine_session, ensure_home
 from recsys_tui.options import FormatOpt, ItemOpt, KOpt, UserOpt, command_app
 from recsys_tui.output import FORMATS, emit, timing_line
 from recsys_tui.usage import UsageProblem, choice, entity_id, list_length
@@ -198,8 +198,10 @@ def history(user: UserOpt, fmt: FormatOpt = "table") -> None:
 @app.command("status")
 def status() -> None:
     """Model version, index, feature store (password hidden) and event count."""
-    with engine_session() as engine:
-        s = engine.status()
+    from recsys_tui.core.status_probe import probe
+
+    home = ensure_home()  # read without opening the engine (core.status_probe): no model, no index
+    s = probe(home, STATE.effective_redis_url(), STATE.effective_log_url())
     for key, value in vars(s).items():
         if isinstance(value, tuple):  # store_problems: one line each, "-" when none
             value = "; ".join(value) or None
