@@ -134,6 +134,7 @@ def test_ssh_t_runs_the_app_per_the_recipe_on_a_shared_home(home, tmp_path):
         tmux.run("a:b", ssh, folder / "exit-b")
         tmux.wait_for("a", "Who are you?")
         tmux.wait_for("a:b", "Who are you?")  # two sessions on one home at once
+        tmux.wait_for("a", "943 users")  # the login screen shows first; the table fills after
         tmux("send-keys", "-t", "a", "Enter")  # the first user in the login list: user 1
         tmux.wait_for("a", "Recommendations")
         rc, _, err = run_cli(["--home", str(home.root), "rate", "-u", "1", "-i", "50", "-r", "1"])
