@@ -31,8 +31,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -56,6 +54,7 @@ from recsys_tui.training.bench_synthetic import (
     recall_at_k,
     run_synthetic,
 )
+from recsys_tui.training.contention import contenders
 
 __all__ = ["BenchError", "BenchOptions", "percentiles", "plan_events", "recall_at_k", "run", "scratch_home"]
 
@@ -66,13 +65,9 @@ EVENT_MIX = (("rating", 0.80), ("click", 0.15), ("view", 0.05))
 MAX_EVENTS = 1_000_000
 MAX_SYNTHETIC_ITEMS = 5_000_000
 MAX_CONTEND = 16
-CONTEND_MAX_S = 1800
-"""A background process stops itself after this long even if the bench could not stop it."""
 HEAVY_USERS = (13, 405)
 HEAVY_EVENTS = 40
 REFERENCE_REPS = 2000
-_HOG = ("import sys, time\nend = time.monotonic() + float(sys.argv[1])\nx = 0\n"
-        "while time.monotonic() < end:\n    x = (x * 1103515245 + 12345) % 2147483648\n")
 
 
 class BenchError(RecsysError):
@@ -207,28 +202,6 @@ def run_events(engine: Engine, plan: list[tuple[int, int, str, int | None]], war
         "events_per_s": len(measured) / elapsed if elapsed > 0 else 0.0,
         "elapsed_s": elapsed,
     }
-
-
-@contextlib.contextmanager
-def contenders(n: int) -> Iterator[list[subprocess.Popen]]:
-    """``n`` CPU-bound Python processes (each stops itself after ``CONTEND_MAX_S``); killed on exit."""
-    procs: list[subprocess.Popen] = []
-    try:
-        for _ in range(n):
-            procs.append(subprocess.Popen([sys.executable, "-c", _HOG, str(CONTEND_MAX_S)],
-                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL))
-        time.sleep(0.5)  # let them reach the CPU
-        yield procs
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
 
 
 def run_contended(engine: Engine, plan: list[tuple[int, int, str, int | None]], n: int,
