@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from recsys_tui.common.text import plain
 from recsys_tui.core.results import MovieRow
+from recsys_tui.tui.widgets.line_table import CURSOR_KEYS, PAGE_KEYS, LineTable, table_classes, table_css
 from recsys_tui.tui.widgets.lines import fit, strip
 from rich.style import Style
 from textual.binding import Binding, BindingType
@@ -20,7 +21,6 @@ from textual.events import Click
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 
@@ -74,29 +74,14 @@ def sorted_ids(rows: dict[int, MovieRow], order: list[int], column: str, reverse
     return have + missing
 
 
-class MovieTable(ScrollView, can_focus=True):
+class MovieTable(LineTable):
     """Header line plus one line per movie; a row cursor; click a header to sort by it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "edge(0)", "First", show=False),
-        Binding("end", "edge(1)", "Last", show=False),
-        Binding("enter", "select_row", "Select", show=False),
-    ]
-    DEFAULT_CSS = """
-    MovieTable { background: $surface; overflow-x: hidden; }
-    MovieTable > .movie-table--header { text-style: bold; background: $panel; }
-    MovieTable > .movie-table--cursor {
-        background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold;
-    }
-    MovieTable > .movie-table--cursor-blurred { background: $block-cursor-blurred-background; }
-    MovieTable > .movie-table--even { background: $surface-lighten-1 10%; }
-    """
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"movie-table--header", "movie-table--cursor",
-                                             "movie-table--cursor-blurred", "movie-table--even"}
+        *CURSOR_KEYS, *PAGE_KEYS, Binding("enter", "select_row", "Select", show=False)]
+    PREFIX = "movie-table"
+    DEFAULT_CSS = table_css("MovieTable", PREFIX)
+    COMPONENT_CLASSES: ClassVar[set[str]] = table_classes(PREFIX)
 
     cursor_row: reactive[int] = reactive(0, always_update=False, repaint=False)
 
@@ -145,7 +130,6 @@ class MovieTable(ScrollView, can_focus=True):
         self._max_n = 0
         self._yours = 3
         """Cells of the "You" column: ``★4`` and ``-`` need 3, a half star (``★3.5``) 4."""
-        self._looks: dict[str, Style] = {}
         self._strips: dict[tuple[int, str], Strip] = {}
         """Rendered rows by (item id, look); only rows that change are rendered again."""
 
@@ -217,18 +201,13 @@ class MovieTable(ScrollView, can_focus=True):
         self.set_cursor(row)
 
     def _scroll_to_cursor(self) -> None:
-        body = max(self.scrollable_content_region.height - 1, 1)
-        top = int(self.scroll_y)
-        if self.cursor_row < top:
-            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
-        elif self.cursor_row >= top + body:
-            self.scroll_to(y=self.cursor_row - body + 1, animate=False, immediate=True)
+        self._keep_in_view(self.cursor_row, self.cursor_row)
 
     def action_cursor(self, step: int) -> None:
         self.set_cursor(self.cursor_row + step)
 
     def action_page(self, direction: int) -> None:
-        self.set_cursor(self.cursor_row + direction * max(self.scrollable_content_region.height - 2, 1))
+        self.set_cursor(self.cursor_row + direction * self._page_rows())
 
     def action_edge(self, end: int) -> None:
         self.set_cursor(len(self.order) - 1 if end else 0)
@@ -250,19 +229,8 @@ class MovieTable(ScrollView, can_focus=True):
 
     # -- layout and rendering --------------------------------------------------------------------
 
-    def _style(self, look: str) -> Style:
-        """The widget's style plus the component style ``look`` (cached until the styles change)."""
-        style = self._looks.get(look)
-        if style is None:
-            base = self.rich_style
-            style = base + self.get_component_rich_style(look) if look else base
-            self._looks[look] = style
-        return style
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._looks.clear()
-        self._strips.clear()  # a theme change restyles every row
+    def _forget_drawn(self) -> None:
+        self._strips.clear()
 
     def on_resize(self) -> None:
         self._widths = {}
@@ -304,10 +272,7 @@ class MovieTable(ScrollView, can_focus=True):
         if index >= len(self.order):
             return strip("", width, self._style(""))
         item = self.order[index]
-        if index == self.cursor_row:
-            look = "movie-table--cursor" if self.has_focus else "movie-table--cursor-blurred"
-        else:
-            look = "movie-table--even" if index % 2 else ""
+        look = self._row_look(index, self.cursor_row)
         cached = self._strips.get((item, look))
         if cached is None:
             cached = self._line({c.key: cell(self.rows[item], c.key) for c in COLUMNS}, self._style(look))

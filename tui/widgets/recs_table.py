@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from recsys_tui.tui.widgets.line_table import CURSOR_KEYS, LineTable, table_classes, table_css
 from recsys_tui.tui.widgets.lines import fit, strip
-from rich.style import Style
 from textual.binding import Binding, BindingType
 from textual.events import Click
 from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 FIXED = (("rank", "#", 2, "right"), ("change", "Δ", 3, "left"), ("score", "Score", 7, "right"))
@@ -34,29 +33,15 @@ class RecRow:
     reason: str
 
 
-class RecsTable(ScrollView, can_focus=True):
+class RecsTable(LineTable):
     """Header plus one or two lines per recommendation; a row cursor; ``Highlighted`` on moves."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("home", "edge(0)", "First", show=False),
-        Binding("end", "edge(1)", "Last", show=False),
-        Binding("enter", "select_row", "Select", show=False),
-    ]
-    DEFAULT_CSS = """
-    RecsTable { background: $surface; overflow-x: hidden; }
-    RecsTable > .recs-table--header { text-style: bold; background: $panel; }
-    RecsTable > .recs-table--cursor {
-        background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold;
-    }
-    RecsTable > .recs-table--cursor-blurred { background: $block-cursor-blurred-background; }
-    RecsTable > .recs-table--even { background: $surface-lighten-1 10%; }
-    RecsTable > .recs-table--reason { color: $text-muted; text-style: italic; }
-    """
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"recs-table--header", "recs-table--cursor",
-                                             "recs-table--cursor-blurred", "recs-table--even",
-                                             "recs-table--reason"}
+        *CURSOR_KEYS, Binding("enter", "select_row", "Select", show=False)]
+    PREFIX = "recs-table"
+    DEFAULT_CSS = table_css("RecsTable", PREFIX,
+                            "RecsTable > .recs-table--reason { color: $text-muted; text-style: italic; }")
+    COMPONENT_CLASSES: ClassVar[set[str]] = table_classes(PREFIX, "reason")
 
     class Highlighted(Message):
         """The cursor moved onto row ``index``."""
@@ -91,7 +76,6 @@ class RecsTable(ScrollView, can_focus=True):
         self.rows: list[RecRow] = []
         self.cursor_row = 0
         self.two_lines = False
-        self._looks: dict[str, Style] = {}
         self._strips: dict[tuple, Strip] = {}
 
     @property
@@ -144,12 +128,7 @@ class RecsTable(ScrollView, can_focus=True):
 
     def scroll_to_region_of(self, row: int) -> None:
         h = self.height_per_row
-        body = max(self.scrollable_content_region.height - 1, 1)
-        top, first, last = int(self.scroll_y), row * h, row * h + h - 1
-        if first < top:
-            self.scroll_to(y=first, animate=False, immediate=True)
-        elif last >= top + body:
-            self.scroll_to(y=last - body + 1, animate=False, immediate=True)
+        self._keep_in_view(row * h, row * h + h - 1)
 
     def action_cursor(self, step: int) -> None:
         self.move_cursor(self.cursor_row + step)
@@ -167,18 +146,7 @@ class RecsTable(ScrollView, can_focus=True):
     def on_blur(self) -> None:
         self.on_focus()
 
-    def _style(self, look: str) -> Style:
-        """The widget's style plus the component style ``look`` (cached until the styles change)."""
-        style = self._looks.get(look)
-        if style is None:
-            base = self.rich_style
-            style = base + self.get_component_rich_style(look) if look else base
-            self._looks[look] = style
-        return style
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._looks.clear()
+    def _forget_drawn(self) -> None:
         self._strips.clear()
 
     def on_resize(self) -> None:
@@ -211,10 +179,7 @@ class RecsTable(ScrollView, can_focus=True):
         if index >= len(self.rows):
             return strip("", width, self._style(""))
         row = self.rows[index]
-        if index == self.cursor_row:
-            look = "recs-table--cursor" if self.has_focus else "recs-table--cursor-blurred"
-        else:
-            look = "recs-table--even" if index % 2 else ""
+        look = self._row_look(index, self.cursor_row)
         key = (row, line, look, width)
         cached = self._strips.get(key)
         if cached is None:

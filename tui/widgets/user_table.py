@@ -12,13 +12,12 @@ from typing import ClassVar
 
 from recsys_tui.common.text import plain
 from recsys_tui.core.results import UserSummary
+from recsys_tui.tui.widgets.line_table import CURSOR_KEYS, PAGE_KEYS, LineTable, table_classes, table_css
 from recsys_tui.tui.widgets.lines import fit, strip
-from rich.style import Style
 from textual.binding import Binding, BindingType
 from textual.events import Click
 from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 COLUMNS = (("User", 7, "right"), ("Age", 3, "right"), ("Sex", 3, "left"), ("Occupation", 13, "left"),
@@ -34,29 +33,14 @@ def cells(u: UserSummary) -> tuple[str, ...]:
             f"{u.n_ratings:,}", plain(genres))
 
 
-class UserTable(ScrollView, can_focus=True):
+class UserTable(LineTable):
     """Header plus one line per user; a row cursor; Enter posts ``Selected``."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "edge(0)", "First", show=False),
-        Binding("end", "edge(1)", "Last", show=False),
-        Binding("enter", "select_row", "Log in", show=False),
-    ]
-    DEFAULT_CSS = """
-    UserTable { background: $surface; overflow-x: hidden; }
-    UserTable > .user-table--header { text-style: bold; background: $panel; }
-    UserTable > .user-table--cursor {
-        background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold;
-    }
-    UserTable > .user-table--cursor-blurred { background: $block-cursor-blurred-background; }
-    UserTable > .user-table--even { background: $surface-lighten-1 10%; }
-    """
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"user-table--header", "user-table--cursor",
-                                             "user-table--cursor-blurred", "user-table--even"}
+        *CURSOR_KEYS, *PAGE_KEYS, Binding("enter", "select_row", "Log in", show=False)]
+    PREFIX = "user-table"
+    DEFAULT_CSS = table_css("UserTable", PREFIX)
+    COMPONENT_CLASSES: ClassVar[set[str]] = table_classes(PREFIX)
 
     class Selected(Message):
         """Enter on the row of ``user_id``."""
@@ -74,7 +58,6 @@ class UserTable(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self.users: list[UserSummary] = []
         self.cursor_row = 0
-        self._looks: dict[str, Style] = {}
 
     @property
     def row_count(self) -> int:
@@ -112,18 +95,13 @@ class UserTable(ScrollView, can_focus=True):
             self.refresh_line(self.cursor_row + 1)
 
     def _scroll_to_cursor(self) -> None:
-        body = max(self.scrollable_content_region.height - 1, 1)
-        top = int(self.scroll_y)
-        if self.cursor_row < top:
-            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
-        elif self.cursor_row >= top + body:
-            self.scroll_to(y=self.cursor_row - body + 1, animate=False, immediate=True)
+        self._keep_in_view(self.cursor_row, self.cursor_row)
 
     def action_cursor(self, step: int) -> None:
         self.move_cursor(self.cursor_row + step)
 
     def action_page(self, direction: int) -> None:
-        self.move_cursor(self.cursor_row + direction * max(self.scrollable_content_region.height - 2, 1))
+        self.move_cursor(self.cursor_row + direction * self._page_rows())
 
     def action_edge(self, end: int) -> None:
         self.move_cursor(len(self.users) - 1 if end else 0)
@@ -145,18 +123,6 @@ class UserTable(ScrollView, can_focus=True):
 
     # -- rendering -------------------------------------------------------------------------------
 
-    def _style(self, look: str) -> Style:
-        style = self._looks.get(look)
-        if style is None:
-            base = self.rich_style
-            style = base + self.get_component_rich_style(look) if look else base
-            self._looks[look] = style
-        return style
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._looks.clear()
-
     def on_resize(self) -> None:
         self.virtual_size = Size(0, len(self.users) + 1)
 
@@ -174,8 +140,5 @@ class UserTable(ScrollView, can_focus=True):
         index = int(self.scroll_y) + y - 1
         if index >= len(self.users):
             return strip("", width, self._style(""))
-        if index == self.cursor_row:
-            look = "user-table--cursor" if self.has_focus else "user-table--cursor-blurred"
-        else:
-            look = "user-table--even" if index % 2 else ""
+        look = self._row_look(index, self.cursor_row)
         return strip(self._line(cells(self.users[index]), width), width, self._style(look))
