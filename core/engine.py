@@ -120,18 +120,21 @@ class Engine(HotPath, ReadSide):
                                                 tune_queries=self.model.user_factors)
 
     @pinned
-    def poll(self, user_id: int) -> bool:
-        """Has another process recorded something for ``user_id`` since this view? (Cross-process
-        freshness: one HGET of the user's store watermark; with the embedded store or Redis down,
-        one log query, and only once another connection has committed to the log since the last
-        check. The view is brought forward as a side effect, so the next ``recommend`` shows it.)"""
+    def poll(self, user_id: int, shown: int | None = None) -> bool:
+        """Has another process recorded something for ``user_id`` since the list the caller shows
+        (``shown``: that list's ``RecList.as_of``) — or, without ``shown``, since this view?
+        (Cross-process freshness: one HGET of the user's store watermark; with the embedded store
+        or Redis down, one log query, and only once another connection has committed to the log
+        since the last check. The view is brought forward as a side effect, so the next
+        ``recommend`` shows it. Pass ``shown``: any other read — a search, a movie row — may bring
+        the view forward first, and then only the caller knows its list is old.)"""
         with self._lock:
             user_id = self._check_user(user_id)
             state = self._users.get(user_id)
             if state is None:
                 return False
             self._store_ready()
-            before = state.last_event_id
+            before = state.last_event_id if shown is None else shown
             return self._state(user_id).last_event_id != before
 
     def status(self) -> Status:

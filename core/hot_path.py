@@ -92,7 +92,7 @@ class HotPath(UserViews):
                     for n, (i, s) in enumerate(pairs)]
             sw.lap("rerank")
             return RecList(user_id, recs, False, self.version, sw.timings(), self._degraded,
-                           self.trained.name)
+                           self.trained.name, state.last_event_id)
         if self.is_embedding and self.index is not None:
             pool = self._pool(k)  # two-stage models re-rank a wider candidate set
             cand, scores = self.index.search(state.vector, pool + len(state.seen_idx))
@@ -118,7 +118,8 @@ class HotPath(UserViews):
                 if i not in have:
                     recs.append(Recommendation(len(recs) + 1, i, self.catalogue.title(i), s, "popular now"))
         sw.lap("rerank")
-        return RecList(user_id, recs, True, self.version, sw.timings(), self._degraded, self.trained.name)
+        return RecList(user_id, recs, True, self.version, sw.timings(), self._degraded, self.trained.name,
+                       state.last_event_id)
 
     @pinned
     def recommend(self, user_id: int, k: int = DEFAULT_K) -> RecList:

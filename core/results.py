@@ -101,6 +101,9 @@ class RecList:
     timings: Timings
     degraded: str | None = None
     model: str = ""
+    as_of: int = 0
+    """The id of the user's newest event this list reflects (0: none); ``Engine.poll`` compares
+    with it to say whether another process has recorded something since."""
 
     @property
     def item_ids(self) -> list[int]:

@@ -10,74 +10,22 @@ from __future__ import annotations
 import asyncio
 import csv
 import shutil
-from collections.abc import Awaitable, Callable
 
 import pytest
 from recsys_tui.core import artifacts
 from recsys_tui.core.home import Home
 from recsys_tui.tui.app import RecsysApp
-from recsys_tui.tui.pilot import workers_idle
 from recsys_tui.tui.screens.help import LOGIN_MOVES, HelpScreen, help_sections
 from recsys_tui.tui.screens.learning import LearningScreen
 from recsys_tui.tui.screens.login import LoginScreen
 from recsys_tui.tui.screens.main import MainScreen
-from recsys_tui.tui.widgets.movie_table import MovieTable
-from recsys_tui.tui.widgets.recs_table import RecsTable
 from recsys_tui.tui.widgets.user_table import UserTable
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from recsys_tui.app_factory import make_app, make_services
+from tests.tui_helpers import SIZES, catalogue_ids, drive, rec_rows, settle, text_of, unrated_movie
 
 pytestmark = pytest.mark.tui
-SIZES = [(80, 24), (120, 40)]
-Body = Callable[[RecsysApp, object], Awaitable[None]]
-
-
-def drive(app: RecsysApp, body: Body, size: tuple[int, int] = (80, 24)) -> None:
-    """Run ``body(app, pilot)`` inside ``app.run_test`` and close the engine afterwards."""
-
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await body(app, pilot)
-
-    try:
-        asyncio.run(main())
-    finally:
-        if app.engine is not None:
-            app.engine.close()
-
-
-async def settle(app: RecsysApp, pilot) -> None:
-    """Wait until every worker has finished and the messages they posted were handled."""
-    for _ in range(3):
-        await workers_idle(app)
-        await pilot.pause()
-
-
-def text_of(app: RecsysApp, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).render())
-
-
-def rec_rows(app: RecsysApp) -> list[tuple[int, str]]:
-    """(item id, change marker) of every row in the recommendation table.
-
-    Rows are shown by position; the item is the one whose title the row shows.
-    """
-    table = app.screen.query_one("#recs-table", RecsTable)
-    titles = {r.title: r.item_id for r in app.screen.recs.recs.items}
-    return [(titles[row.title], row.change) for row in table.rows]
-
-
-def catalogue_ids(app: RecsysApp) -> list[int]:
-    """Item ids of every row of the (virtual) catalogue table, in display order."""
-    return list(app.screen.query_one("#catalogue-table", MovieTable).order)
-
-
-async def unrated_movie(app: RecsysApp, text: str = "") -> int:
-    rows = await app.search(text)
-    return next(r.item_id for r in rows if r.your_rating is None)
-
-
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
 def test_login_search_rate_and_undo(home, size):
     async def body(app: RecsysApp, pilot) -> None:
@@ -385,118 +333,3 @@ def test_first_run_shows_setup_then_login_via_the_env_home(home, monkeypatch):
 
     drive(make_app(None), body, (80, 24))
     assert artifacts.current_version(Home.resolve().artifacts) is not None
-
-
-def test_focusing_the_recommendations_selects_the_highlighted_movie(home):
-    """Tab into the list, press 5: the movie under the cursor is rated, not the catalogue's."""
-    async def body(app: RecsysApp, pilot) -> None:
-        recs = await app.login(7)
-        await settle(app, pilot)
-        catalogue_first = app.main.catalogue.selected_item()
-        assert catalogue_first is not None and catalogue_first != recs.items[0].item_id
-        await pilot.press("tab")
-        await settle(app, pilot)
-        assert app.focused is not None and app.focused.id == "recs-table"
-        assert app.main.selected == recs.items[0].item_id
-        assert f"#{recs.items[0].item_id}" in text_of(app, "#detail-text")
-        await pilot.press("5")
-        await settle(app, pilot)
-        assert app.last_result.item_id == recs.items[0].item_id and app.last_result.rating == 5
-        await pilot.press("shift+tab")  # back to the catalogue: its highlighted row is selected again
-        await settle(app, pilot)
-        assert app.main.selected == app.main.catalogue.selected_item()
-
-    drive(make_app(home), body, (120, 40))
-
-
-def test_a_second_retrain_while_one_runs_is_refused(home):
-    async def body(app: RecsysApp, pilot) -> None:
-        await app.login(1)
-        before = artifacts.versions(home.artifacts)
-        app.main.start_retrain(None)  # what ctrl+r runs once confirmed
-        app.main.start_retrain(None)
-        assert any("already running" in text for _, _, text in app.notices)
-        for _ in range(5):
-            if app.engine.version not in before:
-                break
-            await settle(app, pilot)
-        await settle(app, pilot)
-        assert len(artifacts.versions(home.artifacts)) == len(before) + 1
-        assert sum(title == "retrained" for _, title, _ in app.notices) == 1
-
-    drive(make_app(home), body, (80, 24))
-
-
-def test_closing_the_learning_view_stops_its_replay(home):
-    from recsys_tui.training.replay import run_replay
-
-    points: list[int] = []
-    finished: list[bool] = []
-
-    def replay(on_point):
-        def counted(strategy: str, events: int, hr: float) -> None:
-            points.append(events)
-            on_point(strategy, events, hr)
-
-        report = run_replay(home, ["popularity", "foldin"], limit=3000, window=50, on_point=counted)
-        finished.append(True)  # only reached if the replay ran to its end
-        return report
-
-    services = make_services(home)
-    services.replay = replay
-
-    async def body(app: RecsysApp, pilot) -> None:
-        await app.login(1)
-        await pilot.press("f6")
-        while not points:  # the replay is running and has drawn its first point
-            await pilot.pause()
-        await pilot.press("escape")
-        await settle(app, pilot)  # returns once the replay worker has ended
-        assert isinstance(app.screen, MainScreen) and app.errors == []
-        assert app.stop.join(60), "the replay thread noticed the closed view at its next point"
-        assert finished == [], "the replay stopped at its next point instead of running to the end"
-        assert points[-1] < 3000
-
-    drive(RecsysApp(services), body, (80, 24))
-
-
-def test_a_failed_start_is_reported_once_and_makes_run_app_fail(home):
-    from recsys_tui.app_factory import startup_failure
-
-    (home.artifacts / "CURRENT").write_text("v9999-missing\n")
-
-    async def body(app: RecsysApp, pilot) -> None:
-        for _ in range(600):  # bounded: 30 s of 50 ms pauses at most (settle would raise the failure)
-            if app.errors:
-                break
-            await pilot.pause(0.05)
-        await pilot.pause()
-        assert app.engine is None and len(app.errors) == 1, app.errors
-        assert isinstance(app.screen, LoginScreen) and app.is_running
-        assert "cannot start" in text_of(app, "#login-count")  # said where the users would be
-
-    app = make_app(home)
-    drive(app, body, (80, 24))
-    failure = startup_failure(app)
-    assert failure is not None and "recsys-tui train" in failure
-
-
-def test_palette_loads_a_version_published_by_another_process(home):
-    """`recsys-tui train` in another terminal publishes; "Load newest model" swaps it in live."""
-    from recsys_tui.training.pipeline import train
-
-    async def body(app: RecsysApp, pilot) -> None:
-        await app.login(2)
-        item = await unrated_movie(app)
-        await app.select(item)
-        await app.rate(5)  # an event before the swap must survive it
-        before = app.engine.version
-        published = await asyncio.to_thread(lambda: train(home, "als").version)
-        assert app.engine.version == before  # nothing changes until asked
-        version = await app.load_latest()
-        assert version == published == app.engine.version != before
-        assert app.last_recs.model_version == version and item not in app.last_recs.item_ids
-        assert version in text_of(app, "#status")
-        assert app.engine.movie(item, 2).your_rating == 5
-
-    drive(make_app(home), body, (120, 40))

@@ -7,7 +7,7 @@ from recsys_tui.tui.app import RecsysApp
 from textual.widgets._footer import FooterKey
 
 from recsys_tui.app_factory import make_app
-from tests.test_tui import drive, settle
+from tests.tui_helpers import drive, settle
 
 pytestmark = pytest.mark.tui
 IMPORTANT = {"Rate", "Help", "Search", "Similar", "Undo", "User", "Quit"}

@@ -12,7 +12,7 @@ from recsys_tui.core.engine import Engine
 from recsys_tui.tui.app import RecsysApp
 
 from recsys_tui.app_factory import make_app
-from tests.test_tui import drive, rec_rows
+from tests.tui_helpers import drive, rec_rows
 
 pytestmark = [pytest.mark.tui, pytest.mark.redis]
 

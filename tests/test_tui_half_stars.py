@@ -12,8 +12,8 @@ from textual.widgets import Input
 
 from recsys_tui.app_factory import make_app
 from recsys_tui.cli import main
-from tests.test_tui import drive, settle
 from tests.test_tui_footer import IMPORTANT, footer_keys
+from tests.tui_helpers import drive, settle
 
 pytestmark = pytest.mark.tui
 

@@ -13,7 +13,7 @@ from recsys_tui.tui.app import RecsysApp
 
 from recsys_tui.app_factory import make_app
 from tests.events import logged
-from tests.test_tui import drive, settle
+from tests.tui_helpers import drive, settle
 
 pytestmark = pytest.mark.tui
 

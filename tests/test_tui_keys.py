@@ -14,11 +14,10 @@ import time
 import pytest
 from recsys_tui.core import artifacts
 from recsys_tui.tui.app import RecsysApp
-from recsys_tui.tui.screens.help import HelpScreen
 from recsys_tui.tui.screens.learning import LearningScreen
 from recsys_tui.tui.screens.login import LoginScreen
 from recsys_tui.tui.screens.main import MainScreen
-from recsys_tui.tui.screens.pickers import Confirm, GenrePicker
+from recsys_tui.tui.screens.pickers import Confirm
 from recsys_tui.tui.widgets.user_table import UserTable
 from textual import events
 from textual.command import CommandPalette
@@ -26,53 +25,9 @@ from textual.widgets import Input
 
 from recsys_tui.app_factory import make_app, make_services
 from tests.events import logged
-from tests.test_tui import drive, settle, text_of
+from tests.tui_helpers import drive, focusables, footprint, open_screen, settle, text_of, type_words
 
 pytestmark = pytest.mark.tui
-
-WORDS = ["star wars", "engineer", "quiz", "The Godfather", "rgnlsxmecupqv", "Toy Story"]
-"""Ordinary words and titles, and every letter that used to be a key (typed markup such as ``[/]``
-is tested in tests/test_tui_hostile.py)."""
-
-
-def footprint(app: RecsysApp, home) -> tuple:
-    """What typing must never change: events logged, versions published, users created."""
-    return (logged(home), tuple(artifacts.versions(home.artifacts)),
-            tuple(app.engine.log.registered_users()))
-
-
-def focusables(app: RecsysApp) -> list:
-    return [w for w in app.screen.query("*") if w.focusable]
-
-
-async def type_words(app: RecsysApp, pilot, widget) -> None:
-    for word in WORDS:
-        widget.focus()
-        await pilot.pause()
-        await pilot.press(*word)
-        await settle(app, pilot)
-        for box in app.screen.query(Input):  # back to an empty search for the next word
-            box.value = ""
-        await settle(app, pilot)
-
-
-async def open_screen(app: RecsysApp, pilot, name: str) -> type:
-    """Log in and open ``name``; returns the screen class expected on top."""
-    await app.wait_ready()
-    if name == "login":
-        return LoginScreen
-    await app.login(1)
-    await settle(app, pilot)
-    keys = {"main": None, "help": "f1", "genre": "f4", "learning": "f6", "switch-user": "f2"}[name]
-    if keys:
-        await pilot.press(keys)
-        if name == "learning":  # its replay runs for seconds: do not wait for it
-            await pilot.pause()
-        else:
-            await settle(app, pilot)
-    return {"main": MainScreen, "help": HelpScreen, "genre": GenrePicker, "learning": LearningScreen,
-            "switch-user": LoginScreen}[name]
-
 
 @pytest.mark.slow
 @pytest.mark.parametrize("screen", ["login", "main", "help", "genre", "learning", "switch-user"])

@@ -15,7 +15,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Input
 
 from recsys_tui.app_factory import make_app
-from tests.test_tui import drive, settle
+from tests.tui_helpers import drive, settle
 
 pytestmark = pytest.mark.tui
 

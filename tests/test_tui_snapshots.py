@@ -21,7 +21,7 @@ from rich.text import Text
 from textual.widgets import Input, Sparkline, Static
 
 from recsys_tui.app_factory import make_app, make_services
-from tests.test_tui import settle
+from tests.tui_helpers import settle
 
 pytest.importorskip("pytest_textual_snapshot")
 pytestmark = [pytest.mark.tui, pytest.mark.slow]

@@ -29,7 +29,7 @@ from textual.widgets import Static
 
 from recsys_tui.app_factory import make_app
 from recsys_tui.cli import main
-from tests.test_tui import drive, settle
+from tests.tui_helpers import drive, settle
 
 pytestmark = pytest.mark.tui
 SIZES = [(80, 24), (120, 40)]
@@ -126,6 +126,7 @@ def test_catalogue_shows_every_movie_with_true_numbers(home, size):
     async def body(app: RecsysApp, pilot) -> None:
         await app.login(36)
         await app.search("")
+        await settle(app, pilot)  # the screen lines below are read after the repaint
         table = app.screen.query_one("#catalogue-table", MovieTable)
         assert table.row_count == 1682
         assert "1,682 movies" in static_text(app, "#catalogue-filter")
@@ -133,6 +134,7 @@ def test_catalogue_shows_every_movie_with_true_numbers(home, size):
         star_wars = next(line for line in lines if "Star Wars" in line)
         assert " 583 " in star_wars  # three digits, never "58"
         app.main.catalogue.sort_by("avg")  # every movie, not the first 200
+        await settle(app, pilot)
         best = max(app.engine.search("", None, 36, None), key=lambda r: (r.avg_rating, -r.item_id))
         assert app.engine.movie(table.order[0]).avg_rating == best.avg_rating
         label = static_text(app, "#catalogue-filter")

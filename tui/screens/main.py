@@ -190,7 +190,9 @@ class MainScreen(EventKeys, BackgroundWork):
     def check_others(self, user_id: int) -> None:
         """Show what another session, host or CLI call recorded for the user (no keypress)."""
         try:
-            if self.engine.poll(user_id):
+            shown = self.app.last_recs
+            if self.engine.poll(user_id, shown.as_of if shown is not None and shown.user_id == user_id
+                                else None):
                 recs = self.engine.recommend(user_id, K)
                 self.post_message(RecsReady(recs, self.engine.profile(user_id), "another session"))
         finally:
