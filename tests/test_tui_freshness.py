@@ -12,7 +12,7 @@ from recsys_tui.core.engine import Engine
 from recsys_tui.tui.app import RecsysApp
 
 from recsys_tui.app_factory import make_app
-from tests.tui_helpers import drive, rec_rows
+from tests.tui_helpers import drive, rec_rows, settle
 
 pytestmark = [pytest.mark.tui, pytest.mark.redis]
 
@@ -34,6 +34,9 @@ def test_another_process_s_rating_reaches_the_open_app_without_a_keypress(home, 
             assert time.monotonic() - t0 < LIVENESS_S, "the app never showed the other process's rating"
             await pilot.pause(0.02)
         assert app.last_recs is not None and top not in app.last_recs.item_ids
+        await settle(app, pilot)
+        rows = app.main.catalogue.rows  # the catalogue's "You" column follows the other session
+        assert top in rows and rows[top].your_rating == 1
 
     try:
         drive(make_app(home, redis_server.url), body)

@@ -70,13 +70,16 @@ class SearchDone(Message):
 
 
 class RecsReady(Message):
-    """A fresh recommendation list (log-in, index or model change), plus the profile."""
+    """A fresh recommendation list (log-in, index or model change, another session's events),
+    plus the profile; ``rows``: catalogue rows of the movies another session changed."""
 
-    def __init__(self, recs: RecList, profile: Profile, reason: str) -> None:
+    def __init__(self, recs: RecList, profile: Profile, reason: str,
+                 rows: tuple[MovieRow, ...] = ()) -> None:
         super().__init__()
         self.recs = recs
         self.profile = profile
         self.reason = reason
+        self.rows = rows
 
 
 class EventRecorded(Message):

@@ -170,6 +170,10 @@ class MainScreen(EventKeys, BackgroundWork):
             return
         self.recs.show(message.recs, None, message.reason)
         self.profile_pane.show(message.profile, self.app.user_summary(self.user_id))
+        for row in message.rows:  # the catalogue's "You" column follows another session's ratings
+            self.catalogue.update_row(row)
+            if row.item_id == self.selected:
+                self.show_detail(row)
         self.latency.show_timings(message.recs.timings, "recommend")
         self.app.last_recs = message.recs
         self.refresh_status(busy="")  # e.g. "building hnsw index" is over
@@ -191,10 +195,13 @@ class MainScreen(EventKeys, BackgroundWork):
         """Show what another session, host or CLI call recorded for the user (no keypress)."""
         try:
             shown = self.app.last_recs
-            if self.engine.poll(user_id, shown.as_of if shown is not None and shown.user_id == user_id
-                                else None):
+            as_of = shown.as_of if shown is not None and shown.user_id == user_id else None
+            if self.engine.poll(user_id, as_of):
                 recs = self.engine.recommend(user_id, K)
-                self.post_message(RecsReady(recs, self.engine.profile(user_id), "another session"))
+                profile = self.engine.profile(user_id)
+                changed = {e.item_id for e in profile.recent if as_of is None or e.event_id > as_of}
+                rows = tuple(self.engine.movie(i, user_id) for i in sorted(changed))
+                self.post_message(RecsReady(recs, profile, "another session", rows))
         finally:
             self.polling = False
 
