@@ -127,15 +127,19 @@ class Engine(HotPath, ReadSide):
         or Redis down, one log query, and only once another connection has committed to the log
         since the last check. The view is brought forward as a side effect, so the next
         ``recommend`` shows it. Pass ``shown``: any other read — a search, a movie row — may bring
-        the view forward first, and then only the caller knows its list is old.)"""
+        the view forward first, and then only the caller knows its list is old. The caller's own
+        newest event is not news: its list arrives with the event's own result.)"""
         with self._lock:
             user_id = self._check_user(user_id)
             state = self._users.get(user_id)
             if state is None:
                 return False
             self._store_ready()
-            before = state.last_event_id if shown is None else shown
-            return self._state(user_id).last_event_id != before
+            own, before = state.recorded, state.last_event_id
+            latest = self._state(user_id).last_event_id
+            if shown is None:
+                return latest != before
+            return latest != shown and latest != own
 
     def status(self) -> Status:
         with self._lock:

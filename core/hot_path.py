@@ -182,6 +182,7 @@ class HotPath(UserViews):
                 self._overlay(state, event)
                 state.last_event_id, state.n_live = event.id, state.n_live + 1
                 self._refold(state)
+            state.recorded = event.id
             j = self._idx_of.get(item_id)
             if j is not None:
                 self._pop[j] += 1
@@ -291,6 +292,7 @@ class HotPath(UserViews):
             marker = undone[0]
             sw.lap("log")
             state = self._state(user_id, refresh=True)
+            state.recorded = marker.id
             j = self._idx_of.get(target.item_id)
             if j is not None:
                 self._pop[j] -= 1

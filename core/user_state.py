@@ -36,5 +36,8 @@ class UserState:
     """The newest logged event (undo markers included) this view reflects (docs/DISTRIBUTED.md §2)."""
     n_live: int = 0
     """How many of the user's logged events are live (not undo markers, not undone)."""
+    recorded: int = 0
+    """The newest event this engine itself logged for the user (``Engine.poll`` does not report
+    the caller's own events as another session's)."""
     checked: int = -1
     """The log's change stamp when this view was last compared with the log (``EventLog.stamp``)."""

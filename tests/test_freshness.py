@@ -132,3 +132,21 @@ def test_two_sessions_on_one_home_with_the_embedded_store_see_each_others_rating
     finally:
         a.close()
         b.close()
+
+
+def test_poll_against_the_shown_list_reports_other_sessions_not_its_own_events(two_engines):
+    """A read that brings B's view forward (a search, a movie row) must not hide A's event from the
+    list B shows; B's own newest event is not news (its list comes with the event's result)."""
+    a, b = two_engines
+    user = 11
+    shown = b.recommend(user)
+    a.record(user, 50, "rating", 5)
+    b.movie(50, user)  # another read brings B's view forward first
+    b.search("star", None, user, 5)
+    assert b.poll(user) is False, "the engine's own view is already current"
+    assert b.poll(user, shown.as_of) is True, "but the list B shows is not"
+    mine = b.record(user, 181, "rating", 4)
+    assert b.poll(user, shown.as_of) is False, "B's own event arrives with its own result"
+    assert b.poll(user, mine.after.as_of) is False
+    a.record(user, 7, "rating", 3)
+    assert b.poll(user, mine.after.as_of) is True
