@@ -117,6 +117,12 @@ def pytest_sessionfinish(session, exitstatus) -> None:
 SLOW_MODULES = {"test_faults.py", "test_concurrency.py", "test_check.py", "test_report.py", "test_bench.py"}
 """Whole modules that kill servers and processes, or run the reports and benchmarks end to end."""
 SLOW_TESTS = {
+    # over 3.5 s each in the fast lane (``--durations``), measured on 2026-12-02:
+    "test_titles_with_markup_actions_and_escapes_are_shown_never_obeyed",
+    "test_the_learning_view_shows_progress_at_once", "test_keys_rate_click_search_and_quit_letters_in_search",
+    "test_example_script_runs_headless_and_passes_its_expectations",
+    "test_switch_user_with_f2_and_the_login_table",
+    "test_ctrl_p_opens_the_palette_from_every_screen_and_text_box",
     "test_hybrid_serves_through_the_engine", "test_password_urls_work_and_are_never_printed",
     "test_cli_replay_on_ml100k_writes_json", "test_closing_the_learning_view_stops_its_replay",
     "test_retrain_in_background_keeps_the_app_working", "test_learning_view_draws_curves_without_blocking",
