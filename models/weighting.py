@@ -134,7 +134,10 @@ class Weighting:
             v = v * (self.k1 + 1.0) / (self.k1 * norm + v) * self.idf[items]
         if self.user_idf and len(v):
             v = v * self.user_weight(int((~negative).sum()))
-        c = self.alpha * v
+        return self._finish(self.alpha * v, negative, recency)
+
+    def _finish(self, c: np.ndarray, negative: np.ndarray, recency: np.ndarray | None) -> np.ndarray:
+        """The steps ``row`` and ``confidences`` share: online recency, dislikes, the floor."""
         if recency is not None:
             recency = np.asarray(recency)
             if recency.shape != c.shape:
@@ -161,15 +164,7 @@ class Weighting:
         if self.user_idf and len(v):
             positives = np.bincount(owner[~negative], minlength=n_rows)
             v = v * user_idf(self.n_items, positives)[owner]
-        c = self.alpha * v
-        if recency is not None:
-            recency = np.asarray(recency)
-            if recency.shape != c.shape:
-                raise ValueError(f"recency has {recency.size} entries for {c.size} ratings")
-            if self.online_weight != 1.0:
-                c = c * self.online_multiplier(recency)
-        c[negative] = -self.negative_weight
-        return np.where(c == 0, 1e-6, c)
+        return self._finish(self.alpha * v, negative, recency)
 
     def matrix(self, ratings: sp.csr_matrix, recency: np.ndarray | None = None) -> sp.csr_matrix:
         """Signed confidences for every row of a users × items matrix (``confidences``, float32).
