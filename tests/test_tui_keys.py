@@ -368,3 +368,22 @@ def test_engine_rate_is_a_no_op_for_the_same_value_and_replaces_a_different_one(
         assert logged(home) == n0 + 2
     finally:
         engine.close()
+
+
+def test_rating_from_the_list_selects_the_movie_the_cursor_then_shows(home):
+    """The rated movie leaves the recommendations; the cursor's new movie is what the next key rates
+    and what the Movie pane shows (before, the pane and the keys stayed on the rated movie)."""
+
+    async def body(app: RecsysApp, pilot) -> None:
+        await app.login(1)
+        first = await app.select_recommendation(1)
+        await app.rate(4)
+        await settle(app, pilot)
+        now = app.main.recs.selected_item()
+        assert now is not None and now != first.item_id
+        assert app.main.selected == now
+        assert app.engine.movie(now).title in text_of(app, "#detail-text")
+        second = await app.rate(5)
+        assert second.item_id == now
+
+    drive(make_app(home), body)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from recsys_tui.tui.messages import EventRecorded, NothingChanged
+from recsys_tui.tui.messages import EventRecorded, MovieHighlighted, NothingChanged
 from recsys_tui.tui.screens.main_base import K, MainBase
 from textual import work
 
@@ -98,6 +98,13 @@ class EventKeys(MainBase):
         self.recs.show(r.after, r.changes, what)
         self.app.last_result = r
         self.app.last_recs = r.after
+        focused = self._list_focused()
+        if focused is not None and focused.id == "recs-table":
+            # The list under the keys was refilled (the rated movie usually leaves it): the movie
+            # the cursor now shows is the one the keys act on, so it becomes the selection.
+            item = self.recs.selected_item()
+            if item is not None and item != self.selected:
+                self.post_message(MovieHighlighted(item))
         self.recs.call_after_refresh(self._measured, message, f"{what}: {message.movie.title}")
 
     def on_nothing_changed(self, message: NothingChanged) -> None:
