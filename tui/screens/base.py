@@ -44,6 +44,14 @@ def type_to_search(screen: Screen, event: events.Key, lists: tuple[str, ...], se
     """
     focused = screen.focused
     char = event.character
+    if (focused is not None and focused.id == search and event.is_printable and char
+            and char not in keep):
+        # A key queued to the list before the box took the focus (a word typed or pasted in one
+        # burst) reaches the screen with the box already focused: it belongs in the box too.
+        focused.insert_text_at_cursor(char)  # type: ignore[attr-defined]
+        event.stop()
+        event.prevent_default()
+        return True
     if focused is None or focused.id not in lists or not event.is_printable or not char or char in keep:
         return False
     if char == " " and focused.id in lists:  # a space in a list starts no word
