@@ -48,7 +48,7 @@ def type_to_search(screen: Screen, event: events.Key, lists: tuple[str, ...], se
             and char not in keep):
         # A key queued to the list before the box took the focus (a word typed or pasted in one
         # burst) reaches the screen with the box already focused: it belongs in the box too.
-        focused.insert_text_at_cursor(char)  # type: ignore[attr-defined]
+        screen.query_one(f"#{search}", Input).insert_text_at_cursor(char)
         event.stop()
         event.prevent_default()
         return True
