@@ -25,7 +25,16 @@ from textual.widgets import Input
 
 from recsys_tui.app_factory import make_app, make_services
 from tests.events import logged
-from tests.tui_helpers import drive, focusables, footprint, open_screen, settle, text_of, type_words
+from tests.tui_helpers import (
+    catalogue_ids,
+    drive,
+    focusables,
+    footprint,
+    open_screen,
+    settle,
+    text_of,
+    type_words,
+)
 
 pytestmark = pytest.mark.tui
 
@@ -387,3 +396,61 @@ def test_rating_from_the_list_selects_the_movie_the_cursor_then_shows(home):
         assert second.item_id == now
 
     drive(make_app(home), body)
+
+
+def test_a_word_typed_in_one_burst_reaches_the_search_box_whole(home):
+    """"star wars" sent at once (tmux send-keys, a paste, fast typing) while the catalogue has the
+    focus: every key, the space included, lands in the box in order, and no digit rates."""
+    app = make_app(home)
+
+    async def body(app: RecsysApp, pilot) -> None:
+        await open_screen(app, pilot, "main")
+        screen = app.screen
+        table = screen.query_one("#catalogue-table")
+        table.focus()
+        await pilot.pause()
+        before = footprint(app, home)
+        # The race itself, deterministically: keys forwarded to the list before the first one
+        # moved the focus reach the screen's handler with the box focused.
+        for char in "star w":
+            screen.on_key(events.Key("space" if char == " " else char, char))
+        box = screen.query_one("#search", Input)
+        assert box.value == "star w" and screen.focused is box
+        await settle(app, pilot)
+        assert app.focused is box
+        # The same through the app's queue, as a terminal delivers a burst.
+        table.focus()
+        await pilot.pause()
+        for char in "star wars 2":
+            app.post_message(events.Key("space" if char == " " else char, char))
+        await settle(app, pilot)
+        assert app.focused is box and box.value == "star wars 2"
+        assert footprint(app, home) == before, "a digit in a typed word rated a movie"
+
+    drive(app, body, (80, 24))
+
+
+def test_a_letter_typed_in_the_list_after_escape_starts_a_new_search(home):
+    """Search "star", Escape back to the list, type "toy": the box says "toy" (a new search, as in
+    k9s), not "startoy"; ``/`` instead keeps the text to edit it."""
+    app = make_app(home)
+
+    async def body(app: RecsysApp, pilot) -> None:
+        await open_screen(app, pilot, "main")
+        table = app.screen.query_one("#catalogue-table")
+        table.focus()
+        await pilot.press(*"star")
+        await settle(app, pilot)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.focused is table
+        await pilot.press(*"toy")
+        await settle(app, pilot)
+        box = app.screen.query_one("#search", Input)
+        assert box.value == "toy"
+        assert 1 in catalogue_ids(app)  # Toy Story (1995) is ML-100K's item 1
+        await pilot.press("escape", "slash", "s")
+        await settle(app, pilot)
+        assert box.value == "toys"
+
+    drive(app, body, (80, 24))

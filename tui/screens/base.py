@@ -35,31 +35,32 @@ class EngineScreen(Screen):
             self.app.worker_failed(event.worker)
 
 
-def type_to_search(screen: Screen, event: events.Key, lists: tuple[str, ...], search: str,
+def type_to_search(screen: EngineScreen, event: events.Key, lists: tuple[str, ...], search: str,
                    keep: str = "") -> bool:
     """A printable key typed while one of ``lists`` has the focus goes to the ``#search`` box.
 
-    The box takes the focus, so the rest of a word follows; Escape or Enter brings the focus back.
-    Characters in ``keep`` (e.g. the rating digits) stay keys. True when the key was taken.
+    The first key of a word starts a new search (the box's old text is replaced; ``/`` edits it
+    instead) and the box takes the focus, so the rest of the word follows; Escape or Enter brings
+    the focus back. Characters in ``keep`` (e.g. the rating digits) stay keys. True when the key
+    was taken.
     """
     focused = screen.focused
     char = event.character
-    if (focused is not None and focused.id == search and event.is_printable and char
-            and char not in keep):
-        # A key queued to the list before the box took the focus (a word typed or pasted in one
-        # burst) reaches the screen with the box already focused: it belongs in the box too.
-        screen.query_one(f"#{search}", Input).insert_text_at_cursor(char)
-        event.stop()
-        event.prevent_default()
-        return True
-    if focused is None or focused.id not in lists or not event.is_printable or not char or char in keep:
-        return False
-    if char == " " and focused.id in lists:  # a space in a list starts no word
+    if not event.is_printable or not char or focused is None:
         return False
     box = screen.query_one(f"#{search}", Input)
-    box.select_on_focus = False  # else the focus would select the first letter and the next replace it
-    box.focus()
-    box.insert_text_at_cursor(char)
+    # Keys of a burst (a word typed fast, pasted, or sent by tmux) were forwarded to the list before
+    # the focus moved and reach the screen with the box focused: they belong in the box too, spaces
+    # and digits included (in a list, a space alone starts no word and a digit rates).
+    if focused.id == search:
+        box.insert_text_at_cursor(char)
+    elif focused.id in lists and char != " " and char not in keep:
+        box.select_on_focus = False  # else the focus would select the first letter and the next replace it
+        box.value = ""
+        screen.set_focus(box)  # at once (``focus()`` waits for the queue): the next key finds the box
+        box.insert_text_at_cursor(char)
+    else:
+        return False
     event.stop()
     event.prevent_default()
     return True

@@ -90,7 +90,7 @@ class LoginScreen(EngineScreen):
         return self.query_one("#login-table", UserTable)
 
     def on_mount(self) -> None:
-        self.table.focus()
+        self.set_focus(self.table)  # at once: a deferred focus could land after the first typed keys
         self.load_users()
 
     def on_key(self, event: events.Key) -> None:

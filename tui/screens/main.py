@@ -92,7 +92,9 @@ class MainScreen(EventKeys, BackgroundWork):
         for wid in ("detail", "profile"):  # read-only panes: Tab skips them
             self.query_one(f"#{wid}").can_focus = False
         self.detail.half_stars = self.engine.half_stars
-        self.query_one("#catalogue-table").focus()
+        # At once: ``focus()`` lands after the app's queue, which may be after a person (or the
+        # pilot) already moved to another list, and would then pull the focus back.
+        self.set_focus(self.query_one("#catalogue-table"))
         self._mark_focus()
         if self.app.user_id is not None:
             self.set_user(self.app.user_id)
@@ -273,7 +275,7 @@ class MainScreen(EventKeys, BackgroundWork):
         (a movie not in the table is selected for the detail pane only)."""
         self.selected = item_id
         if self.catalogue.select(item_id):
-            self.catalogue.table.focus()
+            self.set_focus(self.catalogue.table)  # at once, as in ``select_recommendation``
         self.load_movie(item_id)
 
     def select_recommendation(self, rank: int) -> int:
@@ -284,7 +286,8 @@ class MainScreen(EventKeys, BackgroundWork):
             raise IndexError(f"no recommendation at rank {rank}")
         table = self.recs.table
         if not table.has_focus:
-            table.focus()
+            self.set_focus(table)  # now, not after the queue: a highlight already queued from another
+            # list (e.g. the catalogue refilled) must find this list active and leave the selection
         table.move_cursor(row=rank - 1, animate=False)
         item = recs.items[rank - 1].item_id
         self.selected = item
@@ -341,7 +344,7 @@ class MainScreen(EventKeys, BackgroundWork):
         similar) movie is the selected one, so the next key acts on what is visibly selected."""
         self.catalogue.show_rows(message.rows, f"more like {plain(message.title)} (/ to search)")
         self.similar = message.similar
-        self.catalogue.table.focus()
+        self.set_focus(self.catalogue.table)  # at once, as in ``select_recommendation``
         item = self.catalogue.selected_item()
         if item is not None:
             self.selected = item
