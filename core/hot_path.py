@@ -129,8 +129,9 @@ class HotPath(UserViews):
             user_id = self._check_user(user_id)
             k = self._check_k(k)
             self._store_ready()
-            state = self._state(user_id)
             sw.lap("validate")
+            state = self._state(user_id)  # a user's first view reads the history and folds it in
+            sw.lap("foldin")
             result = self._rank(user_id, state, k, sw)
             state.last = result
             return result
