@@ -22,6 +22,12 @@ A crash between the steps leaves the user behind; the retry (or a catch-up) repe
 no-op and does step 2. A catch-up re-runs step 1 for every logged event, so a global slot that
 lost writes (a master killed before its replica caught up) is repaired as well.
 
+Scripts, not functions. Both steps (and the seed) are sent with EVALSHA, which redis-py reloads
+on NOSCRIPT; the single-node store calls its write as a Redis Function (``store_script``). On a
+cluster a function library would have to be loaded on every primary, and again on every node that
+is added or promoted, while a real Redis caches a script's compiled form by its sha, so FCALL
+would not make a step cheaper there (it pays on fakeredis, which recompiles every EVALSHA).
+
 What is the same as on one server: the key schema, the reads, the store bound to its event log
 (step 1 refuses a store whose epoch names another log), the global keys checked on every write
 (a missing popularity set or user registry is ``lost``: the epoch is dropped and the next catch-up

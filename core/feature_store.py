@@ -1,9 +1,10 @@
 """Online features over the Redis protocol: fakeredis in-process by default, or a real server.
 
-One round trip per event: a server-side Lua script (``store_script``) checks the user's applied
-``last_event_id`` and applies the event atomically, so a retried write never double-counts and no
-transaction retry loop is needed. Every call runs under a total deadline (``store_connection``).
-The store is bound to one event log (its id in the epoch): another home's log is refused.
+One round trip per event: a server-side Lua script (``store_script``; FCALL or EVALSHA) checks the
+user's applied ``last_event_id`` and applies the event atomically, so a retried write never
+double-counts and no transaction retry loop is needed. Every call runs under a total deadline
+(``store_connection``). The store is bound to one event log (its id in the epoch): another home's
+log is refused.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from recsys_tui.core.store_connection import (
     deadline,
     redact,
 )
-from recsys_tui.core.store_script import APPLY_LUA
+from recsys_tui.core.store_script import WriteScript
 
 RECENT_CAP = 50
 LOCK_TTL_MS = 60_000
@@ -40,11 +41,13 @@ SCRIPT_COMMANDS = ("hget", "hmget", "exists", "sismember", "hincrby", "lpush", "
 """What the write scripts run (a Redis ACL checks each command inside a script too; the cluster's
 user step increments counts with HINCRBY)."""
 ACL_COMMANDS = ("ping", "exists", "hget", "hgetall", "hset", "zrange", "zrevrange", "zscore", "zadd", "sadd",
-                "lrange", "get", "set", "del", "scan", "evalsha", "eval", "script|load", "multi", "exec",
+                "lrange", "get", "set", "del", "scan", "fcall", "function|load", "evalsha", "eval",
+                "script|load", "multi", "exec",
                 *[c for c in SCRIPT_COMMANDS if c not in ("exists", "hget", "hset", "zadd", "sadd", "set")])
 """Every command the store sends: a Redis ACL user needs only these, on keys ``rs:v1:*``, e.g.
 ``ACL SETUSER app on >PASSWORD resetkeys ~rs:v1:* resetchannels -@all +ping +exists ...``. Without
-``+config|get`` the store cannot read ``maxmemory-policy`` and warns instead of checking it."""
+``+config|get`` the store cannot read ``maxmemory-policy`` and warns instead of checking it; without
+``+fcall``/``+function|load`` the write runs as a script (EVALSHA) instead of a function."""
 
 __all__ = ["RECENT_CAP", "FeatureStore", "StoreError", "StoreUrlError", "UserFeatures", "redact"]
 
@@ -79,7 +82,8 @@ class FeatureStore:
         """Things a person should know (TLS verification off, eviction policy unknown)."""
         self.notes: list[str] = []
         """What the store repaired (keys found missing and rebuilt from the log)."""
-        self._script = client.register_script(APPLY_LUA) if client is not None else None
+        self.writer = WriteScript(client) if client is not None else None
+        """Sends the write script (FCALL or EVALSHA; None for a cluster, which has its own two)."""
         self._policy_checked = kind != "redis"
 
     @staticmethod
@@ -165,15 +169,12 @@ class FeatureStore:
              version: str) -> tuple[str, str]:
         """One script call for ``batch`` (events of one user in id order, each with the event it
         undoes); retried once after a connection error (the script is idempotent)."""
-        args = self._args(user_id, batch, prev, emb, version)
-        for attempt in (0, 1):
-            try:
-                reply = self._script(keys=self._user_keys(user_id), args=args)
-                return reply[0].decode(), reply[1].decode()
-            except REDIS_ERRORS:
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
+        args, user_keys = self._args(user_id, batch, prev, emb, version), self._user_keys(user_id)
+        try:
+            reply = self.writer(user_keys, args)  # type: ignore[misc]
+        except REDIS_ERRORS:
+            reply = self.writer(user_keys, args)  # type: ignore[misc]
+        return reply[0].decode(), reply[1].decode()
 
     def _refuse_foreign(self, owner: str) -> StoreError:
         return StoreError(f"feature store {self.url} holds the features of another event log (id "

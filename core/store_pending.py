@@ -7,11 +7,14 @@ searches and re-ranks while the server works, and reads the reply before the cal
 event is still acknowledged only after the store applied it (the same script, exactly once by
 event id); only the wait overlaps the engine's own work.
 
-Anything but a plain ``applied``/``already`` reply (a connection error, NOSCRIPT after a server
-restart, an ACL refusal, ``gap``, ``unseeded``, ``lost``, ``foreign``) is handed to the store's
-synchronous ``apply``, which resends the same idempotent script and handles it as before. The
-embedded store (fakeredis runs a script inside the send) and Redis Cluster (two slot-local
-scripts) are not overlapped: ``begin`` returns None and the caller writes synchronously.
+The write is sent as the store's writer would send it (FCALL of the loaded function, or EVALSHA
+where the server has no functions). Anything but a plain ``applied``/``already`` reply (a
+connection error, "function not found" or NOSCRIPT after a server restart or flush, an ACL
+refusal, ``gap``, ``unseeded``, ``lost``, ``foreign``) is handed to the store's synchronous
+``apply``, which loads what is missing, resends the same idempotent script and handles the rest
+as before. The embedded store (fakeredis runs a script inside the send) and Redis Cluster (two
+slot-local scripts) are not overlapped: ``begin`` returns None and the caller writes
+synchronously.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ def begin(store: FeatureStore, event: Event, embedding: np.ndarray | None, versi
     try:
         with deadline():
             conn = pool.get_connection()
-            conn.send_command("EVALSHA", store._script.sha, len(keys), *keys, *args)
+            conn.send_command(*store.writer.request(keys, args))
     except (*REDIS_ERRORS, redis.RedisError):
         _drop(store, conn, broken=True)
         conn = None
@@ -70,7 +73,7 @@ def finish(pending: PendingWrite) -> str:
                 reply = conn.read_response()
         except REDIS_ERRORS:
             _drop(store, conn, broken=True)
-        except redis.RedisError:  # NOSCRIPT, NOPERM…: the connection is fine, the sync path says why
+        except redis.RedisError:  # not loaded, NOPERM…: the connection is fine, the sync path says why
             _drop(store, conn, broken=False)
         else:
             _drop(store, conn, broken=False)

@@ -8,6 +8,7 @@ import pytest
 from recsys_tui.core.feature_store import FeatureStore
 from recsys_tui.core.keys import EPOCH
 from recsys_tui.core.results import STEPS
+from recsys_tui.core.store_script import LIBRARY
 from recsys_tui.training.bench import BenchError, BenchOptions, percentiles, run
 from recsys_tui.training.bench_synthetic import recall_at_k
 
@@ -78,6 +79,7 @@ def test_bench_contended_reference_heavy_users_and_threads(home):
     ref = report["reference_ms"]
     assert 0 < ref["p50"] <= ref["p99"] and set(ref["parts_ms"]) == {"solve", "search", "store"}
     assert 0 < ref["script_call_ms"]["p50"] <= ref["script_call_ms"]["p99"]
+    assert ref["script_call_command"] == "FCALL"  # the floor is timed the way the engine writes
     quiet = report["event_to_recs_ms"]
     assert report["ratio_to_reference"]["p50"] == pytest.approx(quiet["p50"] / ref["p50"])
     heavy = report["heavy_users"]
@@ -93,11 +95,15 @@ def test_bench_contended_reference_heavy_users_and_threads(home):
 
 @pytest.mark.redis
 def test_bench_real_redis_cleans_up_and_refuses_live_store(home, redis_server):
-    report = run(home, BenchOptions(events=50, warmup=5, redis_url=redis_server.url, batch_runs=1))
+    report = run(home, BenchOptions(events=50, warmup=5, redis_url=redis_server.url, batch_runs=1,
+                                    reference=True))
     assert report["store"] == "redis" and report["degraded_events"] == 0
     assert report["store_keys_removed"] > 0
+    assert report["reference_ms"]["script_call_command"] == "FCALL"
     store = FeatureStore.open(redis_server.url)
     assert store.all_keys() == [], "the bench leaves no keys behind"
+    names = [lib[1].decode() for lib in store.client.function_list()]
+    assert names == [LIBRARY], "only the write's library stays loaded (the floor's is deleted)"
     store.client.hset(EPOCH, mapping={"seed": "live"})
     with pytest.raises(BenchError, match="already holds"):
         run(home, BenchOptions(events=10, redis_url=redis_server.url))

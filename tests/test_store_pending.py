@@ -44,6 +44,7 @@ def test_a_personal_users_write_is_overlapped_and_lands_once(engine, monkeypatch
         assert result.degraded is None and result.after.personal
         assert result.timings.steps["features"] > 0
     assert seen == ["sent", "applied"] * 3
+    assert engine.store.writer.command == "FCALL"
     assert store_matches_log(engine) == []
     assert engine.store.user(1).counts["rating"] == 3
     assert engine.store.user(1).last_event_id == result.event_id
@@ -57,14 +58,17 @@ def test_a_cold_start_users_write_is_not_overlapped(engine, monkeypatch):
     assert store_matches_log(engine) == []
 
 
-def test_noscript_after_a_flush_goes_through_apply(engine, monkeypatch):
+def test_function_not_found_after_a_flush_goes_through_apply(engine, monkeypatch):
     engine.record(2, 50, "rating", 4)
+    assert engine.store.writer.command == "FCALL"
+    engine.store.client.function_flush()
     engine.store.client.script_flush()
     seen = spy(monkeypatch)
     result = engine.record(2, 60, "rating", 5)
     assert result.degraded is None
-    assert seen == ["sent", "applied"]  # NOSCRIPT read, then apply reloaded and ran the script
+    assert seen == ["sent", "applied"]  # "function not found" read, then apply reloaded and resent
     assert store_matches_log(engine) == []
+    assert engine.store.user(2).counts["rating"] == 2
 
 
 def test_a_connection_cut_between_send_and_reply_is_retried_once(engine, redis_server, monkeypatch):

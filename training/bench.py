@@ -36,7 +36,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from recsys_tui.common.errors import RecsysError
@@ -46,7 +45,8 @@ from recsys_tui.core.home import Home
 from recsys_tui.core.index import HNSW_EF_CONSTRUCTION, HNSW_M, INDEX_KINDS
 from recsys_tui.core.keys import NAMESPACE
 from recsys_tui.core.results import STEPS
-from recsys_tui.core.threads import pin, pools
+from recsys_tui.core.threads import pools
+from recsys_tui.training.bench_reference import run_reference
 from recsys_tui.training.bench_synthetic import (
     MIN_SYNTHETIC_ITEMS,
     peak_rss_mb,
@@ -212,71 +212,6 @@ def run_contended(engine: Engine, plan: list[tuple[int, int, str, int | None]], 
         out = run_events(engine, plan, 0, say)
     return {"processes": n, "events": out["events"], "event_to_recs_ms": out["event_to_recs_ms"],
             "steps_ms": out["steps_ms"], "events_per_s": out["events_per_s"]}
-
-
-def run_reference(engine: Engine, reps: int, say: Say) -> dict:
-    """The bare minimum of one event, timed alone: a NumPy fold-in solve for a typical user, one
-    FAISS search (k=10) on the engine's index, one write pipeline (the same commands the script
-    runs) to the engine's store, under the same thread pins as the engine."""
-    say(f"reference: {reps:,} × (solve + search + store pipeline)")
-    pin()
-    y_all = engine.model.item_factors if engine.is_embedding else None
-    raw_index = engine.index.index if engine.index is not None else None
-    lengths = sorted((len(engine.trained.history(u)[0]), u) for u in engine.trained.users.ids.tolist())
-    user = lengths[len(lengths) // 2][1]
-    idx, values = engine.trained.history(user)
-    dim = y_all.shape[1] if y_all is not None else 64
-    gram = (y_all.astype(np.float64).T @ y_all.astype(np.float64) + 0.1 * np.eye(dim)) \
-        if y_all is not None else np.eye(dim)
-    client = engine.store.client
-    tag = f"{NAMESPACE}:bench:{{ref}}"
-    emb = np.zeros(dim, np.float32).tobytes()
-    parts: dict[str, list[float]] = {"solve": [], "search": [], "store": []}
-    total = []
-    for n in range(reps):
-        t0 = time.perf_counter_ns()
-        if y_all is not None:
-            y = y_all[idx].astype(np.float64)
-            c = 1.0 + values.astype(np.float64)
-            vec = np.linalg.solve(gram + (y.T * (c - 1.0)) @ y, y.T @ c).astype(np.float32)
-        else:
-            vec = np.zeros(dim, np.float32)
-        t1 = time.perf_counter_ns()
-        if raw_index is not None:
-            raw_index.search(vec[None, :], K)
-        t2 = time.perf_counter_ns()
-        pipe = client.pipeline(transaction=True)
-        pipe.hincrby(f"{tag}:meta", "n_rating", 1)
-        pipe.zincrby(f"{tag}:pop", 1, str(n % 1000))
-        pipe.lpush(f"{tag}:recent", f"{n}:1:rating:4")
-        pipe.ltrim(f"{tag}:recent", 0, 49)
-        pipe.set(f"{tag}:emb", emb)
-        pipe.hset(f"{tag}:meta", mapping={"last_event_id": n, "emb_version": "ref"})
-        pipe.execute()
-        t3 = time.perf_counter_ns()
-        parts["solve"].append((t1 - t0) / 1e6)
-        parts["search"].append((t2 - t1) / 1e6)
-        parts["store"].append((t3 - t2) / 1e6)
-        total.append((t3 - t0) / 1e6)
-    client.delete(f"{tag}:meta", f"{tag}:pop", f"{tag}:recent", f"{tag}:emb")
-    return {"reps": reps, "history_len": len(idx), **percentiles(total, (50, 99)),
-            "parts_ms": {k: percentiles(v, (50, 99)) for k, v in parts.items()},
-            "script_call_ms": percentiles(_empty_script_calls(client, tag, emb, min(reps, 500)), (50, 99))}
-
-
-def _empty_script_calls(client: Any, tag: str, emb: bytes, reps: int) -> list[float]:
-    """Times of one EVALSHA of a script that does nothing, with the event write's seven keys and
-    arguments: the store's floor for any one-round-trip write (no command runs inside)."""
-    script = client.register_script("return 0")
-    keys = [f"{tag}:k{n}" for n in range(7)]
-    args = ["0" * 32, 0, 50, emb, "v0000-ref@0", 1, 1, "+", "rating", 1, "1:1:rating:4", 0]
-    script(keys=keys, args=args)  # loads it once
-    out = []
-    for _ in range(reps):
-        t0 = time.perf_counter_ns()
-        script(keys=keys, args=args)
-        out.append((time.perf_counter_ns() - t0) / 1e6)
-    return out
 
 
 def run_heavy_users(engine: Engine, seed: int) -> dict:

@@ -58,8 +58,9 @@ def headline_table(report: dict) -> Table:
         table.add_row("engine ÷ reference", f"{ratio['p50']:.2f}×", "", f"{ratio['p99']:.2f}×", "")
         if "script_call_ms" in ref:
             floor = ref["script_call_ms"]
+            command = ref.get("script_call_command", "EVALSHA")
             table.add_row("empty script call (store floor)", _ms(floor["p50"]), "", _ms(floor["p99"]),
-                          "one EVALSHA, no command inside; the features step is one such call")
+                          f"one {command}, no command inside; the features step is one such call")
     return table
 
 
