@@ -92,8 +92,8 @@ class MainScreen(EventKeys, BackgroundWork):
         for wid in ("detail", "profile"):  # read-only panes: Tab skips them
             self.query_one(f"#{wid}").can_focus = False
         self.detail.half_stars = self.engine.half_stars
-        # At once: ``focus()`` lands after the app's queue, which may be after a person (or the
-        # pilot) already moved to another list, and would then pull the focus back.
+        # At once: ``focus()`` lands after the app's queue, which may be after a person (or a script)
+        # already moved to another list, and would then pull the focus back.
         self.set_focus(self.query_one("#catalogue-table"))
         self._mark_focus()
         if self.app.user_id is not None:
