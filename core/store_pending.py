@@ -10,8 +10,9 @@ event id); only the wait overlaps the engine's own work.
 Anything but a plain ``applied``/``already`` reply (a connection error, NOSCRIPT after a server
 restart, an ACL refusal, ``gap``, ``unseeded``, ``lost``, ``foreign``) is handed to the store's
 synchronous ``apply``, which resends the same idempotent script and handles it as before. The
-embedded store (fakeredis runs a script inside the send) and Redis Cluster (two slot-local
-scripts) are not overlapped: ``begin`` returns None and the caller writes synchronously.
+embedded store (fakeredis runs a script inside the send) is not overlapped: ``begin`` returns None
+and the caller writes synchronously. Redis Cluster's two slot-local scripts have their own
+overlap, in order (``core.cluster_pending``).
 """
 
 from __future__ import annotations
