@@ -4,12 +4,17 @@ unusual reply handed to the store's synchronous ``apply``."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import redis
 from recsys_tui.core import cluster_pending, keys
 from recsys_tui.core.cluster_store import ClusterFeatureStore
 from recsys_tui.core.engine import Engine
 from recsys_tui.faults.verify import store_matches_log
+from recsys_tui.faults.workload import event_stream, play
+
+from tests.pg_server import RedisClusterServers
 
 pytestmark = pytest.mark.redis
 
@@ -146,3 +151,61 @@ def test_a_lost_reply_of_step_1_never_lets_step_2_run_ahead(engine, redis_cluste
     assert result.degraded is None
     assert store_matches_log(engine) == []
     assert engine.store.user(6).counts["rating"] == 2
+
+
+def _recover(engine: Engine, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while engine.reconnect() is not None:
+        assert time.monotonic() < deadline, f"store never came back: {engine.degraded}"
+        time.sleep(0.5)
+
+
+def _port(engine: Engine, key: str) -> int:
+    return int(engine.store.client.get_node_from_key(key).port)
+
+
+@pytest.mark.slow
+@pytest.mark.faults
+@pytest.mark.parametrize("victim", ["user", "global"])
+def test_a_master_killed_between_the_two_steps_loses_nothing_and_counts_nothing_twice(home, monkeypatch,
+                                                                                     victim):
+    """``user``: step 1 landed, the user's master dies before step 2 is sent. ``global``: the
+    ``{g}`` master dies with step 1 in flight (its reply may or may not have been sent). Either way
+    the event is logged, the engine degrades (now or at the next event), and once the node is back
+    (empty) the store is rebuilt from the log exactly."""
+    cluster = RedisClusterServers(masters=3).start()
+    try:
+        engine = Engine.open(home, cluster.url)
+        g_port = _port(engine, keys.EPOCH)
+        user = next(u for u in range(1, 200) if _port(engine, keys.user_key(u, "meta")) != g_port)
+        stream = [e for e in event_stream(6, 80, [user, user + 1]) if e[0] != "undo"]
+        for event in stream[:40]:
+            play(engine, event)
+        port = _port(engine, keys.user_key(user, "meta")) if victim == "user" else g_port
+        send_user = cluster_pending.send_user
+
+        def kill_then_send(pending, *args):
+            cluster.kill(port)
+            send_user(pending, *args)
+
+        monkeypatch.setattr(cluster_pending, "send_user", kill_then_send)
+        result = engine.record(user, 1680, "rating", 5)
+        monkeypatch.undo()
+        assert engine.log.events(user)[-1].id == result.event_id
+        if victim == "user":  # step 2 cannot be sent: degraded now (step 1's reply may have been read)
+            assert result.degraded is not None
+        for event in stream[40:]:
+            play(engine, event)  # logged while the node is down
+        assert engine.degraded is not None
+        cluster.restart(port)
+        _recover(engine)
+        assert store_matches_log(engine) == []
+        fresh = Engine.open(home, cluster.url)
+        try:
+            assert [r.item_id for r in engine.recommend(user).items] == \
+                [r.item_id for r in fresh.recommend(user).items]
+        finally:
+            fresh.close()
+        engine.close()
+    finally:
+        cluster.stop()
