@@ -107,7 +107,8 @@ def test_an_emptied_cluster_refuses_step_1_and_is_rebuilt(engine, redis_cluster,
 def test_noscript_on_both_steps_goes_through_apply(engine, redis_cluster):
     engine.record(4, 50, "rating", 4)
     for port in redis_cluster.master_ports():
-        redis.Redis(port=port).script_flush()
+        with redis.Redis(port=port) as node:
+            node.script_flush()
     result = engine.record(4, 60, "rating", 5)
     assert result.degraded is None
     assert store_matches_log(engine) == []
