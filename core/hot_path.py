@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from recsys_tui.core import store_pending
+from recsys_tui.core import cluster_pending, store_pending
+from recsys_tui.core.cluster_pending import ClusterPending
 from recsys_tui.core.engine_base import DEFAULT_K, EngineError
 from recsys_tui.core.event_log import EVENT_KINDS, Event
 from recsys_tui.core.feature_store import StoreError
@@ -177,6 +178,10 @@ class HotPath(UserViews):
                 sw.skip()
             event = self.log.append(user_id, item_id, kind, rating, ts)
             sw.lap("log")
+            # On a Redis Cluster the global step needs only the event: sent now, read after the
+            # fold-in (core.cluster_pending); the user step follows it in order.
+            step1 = self._cluster_begin(event)
+            sw.lap("features")
             if self._missed(user_id, state, event):  # another process wrote this user meanwhile
                 state = self._state(user_id, refresh=True)
             else:
@@ -190,8 +195,17 @@ class HotPath(UserViews):
             sw.lap("foldin")
             # A personal list never reads the store, so its write is sent now and its reply read
             # after the search (core.store_pending); a popular list reads the counts it writes.
-            pending = self._apply_begin(event, state) if state.personal else None
-            if pending is None:
+            pending: PendingWrite | ClusterPending | None = None
+            if step1 is not None:
+                cluster_pending.send_user(step1, state.vector, embedding_tag(self.version,
+                                                                             state.last_event_id))
+                pending = step1
+            elif state.personal:
+                pending = self._apply_begin(event, state)
+            if pending is not None and not state.personal:
+                self._apply_end(pending)
+                pending = None
+            elif pending is None:
                 self._apply(event, state)
             sw.lap("features")
             try:
@@ -262,9 +276,16 @@ class HotPath(UserViews):
             self._set_degraded(str(exc))
             return None
 
-    def _apply_end(self, pending: PendingWrite) -> None:
+    def _cluster_begin(self, event: Event) -> ClusterPending | None:
+        """Send a healthy cluster store's global step for ``event`` (else None: written later)."""
+        if self._degraded is not None:
+            return None
+        return cluster_pending.begin(self.store, event, self.log)
+
+    def _apply_end(self, pending: PendingWrite | ClusterPending) -> None:
+        finish = cluster_pending.finish if isinstance(pending, ClusterPending) else store_pending.finish
         try:
-            if store_pending.finish(pending) in ("unseeded", "lost"):
+            if finish(pending) in ("unseeded", "lost"):  # type: ignore[arg-type]
                 self._catch_up()  # Redis came back empty or lost keys: rebuild it from the log
         except StoreError as exc:
             self._set_degraded(str(exc))

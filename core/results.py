@@ -37,7 +37,9 @@ class Stopwatch:
         self._last = time.perf_counter_ns()
 
     def timings(self) -> Timings:
-        return Timings({k: v / 1e6 for k, v in self.ns.items()}, sum(self.ns.values()) / 1e6)
+        """Milliseconds per step, in ``STEPS`` order (a step may be lapped more than once)."""
+        order = sorted(self.ns, key=lambda k: STEPS.index(k) if k in STEPS else len(STEPS))
+        return Timings({k: self.ns[k] / 1e6 for k in order}, sum(self.ns.values()) / 1e6)
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ where the server has no functions). Anything but a plain ``applied``/``already``
 connection error, "function not found" or NOSCRIPT after a server restart or flush, an ACL
 refusal, ``gap``, ``unseeded``, ``lost``, ``foreign``) is handed to the store's synchronous
 ``apply``, which loads what is missing, resends the same idempotent script and handles the rest
-as before. The embedded store (fakeredis runs a script inside the send) and Redis Cluster (two
-slot-local scripts) are not overlapped: ``begin`` returns None and the caller writes
-synchronously.
+as before. The embedded store (fakeredis runs a script inside the send) is not overlapped:
+``begin`` returns None and the caller writes synchronously. Redis Cluster's two slot-local
+scripts have their own overlap, in order (``core.cluster_pending``).
 """
 
 from __future__ import annotations

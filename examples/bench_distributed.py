@@ -7,12 +7,14 @@ copies the trained default home (``recsys-tui --home H train`` first) into two "
 measures, in one run:
 
 1. event → fresh top-10 latency (p50/p99) in one process (``Engine.record``: log commit,
-   fold-in, store write, search, rerank);
-2. aggregate events/s with 4 processes (2 per home, distinct users) vs 1 process;
+   fold-in, store write, search, rerank), with each step's p50/p99/mean (``result.timings``);
+2. aggregate events/s with 4 processes (2 per home, distinct users) vs 1 process (``--rounds N``:
+   alternated N times, medians);
 3. cross-process freshness: a writer process records for user U; this process polls the engine
    every 250 ms (the app's timer) and times ack-in-A → visible-in-B, p50/p99.
 
-Everything is stopped and removed at the end. Numbers depend on the machine's load: say it.
+``--only latency`` (or any comma-separated subset) runs some sections. Everything is stopped and
+removed at the end. Numbers depend on the machine's load: say it.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ import psycopg
 from recsys_tui.core import artifacts
 from recsys_tui.core.engine import Engine
 from recsys_tui.core.home import Home
+from recsys_tui.core.results import STEPS
 from recsys_tui.faults.local_servers import PostgresServer, RedisClusterServers
 from recsys_tui.faults.workload import copy_home, event_stream, play
 
+SECTIONS = {"latency", "throughput", "freshness"}
 APP_POLL_S = 0.25  # the main screen's timer (tui/screens/main.py POLL_S)
 
 
@@ -92,6 +96,25 @@ def run_workers(homes: list[Home], cluster: RedisClusterServers, log_url: str, n
             "degraded": [r["degraded"] for r in results if r["degraded"]]}
 
 
+def throughput(homes: list[Home], cluster: RedisClusterServers, pg: PostgresServer,
+               args: argparse.Namespace, work: Path) -> dict:
+    """1 process then 4, ``--rounds`` times alternated (each on a new database); the speedup is
+    the median 4-process rate over the median 1-process rate (a busy machine moves single runs)."""
+    ones, fours = [], []
+    for n in range(args.rounds):
+        ones.append(run_workers(homes, cluster, new_db(pg, f"one{n}", args.async_commit), args.events, 1,
+                                work))
+        fours.append(run_workers(homes, cluster, new_db(pg, f"four{n}", args.async_commit), args.events,
+                                 4, work))
+    one = float(np.median([r["events_per_s"] for r in ones]))
+    four = float(np.median([r["events_per_s"] for r in fours]))
+    out: dict = {"one": ones[0], "four": fours[0], "speedup": four / one}
+    if args.rounds > 1:
+        out.update(rounds=args.rounds, one_events_per_s=[r["events_per_s"] for r in ones],
+                   four_events_per_s=[r["events_per_s"] for r in fours], one_median=one, four_median=four)
+    return out
+
+
 def freshness(homes: list[Home], cluster: RedisClusterServers, log_url: str, n: int, work: Path) -> dict:
     """A writer in home A records for one user; this process (home B) polls like the app does."""
     cluster.flush()
@@ -131,19 +154,35 @@ def freshness(homes: list[Home], cluster: RedisClusterServers, log_url: str, n: 
 
 
 def latency(home: Home, cluster: RedisClusterServers, log_url: str, n: int) -> dict:
+    """``n`` events through ``Engine.record`` after 50 unmeasured: the call's wall time and each
+    step's time (``result.timings.steps``, as ``recsys-tui bench`` reports them), p50/p99."""
     cluster.flush()
     engine = Engine.open(home, cluster.url, log_url=log_url)
     stream = event_stream(1, n + 50, list(range(1, 41)), undo_share=0.0)
     for event in stream[:50]:  # warm-up
         play(engine, event)
-    ms = []
+    ms: list[float] = []
+    steps: dict[str, list[float]] = {s: [] for s in STEPS}
     for event in stream[50:]:
         t0 = time.perf_counter()
-        play(engine, event)
+        result = play(engine, event)
         ms.append((time.perf_counter() - t0) * 1000)
+        for step in STEPS:
+            steps[step].append(result.timings.steps.get(step, 0.0))
     degraded = engine.degraded
     engine.close()
-    return {"events": n, "p50_ms": pct(ms, 50), "p99_ms": pct(ms, 99), "degraded": degraded}
+    return {"events": n, "p50_ms": pct(ms, 50), "p99_ms": pct(ms, 99), "degraded": degraded,
+            "steps_ms": {s: {"p50": pct(v, 50), "p99": pct(v, 99), "mean": float(np.mean(v))}
+                         for s, v in steps.items()}}
+
+
+def step_table(result: dict) -> str:
+    """The latency section's per-step p50/p99/mean as a small text table."""
+    rows = [f"  {'step':<10}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}"]
+    for step, q in result["steps_ms"].items():
+        rows.append(f"  {step:<10}{q['p50']:>9.3f}{q['p99']:>9.3f}{q['mean']:>9.3f}")
+    rows.append(f"  {'record()':<10}{result['p50_ms']:>9.3f}{result['p99_ms']:>9.3f}")
+    return "\n".join(rows)
 
 
 def main() -> int:
@@ -155,7 +194,16 @@ def main() -> int:
     parser.add_argument("--async-commit", action="store_true",
                         help="PostgreSQL synchronous_commit=off (no WAL fsync wait per event; see "
                              "docs/DISTRIBUTED.md §1 for what that risks)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="throughput: alternate 1 and 4 processes this many times (medians)")
+    parser.add_argument("--only", default="latency,throughput,freshness",
+                        help="comma-separated sections to run (default: all three)")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    args.only = set(args.only.split(","))
+    if not args.only or not args.only <= SECTIONS:
+        parser.error(f"--only takes a comma-separated subset of {', '.join(sorted(SECTIONS))}")
     src = Home.resolve(args.home)
     pg, cluster = PostgresServer(), RedisClusterServers(masters=3)
     work = Path(tempfile.mkdtemp(prefix="recsys-dist-bench-"))
@@ -173,15 +221,17 @@ def main() -> int:
         homes = [copy_home(src, work / "host-a"), copy_home(src, work / "host-b")]
         out = {"load_avg": os.getloadavg(), "cpus": os.cpu_count(), "async_commit": args.async_commit}
         mode = args.async_commit
-        out["latency"] = latency(homes[0], cluster, new_db(pg, "lat", mode), args.events)
-        print("event → top-10 (1 process):", json.dumps(out["latency"]), flush=True)
-        one = run_workers(homes, cluster, new_db(pg, "one", mode), args.events, 1, work)
-        four = run_workers(homes, cluster, new_db(pg, "four", mode), args.events, 4, work)
-        out["throughput"] = {"one": one, "four": four,
-                             "speedup": four["events_per_s"] / one["events_per_s"]}
-        print("throughput:", json.dumps(out["throughput"]), flush=True)
-        out["freshness"] = freshness(homes, cluster, new_db(pg, "fresh", mode), args.fresh_events, work)
-        print("cross-process freshness:", json.dumps(out["freshness"]), flush=True)
+        if "latency" in args.only:
+            out["latency"] = latency(homes[0], cluster, new_db(pg, "lat", mode), args.events)
+            print("event → top-10 (1 process):", json.dumps(out["latency"]), flush=True)
+            print(step_table(out["latency"]), flush=True)
+        if "throughput" in args.only:
+            out["throughput"] = throughput(homes, cluster, pg, args, work)
+            print("throughput:", json.dumps(out["throughput"]), flush=True)
+        if "freshness" in args.only:
+            out["freshness"] = freshness(homes, cluster, new_db(pg, "fresh", mode), args.fresh_events,
+                                         work)
+            print("cross-process freshness:", json.dumps(out["freshness"]), flush=True)
         out["load_avg_after"] = os.getloadavg()
         if args.json:
             Path(args.json).write_text(json.dumps(out, indent=2))

@@ -1,0 +1,144 @@
+"""The Redis Cluster write overlapped with the engine's own work, its two steps kept in order.
+
+``core.cluster_store`` applies an event in two slot-local scripts, the global step (``{g}``:
+seen bit, popularity, watermark) strictly before the user step (``{u:ID}``: counts, recent list,
+embedding, ``last_event_id``). Written synchronously that is four waits per event (read the user's
+``last_event_id``, read the user's backlog from the log, step 1, step 2). On the hot path the
+engine knows more: the log's append returned the user's previous event id (``prev_id``, exact
+under the log's per-user lock), which is what the store must hold for this one event to apply.
+So:
+
+1. right after the log commit, step 1 is sent for the event (it needs nothing from the fold-in);
+2. after the fold-in its reply is read, and only if it says ``applied`` step 2 is sent with
+   ``prev_id`` as the expected ``last_event_id`` and the new embedding;
+3. after the search and re-rank step 2's reply is read.
+
+Each wait overlaps engine work, and the order of the two steps is today's: step 2 is sent only
+once step 1's reply said it landed, so a user's features never run ahead of the global slot (the
+proof in ``core.cluster_store`` holds unchanged), and step 1 still refuses another log's store
+before anything is written to a user's slot. Anything else — a connection error, NOSCRIPT, a
+MOVED slot, ``unseeded``/``foreign``/``lost`` from step 1, or step 2 finding another
+``last_event_id`` (another process's event not yet in the store, a lost meta hash) — goes through
+the store's synchronous ``apply``, which re-reads, resends the same idempotent steps and handles
+it as before. The event is acknowledged only after the store applied it, exactly once by id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import numpy as np
+import redis
+from recsys_tui.core import keys
+from recsys_tui.core.cluster_store import ClusterFeatureStore
+from recsys_tui.core.event_log import Event, EventLog
+from recsys_tui.core.feature_store import RECENT_CAP, REDIS_ERRORS, _encode_recent
+from recsys_tui.core.store_connection import deadline
+from redis.connection import AbstractConnection, ConnectionPool
+
+
+@dataclass
+class ClusterPending:
+    """One event's cluster write in flight: ``stage`` is ``global`` (step 1 sent on ``conn``),
+    ``user`` (step 2 sent on ``conn``) or ``sync`` (``finish`` applies synchronously)."""
+
+    store: ClusterFeatureStore
+    event: Event
+    log: EventLog | None
+    stage: str
+    conn: AbstractConnection | None = None
+    pool: ConnectionPool | None = None
+    embedding: np.ndarray | None = None
+    version: str = ""
+
+
+def begin(store: object, event: Event, log: EventLog | None) -> ClusterPending | None:
+    """Send step 1 for ``event`` without waiting; None unless ``store`` is a cluster store and the
+    log said the user's previous event (an undo marker, or no ``prev_id``: the synchronous path)."""
+    if not isinstance(store, ClusterFeatureStore) or event.prev_id is None or event.kind == "undo":
+        return None
+    pending = ClusterPending(store, event, log, "sync")
+    args = [store.log_id, event.id, event.item_id, 1, event.user_id]
+    _send(pending, keys.EPOCH, "_global", store._global_keys(), args, "global")
+    return pending
+
+
+def send_user(pending: ClusterPending, embedding: np.ndarray | None, version: str) -> None:
+    """Read step 1's reply; if it landed, send step 2 (expected ``last_event_id`` = ``prev_id``)."""
+    pending.embedding, pending.version = embedding, version
+    if pending.stage != "global":
+        return
+    reply = _read(pending)
+    if not (isinstance(reply, list) and len(reply) == 2 and reply[0] == b"applied"):
+        pending.stage = "sync"  # a refusal or an error: the synchronous apply says why
+        return
+    event = pending.event
+    emb = b"" if embedding is None else np.asarray(embedding, np.float32).tobytes()
+    args = [event.prev_id, event.id, event.ts, emb, version if embedding is not None else "", RECENT_CAP,
+            f"n_{event.kind}", 1, _encode_recent(event), ""]
+    user_keys = [keys.user_key(event.user_id, f) for f in ("meta", "recent", "emb")]
+    _send(pending, user_keys[0], "_user", user_keys, args, "user")
+
+
+def finish(pending: ClusterPending) -> str:
+    """Read step 2's reply: ``applied``; anything else goes through the store's ``apply``."""
+    if pending.stage == "global":  # step 2 was never sent: read step 1 first, then apply
+        _read(pending)
+    elif pending.stage == "user":
+        reply = _read(pending)
+        if reply == 2:
+            pending.store.notes.append(f"user {pending.event.user_id} meta missing (evicted or deleted): "
+                                       "rebuilt from the log")
+        if reply in (1, 2):
+            return "applied"
+    return pending.store.apply(pending.event, pending.embedding, pending.version, None, pending.log)
+
+
+def _send(pending: ClusterPending, route: str, script: str, script_keys: list[str], args: list,
+          stage: str) -> None:
+    """Send the store's ``script`` (``_global``, ``_user``) on a connection to the master of
+    ``route``'s slot; stage ``sync`` on any error."""
+    pending.stage, pending.conn, pending.pool = "sync", None, None
+    try:
+        with deadline():
+            client = pending.store.client  # connects on first use; the scripts are registered then
+            sha = getattr(pending.store, script).sha
+            pool = client.get_redis_connection(client.get_node_from_key(route)).connection_pool
+            conn = pool.get_connection()
+            pending.conn, pending.pool = conn, pool
+            conn.send_command("EVALSHA", sha, len(script_keys), *script_keys, *args)
+    except (*REDIS_ERRORS, redis.RedisError):
+        _release(pending, broken=True)
+        return
+    pending.stage = stage
+
+
+def _read(pending: ClusterPending) -> object:
+    """The reply of the script in flight (None after an error; the connection goes back to its pool)."""
+    pending.stage = "sync"
+    if pending.conn is None:
+        return None
+    try:
+        with deadline():
+            reply = pending.conn.read_response()
+    except REDIS_ERRORS:
+        _release(pending, broken=True)
+        return None
+    except redis.RedisError:  # NOSCRIPT, MOVED, NOPERM…: the connection is fine, apply says why
+        _release(pending, broken=False)
+        return None
+    _release(pending, broken=False)
+    return reply
+
+
+def _release(pending: ClusterPending, broken: bool) -> None:
+    """Give the connection back to its node's pool (disconnected first when it may hold half a reply)."""
+    conn, pool = pending.conn, pending.pool
+    pending.conn = pending.pool = None
+    if conn is None or pool is None:
+        return
+    if broken:
+        with contextlib.suppress(*REDIS_ERRORS):
+            conn.disconnect()
+    pool.release(conn)
