@@ -79,8 +79,10 @@ class ReadSide(UserViews):
         """
         with self._lock:
             logged = set(self.log.last_per_user())
-            rows = [self._summary(u, False, u in logged) for u in sorted(self.dataset.users)]
-            rows += [self._summary(u, True, u in logged) for u in self.log.registered_users()]
+            rows = self.catalogue.user_summaries(sorted(self.dataset.users))
+            rows += self.catalogue.user_summaries(list(self.log.registered_users()), new=True)
+            if logged:  # only users with logged events need the log's count added
+                rows = [self._logged(row) if row.user_id in logged else row for row in rows]
             return rows
 
     def user(self, user_id: int) -> UserSummary:
@@ -90,9 +92,11 @@ class ReadSide(UserViews):
 
     def _summary(self, user_id: int, new: bool, logged: bool) -> UserSummary:
         row = self.catalogue.user_summary(user_id, new=new)
-        if not logged:
-            return row
-        here = sum(e.kind == "rating" for e in self.log.events(user_id))
+        return self._logged(row) if logged else row
+
+    def _logged(self, row: UserSummary) -> UserSummary:
+        """``row`` with the user's rating events logged here added to its count."""
+        here = sum(e.kind == "rating" for e in self.log.events(row.user_id))
         return dataclasses.replace(row, n_ratings=row.n_ratings + here)
 
     def history(self, user_id: int) -> list[HistoryEntry]:
