@@ -11,6 +11,7 @@ the ratings); the favourite genres of every user are one sort, on first use.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -56,6 +57,7 @@ class Catalogue:
         self._liked = s.liked
         self._top_genres: np.ndarray | None = None
         self._genre_masks: dict[str, np.ndarray] = {}
+        self._made: list[MovieRow] | None = None
 
     def has_item(self, item_id: int) -> bool:
         return item_id in self.movies
@@ -105,8 +107,19 @@ class Catalogue:
                     hits = hits[_find(self._hay[hits], word) >= 0]
             starts = at[hits] == 0
             hits = np.concatenate((hits[starts], hits[~starts]))
-        chosen = self._by_popularity[hits if limit is None else hits[:limit]].tolist()
-        return [self._row_at(p, ratings.get(int(self.item_ids[p]))) for p in chosen]
+        chosen = self._by_popularity[hits if limit is None else hits[:limit]]
+        made = self._rows()
+        if not ratings:
+            return [made[p] for p in chosen.tolist()]
+        return [made[p] if (r := ratings.get(i)) is None else dataclasses.replace(made[p], your_rating=r)
+                for p, i in zip(chosen.tolist(), self.item_ids[chosen].tolist(), strict=True)]
+
+    def _rows(self) -> list[MovieRow]:
+        """One row per catalogue position without a rating (rows are immutable, so every search
+        hands out the same objects: a search of the whole catalogue is a list of references)."""
+        if self._made is None:
+            self._made = [self._row_at(n) for n in range(len(self.item_ids))]
+        return self._made
 
     def _user_top_genres(self) -> np.ndarray:
         """users × TOP_GENRES: each user's most-liked genres (films rated 4 or more), as columns

@@ -65,6 +65,20 @@ class ReadSide(UserViews):
             except ValueError as exc:
                 raise EngineError(str(exc)) from None
 
+    def search_if_free(self, text: str = "", genre: str | None = None, user_id: int | None = None,
+                       limit: int | None = 200) -> list[MovieRow] | None:
+        """``search`` when no other call holds the engine right now, else None (never waits: the
+        app calls this on its UI thread and searches in a worker when it gets None). A refused
+        query (unknown genre or user) also gives None, so the worker reports it as it always has."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            return self.search(text, genre, user_id, limit)
+        except EngineError:
+            return None
+        finally:
+            self._lock.release()
+
     def movie(self, item_id: int, user_id: int | None = None) -> MovieRow:
         with self._lock:
             item_id = self._check_item(item_id)

@@ -112,3 +112,15 @@ def test_ids_and_counts_equal_unique(raw):
     ids, counts = ids_and_counts(np.asarray(raw, np.int64))
     want_ids, want_counts = np.unique(np.asarray(raw, np.int64), return_counts=True)
     assert ids.tolist() == want_ids.tolist() and counts.tolist() == want_counts.tolist()
+
+
+def test_rows_carry_the_users_ratings_and_searches_share_nothing_else(ml100k_catalogue):
+    cat = ml100k_catalogue
+    mine = {50: 4.5, 181: 1.0}
+    rows = cat.search("star wars", ratings=mine, limit=None)
+    assert {r.item_id: r.your_rating for r in rows if r.item_id in mine} == {50: 4.5}
+    assert all(r.your_rating is None for r in rows if r.item_id not in mine)
+    again = cat.search("star wars", limit=None)
+    assert all(r.your_rating is None for r in again)  # the rated copy did not leak
+    assert [r.item_id for r in again] == [r.item_id for r in rows]
+    assert again[0] == cat.row(again[0].item_id)
