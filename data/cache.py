@@ -100,6 +100,8 @@ def write_cache(data_root: Path, dataset: Dataset, name: str = DEFAULT_DATASET,
             "cleaned": dataset.info.get("cleaned", {}),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        # the engine opens on this (``summary``); written now so the first start is as fast as any
+        save_summary(tmp, summarise(dataset), manifest["sha256"]["ratings.npz"])
         publish_dir(tmp, final)
     return final
 

@@ -61,14 +61,16 @@ def clean_user(user: UserInfo) -> UserInfo:
 
 def clean_dataset(dataset: Dataset) -> tuple[Dataset, dict[str, int]]:
     """(the dataset with every text field cleaned, how many titles/genre lists/users changed)."""
-    movies = {i: clean_movie(m) for i, m in dataset.movies.items()}
-    users = {i: clean_user(u) for i, u in dataset.users.items()}
+    movies = {i: c for i, m in dataset.movies.items() if (c := clean_movie(m)) is not m}
+    users = {i: c for i, u in dataset.users.items() if (c := clean_user(u)) is not u}
     counts = {
-        "titles": sum(movies[i].title != m.title for i, m in dataset.movies.items()),
-        "genres": sum(movies[i].genres != m.genres for i, m in dataset.movies.items()),
-        "users": sum(users[i] != u for i, u in dataset.users.items()),
+        "titles": sum(c.title != dataset.movies[i].title for i, c in movies.items()),
+        "genres": sum(c.genres != dataset.movies[i].genres for i, c in movies.items()),
+        "users": sum(c != dataset.users[i] for i, c in users.items()),
     }
-    return replace(dataset, movies=movies, users=users), counts
+    if not movies and not users:
+        return dataset, counts
+    return replace(dataset, movies={**dataset.movies, **movies}, users={**dataset.users, **users}), counts
 
 
 def describe(counts: dict[str, int]) -> str:

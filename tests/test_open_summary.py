@@ -81,3 +81,14 @@ def test_an_undo_of_a_data_set_rating_reads_the_ratings(home):
         assert engine.user_arrays(1)[1][0] == pytest.approx(float(ratings[0]))
     finally:
         engine.close()
+
+
+def test_a_written_cache_carries_its_summary(ml100k_data, tmp_path):
+    from recsys_tui.data.cache import write_cache
+
+    data = load_cache(ml100k_data)
+    write_cache(tmp_path, data, "copy")
+    written = load_cache(tmp_path, name="copy", lazy_ratings=True)
+    found = load_summary(cache_dir(tmp_path, "copy"), written.info["sha256"]["ratings.npz"], written.movies)
+    assert found is not None and not written.interactions.loaded
+    assert np.array_equal(found.liked, summarise(data).liked)
