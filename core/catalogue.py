@@ -125,12 +125,15 @@ class Catalogue:
         """users × TOP_GENRES: each user's most-liked genres (films rated 4 or more), as columns
         of ``genres`` (-1 = none); ties go to the genre listed first. Built once, vectorised."""
         if self._top_genres is None:
-            counts = self._liked
+            counts = self._liked.astype(np.int64)  # a copy: chosen genres are struck out below
             n = min(TOP_GENRES, len(self.genres))
-            # a stable sort of -counts keeps the genres' own order among equal counts
-            order = np.argsort(-counts, axis=1, kind="stable")[:, :n]
-            top = np.where(np.take_along_axis(counts, order, axis=1) > 0, order, -1)
-            self._top_genres = top.astype(np.int16)
+            top = np.full((len(counts), n), -1, np.int16)
+            rows = np.arange(len(counts))
+            for k in range(n):  # argmax takes the first of equal counts: the genres' own order
+                best = counts.argmax(axis=1) if len(counts) else np.zeros(0, np.int64)
+                top[:, k] = np.where(counts[rows, best] > 0, best, -1)
+                counts[rows, best] = -1
+            self._top_genres = top
         return self._top_genres
 
     def top_genres(self, user_id: int, n: int = TOP_GENRES) -> tuple[str, ...]:
@@ -150,14 +153,13 @@ class Catalogue:
         counts = np.zeros(len(user_ids), np.int64)
         tops: list[tuple[str, ...]] = [()] * len(user_ids)
         if known.any() and self.genres:
-            table = self._user_top_genres()
-            names = {(): ()}
-            for n, combo in zip(np.flatnonzero(known).tolist(),
-                                map(tuple, table[rows[known]].tolist()), strict=True):
-                found = names.get(combo)
-                if found is None:
-                    found = names[combo] = tuple(self.genres[g] for g in combo if g >= 0)
-                tops[n] = found
+            # each user's genre combination as one number; the few distinct ones are named once
+            table = self._user_top_genres()[rows[known]].astype(np.int64) + 1
+            codes = (table * (len(self.genres) + 1) ** np.arange(table.shape[1])).sum(axis=1)
+            _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+            names = [tuple(self.genres[g - 1] for g in table[i].tolist() if g > 0) for i in first.tolist()]
+            for n, k in zip(np.flatnonzero(known).tolist(), inverse.tolist(), strict=True):
+                tops[n] = names[k]
         if known.any():
             counts[known] = self._user_n[rows[known]]
         out = []
