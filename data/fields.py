@@ -51,6 +51,8 @@ def clean_movie(movie: Movie) -> Movie:
 
 def clean_user(user: UserInfo) -> UserInfo:
     """The user with safe, bounded gender, occupation and zip code."""
+    if not (user.gender or user.occupation or user.zip_code):  # ML-20M and later: no demographics
+        return user
     if _is_clean(user.gender, MAX_FIELD_CHARS) and _is_clean(user.occupation, MAX_FIELD_CHARS) \
             and _is_clean(user.zip_code, MAX_FIELD_CHARS):
         return user
