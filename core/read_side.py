@@ -23,6 +23,9 @@ from recsys_tui.core.threads import batch, pinned
 from recsys_tui.core.user_views import UserViews
 from recsys_tui.models.base import top_k
 
+FREE_WAIT_S = 0.005
+"""How long ``search_if_free`` waits for the engine (less than a frame of the app)."""
+
 
 class ReadSide(UserViews):
     """Browsing and batch scoring."""
@@ -67,10 +70,11 @@ class ReadSide(UserViews):
 
     def search_if_free(self, text: str = "", genre: str | None = None, user_id: int | None = None,
                        limit: int | None = 200) -> list[MovieRow] | None:
-        """``search`` when no other call holds the engine right now, else None (never waits: the
-        app calls this on its UI thread and searches in a worker when it gets None). A refused
-        query (unknown genre or user) also gives None, so the worker reports it as it always has."""
-        if not self._lock.acquire(blocking=False):
+        """``search`` when no other call holds the engine within ``FREE_WAIT_S`` (a movie-pane
+        read takes a few ms), else None: the app calls this on its UI thread and searches in a
+        worker when it gets None. A refused query (unknown genre or user) also gives None, so the
+        worker reports it as it always has."""
+        if not self._lock.acquire(timeout=FREE_WAIT_S):
             return None
         try:
             return self.search(text, genre, user_id, limit)

@@ -110,6 +110,7 @@ def phase_measure(home_root: Path, name: str, events: int, seed: int) -> dict:
         out["hnsw_params"], out["hnsw_tuning"] = engine.index.params(), engine.index.tuning
         out.update(_hnsw_recall(engine, seed))
         keys = []
+        engine.search("")  # the app's first search (all titles, at log-in) makes the rows
         for text in SEARCH_TYPING:
             for n in range(1, len(text) + 1):
                 t = time.perf_counter_ns()
@@ -168,12 +169,20 @@ def phase_startup(home_root: Path, name: str, started: float) -> dict:
             if "login_s" in seen:
                 await app.login(app.screen.shown[0].user_id)  # type: ignore[attr-defined]
                 seen["usable_s"] = time.time() - started
+                await workers_idle(app)  # the log-in's own work (movie pane, profile) has finished
+                filled: list[int] = []
+
+                def on_finished(done: tuple) -> None:  # called as the table takes the rows
+                    if done[0] == "search":
+                        filled.append(time.perf_counter_ns())
+
+                app.finished_signal.subscribe(app, on_finished, immediate=True)
                 keys = []
                 for text in SEARCH_TYPING:
                     for n in range(1, len(text) + 1):
                         t = time.perf_counter_ns()
                         await app.search(text[:n])
-                        keys.append((time.perf_counter_ns() - t) / 1e6)
+                        keys.append((filled[-1] - t) / 1e6)
                 seen["tui_search_ms"] = {**_pct(keys), "max": float(max(keys))}
             await workers_idle(app)
             await pilot.pause()
