@@ -108,11 +108,12 @@ class Catalogue:
             starts = at[hits] == 0
             hits = np.concatenate((hits[starts], hits[~starts]))
         chosen = self._by_popularity[hits if limit is None else hits[:limit]]
-        made = self._rows()
-        if not ratings:
-            return [made[p] for p in chosen.tolist()]
-        return [made[p] if (r := ratings.get(i)) is None else dataclasses.replace(made[p], your_rating=r)
-                for p, i in zip(chosen.tolist(), self.item_ids[chosen].tolist(), strict=True)]
+        rows = list(map(self._rows().__getitem__, chosen.tolist()))
+        if ratings:  # the few rated movies among the hits get their own copy with the rating
+            ids = np.fromiter(ratings, np.int64, len(ratings))
+            for n in np.flatnonzero(np.isin(self.item_ids[chosen], ids)).tolist():
+                rows[n] = dataclasses.replace(rows[n], your_rating=ratings[rows[n].item_id])
+        return rows
 
     def _rows(self) -> list[MovieRow]:
         """One row per catalogue position without a rating (rows are immutable, so every search
