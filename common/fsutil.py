@@ -105,6 +105,53 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
         raise ValueError(f"{path.name} is not a valid npz archive ({exc})") from None
 
 
+def map_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an uncompressed npz (what ``save_npz`` writes), mapped read-only from the
+    file: nothing is copied, pages are read when used (a 200 MB training matrix opens at once).
+
+    Object (pickled) arrays are refused; a damaged archive raises ``ValueError``; an archive with
+    compressed members is read as ``load_npz`` reads it.
+    """
+    import mmap
+    import struct
+
+    import numpy as np
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+        if any(i.compress_type != zipfile.ZIP_STORED for i in infos):
+            return load_npz(path)
+        if not infos:
+            return {}
+        with open(path, "rb") as fh:
+            mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        out = {}
+        for info in infos:
+            local = mm[info.header_offset:info.header_offset + 30]
+            if len(local) < 30 or local[:4] != b"PK\x03\x04":
+                raise ValueError(f"member {info.filename} has no local header")
+            name_len, extra_len = struct.unpack("<HH", local[26:30])
+            start = info.header_offset + 30 + name_len + extra_len
+            end = start + info.file_size
+            head = io.BytesIO(mm[start:min(end, start + 65536)])
+            version = np.lib.format.read_magic(head)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) \
+                else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read_header(head)
+            if dtype.hasobject:
+                raise ValueError(f"{info.filename} holds objects (it would need pickle)")
+            offset = start + head.tell()
+            size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            if end > len(mm) or offset + size > end:
+                raise ValueError(f"member {info.filename} is truncated")
+            name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            out[name] = np.ndarray(shape, dtype, buffer=mm, offset=offset, order="F" if fortran else "C")
+        return out
+    except (zipfile.BadZipFile, EOFError, struct.error) as exc:
+        raise ValueError(f"{path.name} is not a valid npz archive ({exc})") from None
+
+
 @contextlib.contextmanager
 def staging_dir(parent: Path, prefix: str) -> Iterator[Path]:
     """A temporary folder beside its final place; removed unless the caller renamed it away."""

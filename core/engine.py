@@ -23,7 +23,8 @@ from recsys_tui.core.read_side import ReadSide
 from recsys_tui.core.status_line import Status
 from recsys_tui.core.threads import pinned
 from recsys_tui.core.user_state import CLICK_VALUE
-from recsys_tui.data.fetch import load as load_dataset
+from recsys_tui.data.cache import load_cache
+from recsys_tui.data.cache import summary as ratings_summary
 
 __all__ = ["CLICK_VALUE", "DEFAULT_K", "REASON_NAMES", "REASON_SHOWN", "RETRY_STORE_AFTER_S", "Engine",
            "EngineError", "check_rating", "open_engine"]
@@ -46,12 +47,15 @@ class Engine(HotPath, ReadSide):
         ``fallback_embedded``); the log still records everything and is replayed later.
         """
         home.ensure()
-        dataset = load_dataset(home.data, home.dataset)
+        # the ratings themselves are read only when something needs them (an undo of a data-set
+        # rating, batch tools); the catalogue and login table open on their saved summary
+        dataset = load_cache(home.data, name=home.dataset, lazy_ratings=True)
+        summary = ratings_summary(home.data, dataset, home.dataset)
         artifact = artifacts.load(home.artifacts)
         log = open_event_log(home.event_log, log_url)
         try:
             store = FeatureStore.open(redis_url)
-            engine = Engine(home, dataset, artifact, log, store, index)
+            engine = Engine(home, dataset, artifact, log, store, index, summary)
         except BaseException:
             log.close()
             raise

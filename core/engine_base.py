@@ -24,6 +24,7 @@ from recsys_tui.core.keys import InvalidId, valid_id
 from recsys_tui.core.user_state import UserState
 from recsys_tui.data.fetch import half_stars
 from recsys_tui.data.movielens import Dataset
+from recsys_tui.data.summary import RatingSummary
 from recsys_tui.models.base import EmbeddingModel, top_k
 
 RETRY_STORE_AFTER_S = 2.0
@@ -39,10 +40,11 @@ class EngineBase:
     """State and helpers shared by the engine's parts (never used alone: see ``core.engine``)."""
 
     def __init__(self, home: Home, dataset: Dataset, artifact: artifacts.Artifact, log: EventLog,
-                 store: FeatureStore, index_kind: str | None = None) -> None:
+                 store: FeatureStore, index_kind: str | None = None,
+                 summary: RatingSummary | None = None) -> None:
         self.home = home
         self.dataset = dataset
-        self.catalogue = Catalogue(dataset)
+        self.catalogue = Catalogue(dataset, summary)
         self.half_stars = half_stars(dataset)
         self.dataset_name = str(dataset.info.get("name", home.dataset))
         self.synthetic = bool(dataset.info.get("synthetic", False))

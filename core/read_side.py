@@ -23,6 +23,9 @@ from recsys_tui.core.threads import batch, pinned
 from recsys_tui.core.user_views import UserViews
 from recsys_tui.models.base import top_k
 
+FREE_WAIT_S = 0.005
+"""How long ``search_if_free`` waits for the engine (less than a frame of the app)."""
+
 
 class ReadSide(UserViews):
     """Browsing and batch scoring."""
@@ -65,6 +68,21 @@ class ReadSide(UserViews):
             except ValueError as exc:
                 raise EngineError(str(exc)) from None
 
+    def search_if_free(self, text: str = "", genre: str | None = None, user_id: int | None = None,
+                       limit: int | None = 200) -> list[MovieRow] | None:
+        """``search`` when no other call holds the engine within ``FREE_WAIT_S`` (a movie-pane
+        read takes a few ms), else None: the app calls this on its UI thread and searches in a
+        worker when it gets None. A refused query (unknown genre or user) also gives None, so the
+        worker reports it as it always has."""
+        if not self._lock.acquire(timeout=FREE_WAIT_S):
+            return None
+        try:
+            return self.search(text, genre, user_id, limit)
+        except EngineError:
+            return None
+        finally:
+            self._lock.release()
+
     def movie(self, item_id: int, user_id: int | None = None) -> MovieRow:
         with self._lock:
             item_id = self._check_item(item_id)
@@ -79,8 +97,10 @@ class ReadSide(UserViews):
         """
         with self._lock:
             logged = set(self.log.last_per_user())
-            rows = [self._summary(u, False, u in logged) for u in sorted(self.dataset.users)]
-            rows += [self._summary(u, True, u in logged) for u in self.log.registered_users()]
+            rows = self.catalogue.user_summaries(sorted(self.dataset.users))
+            rows += self.catalogue.user_summaries(list(self.log.registered_users()), new=True)
+            if logged:  # only users with logged events need the log's count added
+                rows = [self._logged(row) if row.user_id in logged else row for row in rows]
             return rows
 
     def user(self, user_id: int) -> UserSummary:
@@ -90,9 +110,11 @@ class ReadSide(UserViews):
 
     def _summary(self, user_id: int, new: bool, logged: bool) -> UserSummary:
         row = self.catalogue.user_summary(user_id, new=new)
-        if not logged:
-            return row
-        here = sum(e.kind == "rating" for e in self.log.events(user_id))
+        return self._logged(row) if logged else row
+
+    def _logged(self, row: UserSummary) -> UserSummary:
+        """``row`` with the user's rating events logged here added to its count."""
+        here = sum(e.kind == "rating" for e in self.log.events(row.user_id))
         return dataclasses.replace(row, n_ratings=row.n_ratings + here)
 
     def history(self, user_id: int) -> list[HistoryEntry]:

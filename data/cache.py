@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -22,8 +24,11 @@ from recsys_tui.data.fields import clean_dataset
 from recsys_tui.data.movielens import N_ITEMS, N_RATINGS, N_USERS, Dataset, Interactions, Movie, UserInfo
 from recsys_tui.data.parsers import ratings_array
 from recsys_tui.data.registry import DEFAULT_DATASET
+from recsys_tui.data.summary import RatingSummary, load_summary, save_summary, summarise
 
 CACHE_NAME = "ml-100k"
+RATINGS_FILE = "ratings.npz"
+_ARRAYS = ("user_ids", "item_ids", "ratings", "timestamps")
 # sha256 of the canonical ratings (see ``content_hash``) of the real MovieLens-100K.
 ML100K_CONTENT_HASH = "2e410ef216ca4e1a4e6ac05148fac2ca2972f450c1523d5225dd913d2a1fa58c"
 
@@ -95,23 +100,33 @@ def write_cache(data_root: Path, dataset: Dataset, name: str = DEFAULT_DATASET,
             "cleaned": dataset.info.get("cleaned", {}),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        # the engine opens on this (``summary``); written now so the first start is as fast as any
+        save_summary(tmp, summarise(dataset), manifest["sha256"]["ratings.npz"])
         publish_dir(tmp, final)
     return final
 
 
-def load_cache(data_root: Path, verify: bool = True, name: str = DEFAULT_DATASET) -> Dataset:
-    """Load the canonical cache; with ``verify`` every file's sha256 is checked first."""
+def load_cache(data_root: Path, verify: bool = True, name: str = DEFAULT_DATASET,
+               lazy_ratings: bool = False) -> Dataset:
+    """Load the canonical cache; with ``verify`` every file's sha256 is checked first.
+
+    ``lazy_ratings``: the ratings are read (and their file verified) only when first used
+    (``LazyInteractions``); the engine opens on the tables and the saved ``summary`` instead.
+    """
     folder = cache_dir(data_root, name)
     manifest = read_manifest(data_root, name)
     try:
         if verify:
             for file in _FILES:
+                if lazy_ratings and file == RATINGS_FILE:
+                    continue
                 if sha256_file(folder / file) != manifest["sha256"][file]:
                     raise DataError(f"dataset cache file {folder / file} is corrupt; {_recover(name)}")
-        arrays = load_npz(folder / "ratings.npz")
-        inter = Interactions.from_arrays(
-            arrays["user_id"], arrays["item_id"], arrays["rating"], arrays["timestamp"]
-        )
+        if lazy_ratings:
+            inter: Interactions = LazyInteractions(lambda: _read_ratings(folder, manifest, verify, name),
+                                                   int(manifest["counts"]["ratings"]))
+        else:
+            inter = _read_ratings(folder, manifest, False, name)
         movies = {
             m["item_id"]: Movie(m["item_id"], m["title"], m["year"], tuple(m["genres"]))
             for m in json.loads((folder / "movies.json").read_text())
@@ -130,3 +145,59 @@ def load_cache(data_root: Path, verify: bool = True, name: str = DEFAULT_DATASET
         info=manifest,
     ))
     return replace(dataset, info={**manifest, "cleaned_on_load": cleaned_now})
+
+
+def _read_ratings(folder: Path, manifest: dict, verify: bool, name: str) -> Interactions:
+    path = folder / RATINGS_FILE
+    try:
+        if verify and sha256_file(path) != manifest["sha256"][RATINGS_FILE]:
+            raise DataError(f"dataset cache file {path} is corrupt; {_recover(name)}")
+        arrays = load_npz(path)
+        return Interactions.from_arrays(arrays["user_id"], arrays["item_id"], arrays["rating"],
+                                        arrays["timestamp"])
+    except DataError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"dataset cache in {folder} is unreadable ({exc}); {_recover(name)}") from None
+
+
+class LazyInteractions(Interactions):
+    """Interactions whose arrays are read on first use (``len`` is known from the manifest)."""
+
+    def __init__(self, read: Callable[[], Interactions], n: int) -> None:
+        object.__setattr__(self, "_read", read)
+        object.__setattr__(self, "_n", n)
+        object.__setattr__(self, "_lock", threading.Lock())
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name not in _ARRAYS:  # only the four arrays are lazy; anything else is truly absent
+            raise AttributeError(name)
+        with self._lock:
+            if name not in self.__dict__:
+                loaded = self._read()
+                for field in _ARRAYS:
+                    object.__setattr__(self, field, getattr(loaded, field))
+        return self.__dict__[name]
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def loaded(self) -> bool:
+        return "user_ids" in self.__dict__
+
+
+def summary(data_root: Path, dataset: Dataset, name: str = DEFAULT_DATASET) -> RatingSummary:
+    """The data set's saved summary, or one computed now (reading the ratings) and saved."""
+    folder = cache_dir(data_root, name)
+    digest = str(dataset.info.get("sha256", {}).get(RATINGS_FILE, ""))
+    found = load_summary(folder, digest, dataset.movies) if digest else None
+    if found is not None:
+        return found
+    made = summarise(dataset)
+    if digest:
+        try:
+            save_summary(folder, made, digest)
+        except OSError:
+            return made  # a read-only home: computed again on the next open, nothing else lost
+    return made

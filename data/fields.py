@@ -20,6 +20,13 @@ MAX_FIELD_CHARS = 40
 """Longest gender/occupation/zip code kept (ML-100K's longest is 13)."""
 
 
+def _is_clean(value: str, limit: int) -> bool:
+    """``value`` is what ``clean_field`` would return for it (the common case, checked cheaply:
+    printable ASCII needs no placeholder, and nothing to strip or cut)."""
+    return (len(value) <= limit and value.isascii() and value.isprintable()
+            and (not value or (value[0] != " " and value[-1] != " ")))
+
+
 def clean_field(value: str, limit: int) -> str:
     """``value`` on one line, control characters shown as placeholders, at most ``limit`` characters."""
     text = plain(value).strip()
@@ -33,6 +40,9 @@ def clean_movie(movie: Movie) -> Movie:
     genres are: ML-100K's ``Children's``, ML-20M's ``Children`` and ``IMAX`` alike); anything else
     is dropped, never shown.
     """
+    if movie.title and _is_clean(movie.title, MAX_TITLE_CHARS) and all(
+            g and _is_clean(g, MAX_FIELD_CHARS) for g in movie.genres):
+        return movie
     title = clean_field(movie.title, MAX_TITLE_CHARS) or "unknown"
     genres = tuple(g for g in movie.genres if g and clean_field(g, MAX_FIELD_CHARS) == g)
     return movie if (title, genres) == (movie.title, movie.genres) else replace(movie, title=title,
@@ -41,6 +51,11 @@ def clean_movie(movie: Movie) -> Movie:
 
 def clean_user(user: UserInfo) -> UserInfo:
     """The user with safe, bounded gender, occupation and zip code."""
+    if not (user.gender or user.occupation or user.zip_code):  # ML-20M and later: no demographics
+        return user
+    if _is_clean(user.gender, MAX_FIELD_CHARS) and _is_clean(user.occupation, MAX_FIELD_CHARS) \
+            and _is_clean(user.zip_code, MAX_FIELD_CHARS):
+        return user
     fields = {name: clean_field(getattr(user, name), MAX_FIELD_CHARS)
               for name in ("gender", "occupation", "zip_code")}
     return user if all(getattr(user, k) == v for k, v in fields.items()) else replace(user, **fields)
@@ -48,14 +63,16 @@ def clean_user(user: UserInfo) -> UserInfo:
 
 def clean_dataset(dataset: Dataset) -> tuple[Dataset, dict[str, int]]:
     """(the dataset with every text field cleaned, how many titles/genre lists/users changed)."""
-    movies = {i: clean_movie(m) for i, m in dataset.movies.items()}
-    users = {i: clean_user(u) for i, u in dataset.users.items()}
+    movies = {i: c for i, m in dataset.movies.items() if (c := clean_movie(m)) is not m}
+    users = {i: c for i, u in dataset.users.items() if (c := clean_user(u)) is not u}
     counts = {
-        "titles": sum(movies[i].title != m.title for i, m in dataset.movies.items()),
-        "genres": sum(movies[i].genres != m.genres for i, m in dataset.movies.items()),
-        "users": sum(users[i] != u for i, u in dataset.users.items()),
+        "titles": sum(c.title != dataset.movies[i].title for i, c in movies.items()),
+        "genres": sum(c.genres != dataset.movies[i].genres for i, c in movies.items()),
+        "users": sum(c != dataset.users[i] for i, c in users.items()),
     }
-    return replace(dataset, movies=movies, users=users), counts
+    if not movies and not users:
+        return dataset, counts
+    return replace(dataset, movies={**dataset.movies, **movies}, users={**dataset.users, **users}), counts
 
 
 def describe(counts: dict[str, int]) -> str:

@@ -37,10 +37,12 @@ class IdMap:
         """Indices of many raw ids; -1 where unknown."""
         raw = np.asarray(raw, dtype=np.int64)
         if len(self.ids) and len(raw) and self.ids[0] >= 0 and _dense(self.ids, len(raw)):
-            table = np.full(int(self.ids[-1]) + 1, -1, dtype=np.int32)
-            table[self.ids] = np.arange(len(self.ids), dtype=np.int32)
+            table = np.full(int(self.ids[-1]) + 1, -1, dtype=np.int64)
+            table[self.ids] = np.arange(len(self.ids), dtype=np.int64)
+            if int(raw.min()) >= 0 and int(raw.max()) < len(table):  # one gather, no masks
+                return table[raw]
             inside = (raw >= 0) & (raw < len(table))
-            return np.where(inside, table[np.where(inside, raw, 0)], -1).astype(np.int64)
+            return np.where(inside, table[np.where(inside, raw, 0)], -1)
         pos = np.searchsorted(self.ids, raw)
         pos_clipped = np.minimum(pos, len(self.ids) - 1)
         known = (pos < len(self.ids)) & (self.ids[pos_clipped] == raw)

@@ -116,7 +116,10 @@ class ALSRecommender(EmbeddingModel):
         if recency is not None and len(recency) != ratings.nnz:
             raise ModelError(f"als: recency has {len(recency)} entries for {ratings.nnz} ratings")
         self.weighting.fit(ratings)
-        conf = self.weighting.matrix(ratings, recency)
+        ratings = ratings.tocsr()
+        signed = self.weighting.confidences(ratings, recency)  # once, for the fit and the re-solve
+        conf = sp.csr_matrix((signed.astype(np.float32), ratings.indices, ratings.indptr),
+                             shape=ratings.shape)
         with threadpool_limits(limits=1, user_api="blas"):  # implicit checks BLAS when built
             model = AlternatingLeastSquares(
                 factors=c.factors, regularization=c.regularization, alpha=1.0,
@@ -126,7 +129,7 @@ class ALSRecommender(EmbeddingModel):
             model.fit(conf, show_progress=False)
         self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
         self._forget()
-        self.user_factors = self.fold_in_rows(ratings, recency)
+        self.user_factors = self.fold_in_rows(ratings, recency, signed)
         return self
 
     @property
@@ -206,7 +209,8 @@ class ALSRecommender(EmbeddingModel):
         w = np.linalg.solve(a, self.item_factors[np.asarray(targets, dtype=np.int64)].astype(np.float64).T)
         return (y @ w) * np.where(conf > 0, conf, 0.0)[:, None]
 
-    def fold_in_rows(self, ratings: sp.csr_matrix, recency: np.ndarray | None = None) -> np.ndarray:
+    def fold_in_rows(self, ratings: sp.csr_matrix, recency: np.ndarray | None = None,
+                     confidences: np.ndarray | None = None) -> np.ndarray:
         """``fold_in`` of every row of a users × items rating matrix (rows × factors).
 
         The same normal equations as ``fold_in``, in float64, with the per-user work cut down: the
@@ -214,6 +218,7 @@ class ALSRecommender(EmbeddingModel):
         b = C⁺Y in one sparse product, and per user only the symmetric update
         A = YᵀY + λI + Yᵤᵀ(|Cᵤ| − 1)Yᵤ as BLAS ``syrk`` (half a matrix product; entries of weight
         below 0 in a second call) and a Cholesky solve (A is positive definite: |c| − 1 ≥ −1).
+        ``confidences``: ``Weighting.confidences(ratings, recency)`` when the caller has them.
         """
         from scipy.linalg.blas import dsyrk
         from scipy.linalg.lapack import dposv
@@ -223,7 +228,7 @@ class ALSRecommender(EmbeddingModel):
         out = np.zeros((n_users, f), np.float32)
         if ratings.nnz == 0:
             return out
-        conf = self.weighting.confidences(ratings, recency)
+        conf = self.weighting.confidences(ratings, recency) if confidences is None else confidences
         y = self.item_factors.astype(np.float64)
         positive = sp.csr_matrix((np.where(conf > 0, conf, 0.0), ratings.indices, ratings.indptr),
                                  shape=ratings.shape)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from recsys_tui.common.fsutil import atomic_write_json, load_npz, save_npz
+from recsys_tui.common.fsutil import atomic_write_json, map_npz, save_npz
 from recsys_tui.data.movielens import Interactions
 from recsys_tui.data.vocab import IdMap
 from recsys_tui.models.base import EmbeddingModel, ModelError, ParamError, Recommender, top_k, top_k_rows
@@ -106,9 +106,10 @@ class TrainedModel:
         try:
             meta = json.loads((folder / "model.json").read_text())
             model = create(meta["name"], **meta["params"])
-            model.load_arrays(load_npz(folder / "model.npz"))
-            vocab = load_npz(folder / "vocab.npz")
-            tr = load_npz(folder / "train.npz")
+            # mapped, not read: the training matrix (200 MB at ML-25M size) is paged in per user
+            model.load_arrays(map_npz(folder / "model.npz"))
+            vocab = map_npz(folder / "vocab.npz")
+            tr = map_npz(folder / "train.npz")
             users, items = IdMap(vocab["user_ids"]), IdMap(vocab["item_ids"])
             train = sp.csr_matrix((tr["data"], tr["indices"], tr["indptr"]),
                                   shape=(len(users), len(items)))

@@ -41,7 +41,7 @@ def test_small_scale_run_end_to_end(capsys, tmp_path):
     row = data["rows"][0]
     assert row["ratings"] > 20_000 and row["users"] == 163 and row["items"] > 1_000
     for key in ("load_s", "fit_s", "index_flat_s", "index_hnsw_s", "batch_top10_s", "engine_open_s",
-                "startup_to_login_s", "train_peak_rss_mb", "peak_rss_mb"):
+                "startup_to_login_s", "startup_to_usable_s", "train_peak_rss_mb", "peak_rss_mb"):
         assert row[key] > 0, key
     assert 0 < row["event_flat_ms"]["p50"] <= row["event_flat_ms"]["p99"]
     assert 0 < row["event_hnsw_ms"]["p50"] <= row["event_hnsw_ms"]["p99"]
@@ -50,5 +50,7 @@ def test_small_scale_run_end_to_end(capsys, tmp_path):
     assert tuning["recall"] >= 0.96 and row["hnsw_params"]["efSearch"] == tuning["efSearch"]
     assert 0 < row["hnsw_query_ms"]["p50"] <= row["hnsw_query_ms"]["p99"]
     assert row["search_keystroke_ms"]["p50"] > 0
+    assert row["startup_to_usable_s"] >= row["startup_to_login_s"]
+    assert 0 < row["tui_search_keystroke_ms"]["p50"] <= row["tui_search_keystroke_ms"]["p99"]
     assert "| 0.001 |" in (out / "scale.md").read_text()
     assert not list(tmp_path.glob("recsys-tui-scale-*"))  # the throw-away homes are gone

@@ -221,7 +221,10 @@ class MainScreen(EventKeys, BackgroundWork):
         if has_control(event.value):  # pasted control characters are shown as placeholders
             event.input.value = plain(event.value)
             return
-        if event.input.id == "search" and event.value != self.search_text:
+        # a Changed that the box has since moved on from (a newer key, or ``set_search``) is stale:
+        # searching it would overwrite the newer query's results
+        if event.input.id == "search" and event.value == event.input.value \
+                and event.value != self.search_text:
             self.search_text = event.value
             self.run_search(event.value, self.genre)
 
@@ -246,8 +249,18 @@ class MainScreen(EventKeys, BackgroundWork):
             event.stop()
             self.action_click()
 
-    @work(thread=True, exit_on_error=False, exclusive=True, group="search")
     def run_search(self, text: str, genre: str | None) -> None:
+        """Search now when the engine is free (an indexed search takes a few milliseconds, less
+        than a frame, and a worker thread would wait for the GIL behind the redraw), else in a
+        worker."""
+        rows = self.engine.search_if_free(text, genre, self.user_id, SEARCH_LIMIT)
+        if rows is None:
+            self._search_in_worker(text, genre)
+        else:
+            self.post_message(SearchDone(text, genre, rows))
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="search")
+    def _search_in_worker(self, text: str, genre: str | None) -> None:
         rows = self.engine.search(text, genre, self.user_id, SEARCH_LIMIT)
         self.post_message(SearchDone(text, genre, rows))
 

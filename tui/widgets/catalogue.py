@@ -7,6 +7,8 @@ visible rows; the filter line gives the true count. Sorting sorts every match; r
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from recsys_tui.common.text import plain
 from recsys_tui.core.results import MovieRow
 from recsys_tui.tui.messages import MovieHighlighted
@@ -47,8 +49,9 @@ class CataloguePane(Vertical):
 
     def show_rows(self, rows: list[MovieRow], label: str) -> None:
         """Show every row, keep the sort order, put the cursor on the first row."""
-        self.rows = {r.item_id: r for r in rows}
-        self.order = [r.item_id for r in rows]
+        # C-level passes (``map``, ``zip``): a search can return all 59k titles of ML-25M
+        self.order = list(map(attrgetter("item_id"), rows))
+        self.rows = dict(zip(self.order, rows, strict=True))
         self.label = label
         if self.sort_column:
             self.order = sorted_ids(self.rows, self.order, self.sort_column, self.sort_reverse)

@@ -9,6 +9,7 @@ left. Outside text is shown through ``recsys_tui.common.text.plain`` as ``Text``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import ClassVar
 
 from recsys_tui.common.text import plain
@@ -143,9 +144,9 @@ class MovieTable(LineTable):
         """Show ``order`` (ids into ``rows``); O(1) on the UI side whatever the number of rows."""
         self.rows = rows
         self.order = order
-        self._max_n = max((r.n_ratings for r in rows.values()), default=0)
-        rated = (r.your_rating for r in rows.values() if r.your_rating is not None)
-        self._yours = max([3, *(len(stars(v)) for v in rated)])
+        self._max_n = max(map(attrgetter("n_ratings"), rows.values()), default=0)
+        rated = set(map(attrgetter("your_rating"), rows.values()))  # few distinct values
+        self._yours = max([3, *(len(stars(v)) for v in rated if v is not None)])
         self._widths = {}
         self._strips.clear()
         self.virtual_size = Size(0, len(order) + 1)
