@@ -67,19 +67,36 @@ def largest_shares(contrib: np.ndarray, n: int = 3) -> tuple[np.ndarray, np.ndar
     """Per target (column of ``contrib``): the rows of its ``n`` largest positive terms and their
     shares, as two ``m × targets`` arrays (m = min(n, rows)); row -1 where there is none.
 
-    A share is the term over the sum of that column's positive terms. Array work only: one sort
-    of the positive parts per column, whatever the number of targets.
+    A share is the term over the sum of that column's positive terms. Equal terms keep row order
+    (as a stable sort of the column would). Array work only: a partial selection of the ``m + 1``
+    largest per column, and a full sort only for a column whose ``m``-th and ``m + 1``-th terms tie.
     """
     m = min(n, contrib.shape[0])
     if contrib.size == 0 or m == 0:
         return np.full((0, contrib.shape[1]), -1, np.int64), np.zeros((0, contrib.shape[1]))
     pos = np.where(contrib > 0, contrib, 0.0)
     totals = pos.sum(axis=0)
-    rows = np.argsort(-pos, axis=0, kind="stable")[:m]
+    rows = _top_rows(pos, m)
     terms = np.take_along_axis(pos, rows, axis=0)
     shares = np.divide(terms, totals, out=np.zeros_like(terms), where=totals > 0)
     rows[terms <= 0] = -1
     return rows, shares
+
+
+def _top_rows(pos: np.ndarray, m: int) -> np.ndarray:
+    """The rows of each column's ``m`` largest values, largest first, ties in row order: what
+    ``np.argsort(-pos, axis=0, kind="stable")[:m]`` gives, without sorting a long column."""
+    if pos.shape[0] <= m + 1:
+        return np.argsort(-pos, axis=0, kind="stable")[:m]
+    part = np.argpartition(-pos, m, axis=0)[:m + 1]  # the m + 1 largest of each column, unordered
+    vals = np.take_along_axis(pos, part, axis=0)
+    order = np.lexsort((part, -vals), axis=0)  # value descending, then row ascending
+    part, vals = np.take_along_axis(part, order, axis=0), np.take_along_axis(vals, order, axis=0)
+    rows = part[:m]
+    tied = (vals[m - 1] == vals[m]) & (vals[m - 1] > 0)  # rows outside the m + 1 may tie too
+    if tied.any():
+        rows[:, tied] = np.argsort(-pos[:, tied], axis=0, kind="stable")[:m]
+    return rows
 
 
 def top_shares(contrib: np.ndarray, n: int = 3) -> list[list[tuple[int, float]]]:

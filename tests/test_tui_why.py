@@ -64,6 +64,28 @@ def test_top_shares_are_the_largest_positive_terms():
     assert shares[0] == [(0, 0.75), (1, 0.25)] and shares[1] == []
 
 
+def test_largest_shares_equal_a_stable_sort_of_each_column_ties_included():
+    """The partial selection gives what sorting each whole column would, on long columns with
+    many equal terms (whole-number terms) as well as distinct ones."""
+    import numpy as np
+    from recsys_tui.core.reasons import largest_shares
+
+    rng = np.random.default_rng(7)
+    for t in range(3000):
+        shape = (int(rng.integers(0, 60)), int(rng.integers(1, 11)))
+        x = rng.integers(-2, 3, size=shape).astype(float) if t % 2 else rng.normal(size=shape)
+        n = int(rng.integers(1, 6))
+        pos = np.where(x > 0, x, 0.0)
+        m = min(n, x.shape[0])
+        rows = np.argsort(-pos, axis=0, kind="stable")[:m]
+        terms = np.take_along_axis(pos, rows, axis=0)
+        totals = pos.sum(axis=0)
+        shares = np.divide(terms, totals, out=np.zeros_like(terms), where=totals > 0)
+        rows[terms <= 0] = -1
+        got_rows, got_shares = largest_shares(x, n)
+        assert np.array_equal(got_rows, rows) and np.array_equal(got_shares, shares), (t, x, n)
+
+
 def test_latency_numbers_have_fixed_width_to_9999():
     assert len(ms(9999.99)) == len(ms(0.01)) == 7 and ms(None).strip() == "-"
     assert bar(1.0) == "█████" and bar(0.0).strip() == "" and len(bar(0.37)) == 5
