@@ -84,16 +84,27 @@ def run_workers(homes: list[Home], cluster: RedisClusterServers, log_url: str, n
         if line.strip() != "ready":
             raise SystemExit(f"worker failed to start: {line} {w.stderr.read() if w.stderr else ''}")
     t_go = time.time()
+    cpu0 = cpu_ticks()
     go.touch()
     for w in workers:
         _, err = w.communicate(timeout=3600)
         if w.returncode != 0:
             raise SystemExit(f"worker failed: {err[-400:]}")
+    busy, total = (b - a for a, b in zip(cpu0, cpu_ticks(), strict=True))
     results = [json.loads(o.read_text()) for o in outs]
     events = sum(len(r["acked"]) for r in results)
     wall = max(r["t_end"] for r in results) - t_go
     return {"procs": procs, "events": events, "wall_s": wall, "events_per_s": events / wall,
-            "degraded": [r["degraded"] for r in results if r["degraded"]]}
+            "degraded": [r["degraded"] for r in results if r["degraded"]],
+            # how many of the machine's cores were busy (workers, PostgreSQL, Redis, anything else)
+            "cores_busy": round(busy / total * (os.cpu_count() or 1), 2) if total else None}
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far (``/proc/stat``; Linux)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields[:8]) - idle, sum(fields[:8])
 
 
 def throughput(homes: list[Home], cluster: RedisClusterServers, pg: PostgresServer,
@@ -111,7 +122,9 @@ def throughput(homes: list[Home], cluster: RedisClusterServers, pg: PostgresServ
     out: dict = {"one": ones[0], "four": fours[0], "speedup": four / one}
     if args.rounds > 1:
         out.update(rounds=args.rounds, one_events_per_s=[r["events_per_s"] for r in ones],
-                   four_events_per_s=[r["events_per_s"] for r in fours], one_median=one, four_median=four)
+                   four_events_per_s=[r["events_per_s"] for r in fours], one_median=one, four_median=four,
+                   one_cores_busy=[r["cores_busy"] for r in ones],
+                   four_cores_busy=[r["cores_busy"] for r in fours])
     return out
 
 
