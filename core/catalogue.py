@@ -15,7 +15,7 @@ import dataclasses
 import re
 
 import numpy as np
-from recsys_tui.core.results import MovieRow, UserSummary
+from recsys_tui.core.results import MovieRow, MovieRowList, UserSummary
 from recsys_tui.data.movielens import GENRES, Dataset
 from recsys_tui.data.summary import RatingSummary, summarise
 from recsys_tui.data.vocab import IdMap
@@ -88,9 +88,10 @@ class Catalogue:
         return mask
 
     def search(self, text: str = "", genre: str | None = None, limit: int | None = 200,
-               ratings: dict[int, float] | None = None) -> list[MovieRow]:
+               ratings: dict[int, float] | None = None) -> MovieRowList:
         """Movies whose title (with year) holds every word of ``text``; most-rated first
-        (titles starting with the first word before the rest)."""
+        (titles starting with the first word before the rest). The list also carries the largest
+        count and the distinct ``ratings`` among its rows (``MovieRowList``)."""
         words = _norm(text).split()
         if genre is not None and genre not in GENRES and genre not in self._genre_col:
             raise ValueError(f"unknown genre {genre!r}")
@@ -108,11 +109,15 @@ class Catalogue:
             starts = at[hits] == 0
             hits = np.concatenate((hits[starts], hits[~starts]))
         chosen = self._by_popularity[hits if limit is None else hits[:limit]]
-        rows = list(map(self._rows().__getitem__, chosen.tolist()))
+        rated: set[float] = set()
+        rows = MovieRowList(map(self._rows().__getitem__, chosen.tolist()),
+                            int(self.n_ratings[chosen].max(initial=0)), frozenset())
         if ratings:  # the few rated movies among the hits get their own copy with the rating
             ids = np.fromiter(ratings, np.int64, len(ratings))
             for n in np.flatnonzero(np.isin(self.item_ids[chosen], ids)).tolist():
                 rows[n] = dataclasses.replace(rows[n], your_rating=ratings[rows[n].item_id])
+                rated.add(ratings[rows[n].item_id])
+            rows.rated = frozenset(rated)
         return rows
 
     def _rows(self) -> list[MovieRow]:
