@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from itertools import repeat
 
 import numpy as np
 from recsys_tui.core.results import MovieRow, MovieRowList, UserSummary
 from recsys_tui.data.movielens import GENRES, Dataset
 from recsys_tui.data.summary import RatingSummary, summarise
+from recsys_tui.data.tables import UserTable
 from recsys_tui.data.vocab import IdMap
 
 _WORD = re.compile(r"[\w']+")
@@ -168,14 +170,31 @@ class Catalogue:
                 tops[n] = names[k]
         if known.any():
             counts[known] = self._user_n[rows[known]]
-        out = []
-        users = self.users
-        for user_id, count, top in zip(user_ids, counts.tolist(), tops, strict=True):
-            info = users.get(user_id)
-            out.append(UserSummary(user_id, info.age if info else None, info.gender if info else "",
-                                   info.occupation if info else ("new user" if new else ""),
-                                   count, top, new))
-        return out
+        ages, genders, jobs = self._demographics(user_ids, new)
+        return list(map(UserSummary, user_ids, ages, genders, jobs, counts.tolist(), tops,
+                        repeat(new, len(user_ids))))
+
+    def _demographics(self, user_ids: list[int], new: bool) -> tuple[list, list, list]:
+        """(ages, genders, occupations) of ``user_ids``; a user the table does not know has no
+        age and is a "new user" when ``new``. Columns are gathered at once from a ``UserTable``."""
+        users, unknown = self.users, "new user" if new else ""
+        if not isinstance(users, UserTable) or not len(users.ids):
+            infos = list(map(users.get, user_ids))
+            return ([i.age if i else None for i in infos], [i.gender if i else "" for i in infos],
+                    [i.occupation if i else unknown for i in infos])
+        ids = np.asarray(user_ids, np.int64)
+        rows = IdMap(users.ids).indices(ids)
+        at = np.where(rows >= 0, rows, 0)
+        ages = users.age[at].tolist()
+        genders = users.text["gender"][at].tolist()
+        jobs = users.text["occupation"][at].tolist()
+        for n in np.flatnonzero(rows < 0).tolist():
+            ages[n], genders[n], jobs[n] = None, "", unknown
+        if users.fixed:  # the few users whose fields were cleaned on load
+            for n in np.flatnonzero(np.isin(ids, np.fromiter(users.fixed, np.int64))).tolist():
+                info = users.fixed[user_ids[n]]
+                ages[n], genders[n], jobs[n] = info.age, info.gender, info.occupation
+        return ages, genders, jobs
 
     def user_summary(self, user_id: int, new: bool = False) -> UserSummary:
         info = self.users.get(user_id)

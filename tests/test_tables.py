@@ -108,3 +108,18 @@ def test_a_text_the_columns_cannot_hold_keeps_the_json(tmp_path):
     assert not (cache_dir(tmp_path, "h") / TABLES_FILE).exists()
     loaded = load_cache(tmp_path, name="h")
     assert not isinstance(loaded.users, UserTable) and loaded.movies[1].title == "ends in NUL␀"
+
+
+def test_login_rows_from_columns_equal_one_user_at_a_time(tmp_path):
+    from recsys_tui.core.catalogue import Catalogue
+
+    write_cache(tmp_path, hostile(), name="h")
+    columns = load_cache(tmp_path, name="h")
+    assert isinstance(columns.users, UserTable) and columns.users.fixed  # user 7 was cleaned
+    cat = Catalogue(columns)
+    ids = [1, 2, 7, 9, 5, 10_000]
+    for new in (False, True):
+        assert cat.user_summaries(ids, new) == [cat.user_summary(u, new) for u in ids]
+    (cache_dir(tmp_path, "h") / TABLES_FILE).unlink()
+    parsed = Catalogue(load_cache(tmp_path, name="h"))
+    assert parsed.user_summaries(ids, True) == cat.user_summaries(ids, True)
