@@ -166,8 +166,12 @@ class Catalogue:
             codes = (table * (len(self.genres) + 1) ** np.arange(table.shape[1])).sum(axis=1)
             _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
             names = [tuple(self.genres[g - 1] for g in table[i].tolist() if g > 0) for i in first.tolist()]
-            for n, k in zip(np.flatnonzero(known).tolist(), inverse.tolist(), strict=True):
-                tops[n] = names[k]
+            named = list(map(names.__getitem__, inverse.reshape(-1).tolist()))
+            if known.all():  # every data-set user: one list, no per-user assignment
+                tops = named
+            else:
+                for n, top in zip(np.flatnonzero(known).tolist(), named, strict=True):
+                    tops[n] = top
         if known.any():
             counts[known] = self._user_n[rows[known]]
         ages, genders, jobs = self._demographics(user_ids, new)
