@@ -44,11 +44,17 @@ class UserTable(Mapping[int, UserInfo]):
         self.age = age
         self.text = text
         self.fixed = fixed or {}
+        self._first = int(ids[0]) if len(ids) else 0
+        self._dense = bool(len(ids)) and int(ids[-1]) - self._first + 1 == len(ids)
+        """Ids ``first … first + n - 1`` (every MovieLens user table): a row is a subtraction."""
 
     def row(self, user_id: object) -> int | None:
         """Row of ``user_id`` in the columns, or None."""
         if isinstance(user_id, bool) or not isinstance(user_id, (int, np.integer)) or not len(self.ids):
             return None
+        if self._dense:
+            n = int(user_id) - self._first
+            return n if 0 <= n < len(self.ids) else None
         n = int(np.searchsorted(self.ids, user_id))
         return n if n < len(self.ids) and self.ids[n] == user_id else None
 

@@ -71,6 +71,9 @@ def test_user_table_is_a_mapping():
     with pytest.raises(KeyError):
         users[4]
     assert 1 not in UserTable(np.zeros(0, np.int64), np.zeros(0, np.int64), {})
+    dense = UserTable(np.arange(5, 9), np.arange(4), {f: np.array(["", "", "", ""]) for f in text})
+    assert [u in dense for u in (4, 5, 8, 9, -1)] == [False, True, True, False, False]
+    assert dense[np.int64(7)].age == 2 and list(dense) == [5, 6, 7, 8]
 
 
 def test_clean_rows_is_the_one_at_a_time_check():
