@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from itertools import repeat
 
 import numpy as np
-from recsys_tui.core.results import MovieRow, UserSummary
+from recsys_tui.core.results import MovieRow, MovieRowList, UserSummary
 from recsys_tui.data.movielens import GENRES, Dataset
 from recsys_tui.data.summary import RatingSummary, summarise
+from recsys_tui.data.tables import UserTable
 from recsys_tui.data.vocab import IdMap
 
 _WORD = re.compile(r"[\w']+")
@@ -88,9 +90,10 @@ class Catalogue:
         return mask
 
     def search(self, text: str = "", genre: str | None = None, limit: int | None = 200,
-               ratings: dict[int, float] | None = None) -> list[MovieRow]:
+               ratings: dict[int, float] | None = None) -> MovieRowList:
         """Movies whose title (with year) holds every word of ``text``; most-rated first
-        (titles starting with the first word before the rest)."""
+        (titles starting with the first word before the rest). The list also carries the largest
+        count and the distinct ``ratings`` among its rows (``MovieRowList``)."""
         words = _norm(text).split()
         if genre is not None and genre not in GENRES and genre not in self._genre_col:
             raise ValueError(f"unknown genre {genre!r}")
@@ -108,11 +111,15 @@ class Catalogue:
             starts = at[hits] == 0
             hits = np.concatenate((hits[starts], hits[~starts]))
         chosen = self._by_popularity[hits if limit is None else hits[:limit]]
-        rows = list(map(self._rows().__getitem__, chosen.tolist()))
+        rated: set[float] = set()
+        rows = MovieRowList(map(self._rows().__getitem__, chosen.tolist()),
+                            int(self.n_ratings[chosen].max(initial=0)), frozenset())
         if ratings:  # the few rated movies among the hits get their own copy with the rating
             ids = np.fromiter(ratings, np.int64, len(ratings))
             for n in np.flatnonzero(np.isin(self.item_ids[chosen], ids)).tolist():
                 rows[n] = dataclasses.replace(rows[n], your_rating=ratings[rows[n].item_id])
+                rated.add(ratings[rows[n].item_id])
+            rows.rated = frozenset(rated)
         return rows
 
     def _rows(self) -> list[MovieRow]:
@@ -159,18 +166,39 @@ class Catalogue:
             codes = (table * (len(self.genres) + 1) ** np.arange(table.shape[1])).sum(axis=1)
             _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
             names = [tuple(self.genres[g - 1] for g in table[i].tolist() if g > 0) for i in first.tolist()]
-            for n, k in zip(np.flatnonzero(known).tolist(), inverse.tolist(), strict=True):
-                tops[n] = names[k]
+            named = list(map(names.__getitem__, inverse.reshape(-1).tolist()))
+            if known.all():  # every data-set user: one list, no per-user assignment
+                tops = named
+            else:
+                for n, top in zip(np.flatnonzero(known).tolist(), named, strict=True):
+                    tops[n] = top
         if known.any():
             counts[known] = self._user_n[rows[known]]
-        out = []
-        users = self.users
-        for user_id, count, top in zip(user_ids, counts.tolist(), tops, strict=True):
-            info = users.get(user_id)
-            out.append(UserSummary(user_id, info.age if info else None, info.gender if info else "",
-                                   info.occupation if info else ("new user" if new else ""),
-                                   count, top, new))
-        return out
+        ages, genders, jobs = self._demographics(user_ids, new)
+        return list(map(UserSummary, user_ids, ages, genders, jobs, counts.tolist(), tops,
+                        repeat(new, len(user_ids))))
+
+    def _demographics(self, user_ids: list[int], new: bool) -> tuple[list, list, list]:
+        """(ages, genders, occupations) of ``user_ids``; a user the table does not know has no
+        age and is a "new user" when ``new``. Columns are gathered at once from a ``UserTable``."""
+        users, unknown = self.users, "new user" if new else ""
+        if not isinstance(users, UserTable) or not len(users.ids):
+            infos = list(map(users.get, user_ids))
+            return ([i.age if i else None for i in infos], [i.gender if i else "" for i in infos],
+                    [i.occupation if i else unknown for i in infos])
+        ids = np.asarray(user_ids, np.int64)
+        rows = IdMap(users.ids).indices(ids)
+        at = np.where(rows >= 0, rows, 0)
+        ages = users.age[at].tolist()
+        genders = users.text["gender"][at].tolist()
+        jobs = users.text["occupation"][at].tolist()
+        for n in np.flatnonzero(rows < 0).tolist():
+            ages[n], genders[n], jobs[n] = None, "", unknown
+        if users.fixed:  # the few users whose fields were cleaned on load
+            for n in np.flatnonzero(np.isin(ids, np.fromiter(users.fixed, np.int64))).tolist():
+                info = users.fixed[user_ids[n]]
+                ages[n], genders[n], jobs[n] = info.age, info.gender, info.occupation
+        return ages, genders, jobs
 
     def user_summary(self, user_id: int, new: bool = False) -> UserSummary:
         info = self.users.get(user_id)

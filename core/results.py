@@ -181,6 +181,17 @@ class MovieRow:
     your_rating: float | None = None
 
 
+class MovieRowList(list):
+    """A search's rows (a plain list of ``MovieRow``) plus what a table sizes its columns by, so it
+    need not visit each of 59k rows a keystroke: the largest rating count among them and the
+    user's distinct ratings among them."""
+
+    def __init__(self, rows, max_count: int, rated: frozenset[float]) -> None:
+        super().__init__(rows)
+        self.max_count = max_count
+        self.rated = rated
+
+
 @dataclass(frozen=True)
 class SimilarItem:
     item_id: int

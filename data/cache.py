@@ -25,6 +25,7 @@ from recsys_tui.data.movielens import N_ITEMS, N_RATINGS, N_USERS, Dataset, Inte
 from recsys_tui.data.parsers import ratings_array
 from recsys_tui.data.registry import DEFAULT_DATASET
 from recsys_tui.data.summary import RatingSummary, load_summary, save_summary, summarise
+from recsys_tui.data.tables import load_tables, save_tables
 
 CACHE_NAME = "ml-100k"
 RATINGS_FILE = "ratings.npz"
@@ -100,8 +101,10 @@ def write_cache(data_root: Path, dataset: Dataset, name: str = DEFAULT_DATASET,
             "cleaned": dataset.info.get("cleaned", {}),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
-        # the engine opens on this (``summary``); written now so the first start is as fast as any
+        # the engine opens on these (``summary``, ``tables``); written now so the first start is
+        # as fast as any
         save_summary(tmp, summarise(dataset), manifest["sha256"]["ratings.npz"])
+        save_tables(tmp, dataset.movies, dataset.users, _table_digests(manifest))
         publish_dir(tmp, final)
     return final
 
@@ -127,24 +130,39 @@ def load_cache(data_root: Path, verify: bool = True, name: str = DEFAULT_DATASET
                                                    int(manifest["counts"]["ratings"]))
         else:
             inter = _read_ratings(folder, manifest, False, name)
-        movies = {
-            m["item_id"]: Movie(m["item_id"], m["title"], m["year"], tuple(m["genres"]))
-            for m in json.loads((folder / "movies.json").read_text())
-        }
-        users = {u["user_id"]: UserInfo(**u) for u in json.loads((folder / "users.json").read_text())}
+        digests = _table_digests(manifest)
+        tables = load_tables(folder, digests)  # the same tables as columns, checked and cleaned
+        if tables is None:
+            movies = {
+                m["item_id"]: Movie(m["item_id"], m["title"], m["year"], tuple(m["genres"]))
+                for m in json.loads((folder / "movies.json").read_text())
+            }
+            users = {u["user_id"]: UserInfo(**u) for u in json.loads((folder / "users.json").read_text())}
     except DataError:
         raise
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DataError(f"dataset cache in {folder} is unreadable ({exc}); {_recover(name)}") from None
-    dataset, cleaned_now = clean_dataset(Dataset(
-        inter,
-        movies,
-        users,
-        source=manifest.get("source", "unknown"),
-        content_hash=manifest.get("content_hash", ""),
-        info=manifest,
-    ))
+    meta = {"source": manifest.get("source", "unknown"), "content_hash": manifest.get("content_hash", ""),
+            "info": manifest}
+    if tables is not None:
+        dataset, cleaned_now = Dataset(inter, tables[0], tables[1], **meta), tables[2]
+    else:
+        if verify:  # the JSON as hashed: the next open reads its columns instead
+            _save_tables(folder, movies, users, digests)
+        dataset, cleaned_now = clean_dataset(Dataset(inter, movies, users, **meta))
     return replace(dataset, info={**manifest, "cleaned_on_load": cleaned_now})
+
+
+def _table_digests(manifest: dict) -> tuple[str, str]:
+    return str(manifest["sha256"]["movies.json"]), str(manifest["sha256"]["users.json"])
+
+
+def _save_tables(folder: Path, movies: dict[int, Movie], users: dict[int, UserInfo],
+                 digests: tuple[str, str]) -> None:
+    try:
+        save_tables(folder, movies, users, digests)
+    except OSError:
+        return  # a read-only home: the JSON is parsed again on the next open, nothing else lost
 
 
 def _read_ratings(folder: Path, manifest: dict, verify: bool, name: str) -> Interactions:

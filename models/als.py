@@ -266,8 +266,9 @@ class ALSRecommender(EmbeddingModel):
         }
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        self.user_factors = arrays["user_factors"].astype(np.float32)
-        self.item_factors = arrays["item_factors"].astype(np.float32)
+        # no copy when the file holds float32 (a mapped artifact stays mapped: nothing writes factors)
+        self.user_factors = arrays["user_factors"].astype(np.float32, copy=False)
+        self.item_factors = arrays["item_factors"].astype(np.float32, copy=False)
         self.weighting.idf = arrays["idf"].astype(np.float64)
         self.weighting.avg_len = float(arrays["avg_len"][0])
         self.n_items = self.weighting.n_items = self.item_factors.shape[0]

@@ -56,3 +56,15 @@ def test_objects_truncation_and_garbage_are_refused(tmp_path):
 def test_a_compressed_archive_is_read_as_load_npz_reads_it(tmp_path):
     path = _write(tmp_path / "c.npz", {"x.npy": _npy(np.arange(50))}, zipfile.ZIP_DEFLATED)
     assert map_npz(path)["x"].tolist() == list(range(50))
+
+
+def test_a_published_models_factors_stay_mapped(home):
+    """The ALS factors of a loaded artifact are the file's pages (no float32 copy at open)."""
+    from recsys_tui.core import artifacts
+
+    model = artifacts.load(home.artifacts).trained.model
+    mapped = map_npz(artifacts.load(home.artifacts).path / "model.npz")
+    for name in ("user_factors", "item_factors"):
+        got = getattr(model, name)
+        assert got.dtype == np.float32 and not got.flags.writeable  # the read-only map, not a copy
+        assert np.array_equal(got, mapped[name])

@@ -275,10 +275,11 @@ def test_a_hostile_title_is_shown_not_obeyed(home):
 def test_the_catalogue_table_draws_only_visible_rows_of_60k():
     """A catalogue of 60,000 movies: swapping in every row is one list, drawing touches a screenful."""
     from recsys_tui.core.results import MovieRow
+    from recsys_tui.tui.widgets.movie_rows import MovieRows
     from textual.app import App
 
-    rows = {i: MovieRow(i, f"Movie {i}", 1990 + i % 30, ("Drama",), 3.5, 100_000 - i)
-            for i in range(1, 60_001)}
+    rows = [MovieRow(i, f"Movie {i}", 1990 + i % 30, ("Drama",), 3.5, 100_000 - i)
+            for i in range(1, 60_001)]
 
     class One(App):
         def compose(self):
@@ -288,7 +289,7 @@ def test_the_catalogue_table_draws_only_visible_rows_of_60k():
         app = One()
         async with app.run_test(size=(80, 24)) as pilot:
             table = app.query_one(MovieTable)
-            table.set_rows(rows, list(rows))
+            table.set_rows(MovieRows(rows))
             table.focus()
             await pilot.pause()
             assert table.row_count == 60_000

@@ -32,14 +32,23 @@ class SetupNeeded(Message):
 
 
 class UsersLoaded(Message):
-    """Every user for the login table, with the text the filter searches for each."""
+    """Every user for the login table (the text the filter searches follows in ``UsersIndexed``)."""
 
-    def __init__(self, users: list[UserSummary], hays: list[str], opened: EngineAPI | None = None) -> None:
+    def __init__(self, users: list[UserSummary], opened: EngineAPI | None = None) -> None:
+        super().__init__()
+        self.users = users
+        self.opened = opened
+        """The engine, when the login screen opened it (the app had none yet)."""
+
+
+class UsersIndexed(Message):
+    """The text the login filter searches for each of ``users`` (made after the table is shown:
+    0.2 s at 162k users)."""
+
+    def __init__(self, users: list[UserSummary], hays: list[str]) -> None:
         super().__init__()
         self.users = users
         self.hays = hays
-        self.opened = opened
-        """The engine, when the login screen opened it (the app had none yet)."""
 
 
 class UserChosen(Message):

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from recsys_tui.common.text import has_control, plain
 from recsys_tui.core.results import UserSummary
-from recsys_tui.tui.messages import SetupNeeded, UserChosen, UsersLoaded
+from recsys_tui.tui.messages import SetupNeeded, UserChosen, UsersIndexed, UsersLoaded
 from recsys_tui.tui.screens.base import EngineScreen, type_to_search
 from recsys_tui.tui.widgets.footer import StableFooter
 from recsys_tui.tui.widgets.user_table import UserTable
@@ -110,7 +110,9 @@ class LoginScreen(EngineScreen):
                 return
             engine = opened = services.open_engine()
         users = engine.users()
-        self.post_message(UsersLoaded(users, [search_text(u) for u in users], opened))
+        self.post_message(UsersLoaded(users, opened))
+        # the filter's texts after the table is up (a filter typed before they come makes them)
+        self.post_message(UsersIndexed(users, [search_text(u) for u in users]))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A failed start (engine or users) is said where the users would be. Textual also runs
@@ -126,12 +128,18 @@ class LoginScreen(EngineScreen):
         if message.opened is not None:
             self.app.engine_opened(message.opened)
         self.users = message.users
-        self.hays = message.hays
+        self.hays = []
         self._fill(self.query_one("#login-search", Input).value)
         self._cursor_to(self.app.user_id or self.app.prefs.last_user)
         self.finished("users", len(self.users))
 
+    def on_users_indexed(self, message: UsersIndexed) -> None:
+        if message.users is self.users and not self.hays:
+            self.hays = message.hays
+
     def _fill(self, text: str) -> None:
+        if text.split() and not self.hays and self.users:
+            self.hays = [search_text(u) for u in self.users]
         self.shown = ordered(self.users, text, self.hays or None)
         self.table.set_users(self.shown)
         total, shown = len(self.users), len(self.shown)

@@ -1,19 +1,20 @@
 """The catalogue pane: search-as-you-type by title, genre filter, a virtual table of every match.
 
-The table (``MovieTable``) holds every match, all 1,682 movies or many more, and renders only the
-visible rows; the filter line gives the true count. Sorting sorts every match; rows without a value
-(movies you have not rated, when sorting by "yours") go last in both directions.
+The table (``MovieTable``) holds every match, all 1,682 movies or 59k, and renders only the
+visible rows; taking a result costs the same whatever its size (``MovieRows``: the engine's list
+as it is, looked up by id only when something asks); the filter line gives the true count.
+Sorting sorts every match; rows without a value (movies you have not rated, when sorting by
+"yours") go last in both directions.
 """
 
 from __future__ import annotations
 
-from operator import attrgetter
-
 from recsys_tui.common.text import plain
 from recsys_tui.core.results import MovieRow
 from recsys_tui.tui.messages import MovieHighlighted
+from recsys_tui.tui.widgets.movie_rows import ItemIds, MovieRows
 from recsys_tui.tui.widgets.movie_table import COLUMNS as TABLE_COLUMNS
-from recsys_tui.tui.widgets.movie_table import MovieTable, sorted_ids, stars
+from recsys_tui.tui.widgets.movie_table import MovieTable, stars
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -32,8 +33,8 @@ class CataloguePane(Vertical):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.rows: dict[int, MovieRow] = {}
-        self.order: list[int] = []
+        self.rows = MovieRows([])
+        """The shown rows in display order; also a mapping item id → row."""
         self.sort_column: str | None = None
         self.sort_reverse = False
         self.label = ""
@@ -47,16 +48,20 @@ class CataloguePane(Vertical):
     def table(self) -> MovieTable:
         return self.query_one("#catalogue-table", MovieTable)
 
+    @property
+    def order(self) -> ItemIds:
+        """The shown item ids in display order."""
+        return self.rows.ids
+
     def show_rows(self, rows: list[MovieRow], label: str) -> None:
         """Show every row, keep the sort order, put the cursor on the first row."""
-        # C-level passes (``map``, ``zip``): a search can return all 59k titles of ML-25M
-        self.order = list(map(attrgetter("item_id"), rows))
-        self.rows = dict(zip(self.order, rows, strict=True))
-        self.label = label
+        shown = MovieRows.of(rows)  # no per-row work: a search can return all 59k titles of ML-25M
         if self.sort_column:
-            self.order = sorted_ids(self.rows, self.order, self.sort_column, self.sort_reverse)
+            shown = shown.sorted(self.sort_column, self.sort_reverse)
+        self.rows = shown
+        self.label = label
         self._show_label()
-        self.table.set_rows(self.rows, self.order)
+        self.table.set_rows(shown)
 
     def _show_label(self) -> None:
         n = len(self.rows)
@@ -73,33 +78,33 @@ class CataloguePane(Vertical):
         self.sort_reverse = not self.sort_reverse if same else column in ("avg", "n", "yours")
         self.sort_column = column
         current = self.selected_item()
-        self.order = sorted_ids(self.rows, self.order, column, self.sort_reverse)
+        self.rows = self.rows.sorted(column, self.sort_reverse)
         self._show_label()
-        index = self.order.index(current) if current in self.rows else 0
-        self.table.set_rows(self.rows, self.order, index)
+        index = self.rows.position(current)
+        self.table.set_rows(self.rows, index or 0)
 
     def update_row(self, row: MovieRow) -> None:
         """Refresh one movie's cells (e.g. after it was rated)."""
-        if row.item_id not in self.rows:
-            return
-        self.rows[row.item_id] = row
-        self.table.update_row(row)
+        self.table.update_row(row)  # the table and this pane share one ``MovieRows``
 
     def selected_item(self) -> int | None:
         return self.table.item_at(self.table.cursor_row)
 
     def select(self, item_id: int) -> bool:
         """Move the cursor to ``item_id``; False when it is not in the table."""
-        if item_id not in self.rows:
+        index = self.rows.position(item_id)
+        if index is None:
             return False
-        self.table.set_cursor(self.order.index(item_id))
+        self.table.set_cursor(index)
         return True
 
     def on_movie_table_highlighted(self, event: MovieTable.Highlighted) -> None:
         event.stop()
         if event.index != self.table.cursor_row:
             return  # stale: the cursor has moved again since
-        self.post_message(MovieHighlighted(event.item_id, self.rows.get(event.item_id)))
+        row = self.rows.at(event.index) if event.index < len(self.rows) else None
+        known = row if row is not None and row.item_id == event.item_id else None
+        self.post_message(MovieHighlighted(event.item_id, known))
 
     def on_movie_table_header_clicked(self, event: MovieTable.HeaderClicked) -> None:
         event.stop()

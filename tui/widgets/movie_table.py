@@ -1,21 +1,22 @@
 """A virtual table of movies: renders only the rows on screen, so it holds any number of matches.
 
-A new search result or sort swaps a list of ids (no widget per row, no per-row work on the UI
-thread); ``render_line`` formats the handful of visible rows. Column widths come from the data
-(a count of 583 ratings gets three cells, never "58"); the title and genres columns share what is
-left. Outside text is shown through ``recsys_tui.common.text.plain`` as ``Text``, never as markup.
+A new search result or sort swaps one ``MovieRows`` (the engine's list as it is: no widget, dict
+or id list per row on the UI thread); ``render_line`` formats the handful of visible rows. Column
+widths come from the data (a count of 583 ratings gets three cells, never "58"); the title and
+genres columns share what is left. Outside text is shown through ``recsys_tui.common.text.plain``
+as ``Text``, never as markup.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import ClassVar
 
 from recsys_tui.common.text import plain
 from recsys_tui.core.results import MovieRow
 from recsys_tui.tui.widgets.line_table import CURSOR_KEYS, PAGE_KEYS, LineTable, table_classes, table_css
 from recsys_tui.tui.widgets.lines import fit, strip
+from recsys_tui.tui.widgets.movie_rows import ItemIds, MovieRows
 from rich.style import Style
 from textual.binding import Binding, BindingType
 from textual.events import Click
@@ -58,21 +59,6 @@ def cell(row: MovieRow, key: str) -> str:
     if key == "year":
         return str(row.year or "")
     return plain(", ".join(row.genres))
-
-
-def sort_key(row: MovieRow, column: str) -> tuple:
-    """Sort key of ``row`` by ``column``; rows without a value (unrated, no year) are marked."""
-    value = {"title": row.title.casefold(), "year": row.year, "genres": ",".join(row.genres),
-             "avg": row.avg_rating, "n": row.n_ratings, "yours": row.your_rating}[column]
-    return (value is None, value if value is not None else 0)
-
-
-def sorted_ids(rows: dict[int, MovieRow], order: list[int], column: str, reverse: bool) -> list[int]:
-    """``order`` sorted by ``column``; rows without a value go last in both directions."""
-    have = [i for i in order if sort_key(rows[i], column)[0] is False]
-    missing = [i for i in order if sort_key(rows[i], column)[0] is True]
-    have.sort(key=lambda i: sort_key(rows[i], column)[1], reverse=reverse)
-    return have + missing
 
 
 class MovieTable(LineTable):
@@ -125,12 +111,8 @@ class MovieTable(LineTable):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.rows: dict[int, MovieRow] = {}
-        self.order: list[int] = []
+        self.rows = MovieRows([])
         self._widths: dict[str, int] = {}
-        self._max_n = 0
-        self._yours = 3
-        """Cells of the "You" column: ``★4`` and ``-`` need 3, a half star (``★3.5``) 4."""
         self._strips: dict[tuple[int, str], Strip] = {}
         """Rendered rows by (item id, look); only rows that change are rendered again."""
 
@@ -138,28 +120,32 @@ class MovieTable(LineTable):
 
     @property
     def row_count(self) -> int:
-        return len(self.order)
+        return len(self.rows)
 
-    def set_rows(self, rows: dict[int, MovieRow], order: list[int], cursor: int = 0) -> None:
-        """Show ``order`` (ids into ``rows``); O(1) on the UI side whatever the number of rows."""
+    @property
+    def order(self) -> ItemIds:
+        """The item ids in display order (read through to the rows)."""
+        return self.rows.ids
+
+    def _yours(self) -> int:
+        """Cells of the "You" column: ``★4`` and ``-`` need 3, a half star (``★3.5``) 4."""
+        return max([3, *(len(stars(v)) for v in self.rows.rated)])
+
+    def set_rows(self, rows: MovieRows, cursor: int = 0) -> None:
+        """Show ``rows``; O(1) on the UI side whatever the number of rows."""
         self.rows = rows
-        self.order = order
-        self._max_n = max(map(attrgetter("n_ratings"), rows.values()), default=0)
-        rated = set(map(attrgetter("your_rating"), rows.values()))  # few distinct values
-        self._yours = max([3, *(len(stars(v)) for v in rated if v is not None)])
         self._widths = {}
         self._strips.clear()
-        self.virtual_size = Size(0, len(order) + 1)
-        self.set_cursor(min(max(cursor, 0), max(len(order) - 1, 0)), force=True)
+        self.virtual_size = Size(0, len(rows) + 1)
+        self.set_cursor(min(max(cursor, 0), max(len(rows) - 1, 0)), force=True)
         self.refresh()
 
     def update_row(self, row: MovieRow) -> None:
         """Replace one movie's row (e.g. after it was rated) and repaint its line if visible."""
-        if row.item_id not in self.rows:
+        yours, widest = self._yours(), self.rows.max_count
+        if not self.rows.put(row):
             return
-        self.rows[row.item_id] = row
-        if len(stars(row.your_rating)) > self._yours:  # a first half star: the column grows
-            self._yours = len(stars(row.your_rating))
+        if self._yours() != yours or self.rows.max_count != widest:  # e.g. a first half star
             self._widths = {}
             self._strips.clear()
             self.refresh()
@@ -173,18 +159,18 @@ class MovieTable(LineTable):
         self.refresh_line(index + 1)  # the header is virtual line 0
 
     def item_at(self, index: int | None) -> int | None:
-        if index is None or not 0 <= index < len(self.order):
+        if index is None or not 0 <= index < len(self.rows):
             return None
-        return self.order[index]
+        return self.rows.at(index).item_id
 
     # -- cursor ----------------------------------------------------------------------------------
 
     def set_cursor(self, index: int, force: bool = False) -> None:
         """Move the cursor to ``index``, scroll it into view, post ``Highlighted``."""
-        if not self.order:
+        if not len(self.rows):
             self.cursor_row = 0
             return
-        index = min(max(index, 0), len(self.order) - 1)
+        index = min(max(index, 0), len(self.rows) - 1)
         if index == self.cursor_row and not force:
             return
         old, top = self.cursor_row, self.scroll_y
@@ -195,7 +181,7 @@ class MovieTable(LineTable):
         else:
             self._refresh_index(old)
             self._refresh_index(index)
-        self.post_message(self.Highlighted(self, index, self.order[index]))
+        self.post_message(self.Highlighted(self, index, self.rows.at(index).item_id))
 
     def move_cursor(self, row: int, animate: bool = False) -> None:
         """DataTable's signature (``animate`` is ignored: the cursor never animates)."""
@@ -211,7 +197,7 @@ class MovieTable(LineTable):
         self.set_cursor(self.cursor_row + direction * self._page_rows())
 
     def action_edge(self, end: int) -> None:
-        self.set_cursor(len(self.order) - 1 if end else 0)
+        self.set_cursor(len(self.rows) - 1 if end else 0)
 
     def on_click(self, event: Click) -> None:
         y = event.y
@@ -236,13 +222,13 @@ class MovieTable(LineTable):
     def on_resize(self) -> None:
         self._widths = {}
         self._strips.clear()
-        self.virtual_size = Size(0, len(self.order) + 1)
+        self.virtual_size = Size(0, len(self.rows) + 1)
 
     def widths(self) -> dict[str, int]:
         """Cells per column: numbers as wide as their largest value, title and genres share the rest."""
         if self._widths:
             return self._widths
-        fixed = {"yours": self._yours, "avg": 4, "n": max(2, len(str(self._max_n))), "year": 4}
+        fixed = {"yours": self._yours(), "avg": 4, "n": max(2, len(str(self.rows.max_count))), "year": 4}
         rest = max(self.scrollable_content_region.width - sum(fixed.values()) - len(COLUMNS), 0)
         title = max(MIN_TITLE, min(40, rest * 3 // 5))
         if rest - title < MIN_GENRES:  # no room for a useful genres column: the title takes it all
@@ -270,12 +256,12 @@ class MovieTable(LineTable):
             style = self._style("movie-table--header")
             return self._line({c.key: c.label for c in COLUMNS}, style)
         index = int(self.scroll_y) + y - 1
-        if index >= len(self.order):
+        if index >= len(self.rows):
             return strip("", width, self._style(""))
-        item = self.order[index]
+        row = self.rows.at(index)
         look = self._row_look(index, self.cursor_row)
-        cached = self._strips.get((item, look))
+        cached = self._strips.get((row.item_id, look))
         if cached is None:
-            cached = self._line({c.key: cell(self.rows[item], c.key) for c in COLUMNS}, self._style(look))
-            self._strips[(item, look)] = cached
+            cached = self._line({c.key: cell(row, c.key) for c in COLUMNS}, self._style(look))
+            self._strips[(row.item_id, look)] = cached
         return cached
