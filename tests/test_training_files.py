@@ -74,12 +74,13 @@ def test_gate_refuses_non_finite_and_collapsed_models(home):
     report = gate(current, current, "same")
     assert report.hr10 == report.previous_hr10 and report.hr10 > 0.05
     broken = artifacts.load(home.artifacts).trained
+    broken.model.item_factors = np.array(broken.model.item_factors)  # loaded factors are read-only maps
     broken.model.item_factors[3, 2] = np.nan
     with pytest.raises(GateError, match="non-finite"):
         gate(broken)
     worse = artifacts.load(home.artifacts).trained
     rng = np.random.default_rng(0)
-    worse.model.item_factors[:] = rng.normal(size=worse.model.item_factors.shape).astype(np.float32)
+    worse.model.item_factors = rng.normal(size=worse.model.item_factors.shape).astype(np.float32)
     with pytest.raises(GateError, match="below 50% of the current version"):
         gate(worse, current, "v-current")
 
