@@ -66,17 +66,6 @@ def event_from_row(row: tuple) -> Event:
                  None if row[6] is None else int(row[6]))
 
 
-@dataclass(frozen=True)
-class Appended:
-    """An append already committed (``append_begin`` of a log that commits inside the call)."""
-
-    event: Event
-    done = True
-
-    def result(self) -> Event:
-        return self.event
-
-
 class LogReads:
     """The reads both backends share: the same tables (``log_schema``), the same SQL; only the
     driver's parameter mark differs (``?`` for sqlite3, ``%s`` for psycopg). A backend sets
@@ -249,11 +238,6 @@ class EventLog(LogReads):
         except sqlite3.Error as exc:
             raise _fail(self.path, exc) from None
         return Event(event_id, user_id, item_id, kind, rating, ts, undoes, int(prev))
-
-    def append_begin(self, user_id: int, item_id: int, kind: str, rating: float | None = None,
-                     ts: int | None = None) -> Appended:
-        """``append`` behind the interface of a PostgreSQL append in flight (SQLite commits at once)."""
-        return Appended(self.append(user_id, item_id, kind, rating, ts))
 
     def undo_last(self, user_id: int, expected_id: int) -> tuple[Event, Event] | None:
         """Cancel the user's newest live event if it is still ``expected_id``: one transaction, so

@@ -9,17 +9,15 @@ the profile and the movie row), so one keypress is one engine call.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import replace
 
 import numpy as np
 from recsys_tui.core import cluster_pending, store_pending
 from recsys_tui.core.cluster_pending import ClusterPending
 from recsys_tui.core.engine_base import DEFAULT_K, EngineError
-from recsys_tui.core.event_log import EVENT_KINDS, Appended, Event, EventLogError
+from recsys_tui.core.event_log import EVENT_KINDS, Event
 from recsys_tui.core.feature_store import StoreError
 from recsys_tui.core.freshness import embedding_tag
-from recsys_tui.core.pg_pending_append import PendingAppend
 from recsys_tui.core.reasons import contributions, largest_shares
 from recsys_tui.core.results import (
     Contributor,
@@ -178,13 +176,7 @@ class HotPath(UserViews):
                 before = state.last if state.last and len(state.last.items) == k \
                     else self._rank(user_id, state, k, Stopwatch())
                 sw.skip()
-            # A PostgreSQL commit is sent and the event folded into a copy of the view while the
-            # server commits (core.pg_pending_append); the copy is installed only once it committed.
-            appending = self.log.append_begin(user_id, item_id, kind, rating, ts)
-            sw.lap("log")
-            draft = self._draft(state, appending)
-            sw.lap("foldin")
-            event = appending.result()
+            event = self.log.append(user_id, item_id, kind, rating, ts)
             sw.lap("log")
             # On a Redis Cluster the global step needs only the event: sent now, read after the
             # fold-in (core.cluster_pending); the user step follows it in order.
@@ -192,9 +184,6 @@ class HotPath(UserViews):
             sw.lap("features")
             if self._missed(user_id, state, event):  # another process wrote this user meanwhile
                 state = self._state(user_id, refresh=True)
-            elif draft is not None:
-                draft.last_event_id = event.id
-                self._users[user_id] = state = draft
             else:
                 self._overlay(state, event)
                 state.last_event_id, state.n_live = event.id, state.n_live + 1
@@ -231,25 +220,6 @@ class HotPath(UserViews):
             profile, movie = self._view(user_id, item_id) if with_view else (None, None)
             return EventResult(event.id, user_id, item_id, kind, rating, before, after, after.timings,
                                self._degraded, rank_changes(before, after), profile, movie)
-
-    def _draft(self, state: UserState, appending: Appended | PendingAppend) -> UserState | None:
-        """The view with the event being committed folded in, on a copy (None when the log has
-        committed already: the view itself is updated after ``_missed``). If the fold-in fails,
-        the append's reply is still read (the log's connection is freed) and the error raised."""
-        if appending.done:
-            return None
-        try:
-            user_id, item_id, kind, rating, _ = appending.fields
-            draft = replace(state, ratings=dict(state.ratings), clicks=set(state.clicks),
-                            logged=list(state.logged))
-            self._overlay(draft, Event(0, user_id, item_id, kind, rating, 0))
-            draft.n_live += 1
-            self._refold(draft)
-            return draft
-        except BaseException:
-            with contextlib.suppress(EventLogError):  # the fold-in's error is the one to report
-                appending.result()
-            raise
 
     def _view(self, user_id: int, item_id: int) -> tuple[Profile, MovieRow]:
         return self.profile(user_id), self.movie(item_id, user_id)  # type: ignore[attr-defined]

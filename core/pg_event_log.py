@@ -17,7 +17,6 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from recsys_tui.core.event_log import COLUMNS, Event, EventLogError, LogReads, event_from_row
 from recsys_tui.core.log_schema import POSTGRES_STEPS, SCHEMA_VERSION, VERSION_TABLE, too_new
-from recsys_tui.core.pg_pending_append import PendingAppend
 
 CONNECT_TIMEOUT_S = 5
 MIGRATION_LOCK = 0x7265_6373  # "recs": one process migrates at a time
@@ -146,24 +145,6 @@ class PostgresEventLog(LogReads):
         row = self._query("SELECT new_id, prev_id FROM recsys_append(%s, %s, %s, %s, %s, %s)",
                           (user_id, item_id, kind, rating, ts, undoes))
         return Event(int(row[0][0]), user_id, item_id, kind, rating, ts, undoes, int(row[0][1]))
-
-    def append_begin(self, user_id: int, item_id: int, kind: str, rating: float | None = None,
-                     ts: int | None = None) -> PendingAppend:
-        """Send one append and return without waiting for the commit (``core.pg_pending_append``):
-        call ``result()`` on what it returns, always; until then the connection is busy."""
-        ts = int(time.time()) if ts is None else int(ts)
-        pending = PendingAppend(self, self._lock, user_id, item_id, kind, rating, ts)
-        self._lock.acquire()
-        try:
-            conn = self._conn()
-        except BaseException:
-            self._lock.release()
-            raise
-        try:
-            pending.send(conn.pgconn)  # releases the lock if the send fails
-        except self._psycopg.Error as exc:
-            raise EventLogError(f"event log {self.url}: {self._say(exc)}") from None
-        return pending
 
     def undo_last(self, user_id: int, expected_id: int) -> tuple[Event, Event] | None:
         """Cancel the user's newest live event if it is still ``expected_id`` (one transaction
