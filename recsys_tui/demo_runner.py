@@ -147,6 +147,7 @@ class Runner:
             await self.settle()
             out.say(f"  pressed {args[0]}; screen {type(app.screen).__name__}")
         elif verb == "screenshot":
+            await self.settle()  # what the keys led to, every pane included
             path = save_screenshot(app, Path(args[0]))
             out.say(f"  screenshot written to {path}")
         else:
@@ -227,6 +228,7 @@ async def _drive(app, actions: list[Action], size: tuple[int, int], out: Transcr
                 raise DemoError(f"line {action.line} ({action}): the app did not finish in time "
                                 f"(RECSYS_TUI_PILOT_TIMEOUT)") from None
         if screenshot is not None:
+            await runner.settle()  # the panes a last key's workers fill are part of the picture
             out.say(f"final screenshot written to {save_screenshot(app, screenshot)}")
         return summary(app, out)
 
