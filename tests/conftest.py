@@ -179,6 +179,16 @@ def pg_url(pg_server, request) -> str:
     return pg_server.url.rsplit("/", 1)[0] + f"/{name}"
 
 
+@pytest.fixture
+def log(tmp_path):
+    """An empty SQLite event log in the test's folder."""
+    from recsys_tui.core.event_log import EventLog
+
+    log = EventLog(tmp_path / "events.sqlite3")
+    yield log
+    log.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_log(request, tmp_path):
     """An empty event log of each backend (SQLite file, PostgreSQL database)."""

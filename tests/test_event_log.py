@@ -8,13 +8,6 @@ import pytest
 from recsys_tui.core.event_log import EventLog, EventLogError
 
 
-@pytest.fixture
-def log(tmp_path):
-    log = EventLog(tmp_path / "events.sqlite3")
-    yield log
-    log.close()
-
-
 def test_append_returns_increasing_ids_and_reads_back_in_order(log):
     a = log.append(1, 10, "rating", 5.0, ts=100)
     b = log.append(2, 11, "click", ts=101)

@@ -7,7 +7,6 @@ import re
 import numpy as np
 import pytest
 from recsys_tui.core import keys
-from recsys_tui.core.event_log import EventLog
 from recsys_tui.core.feature_store import RECENT_CAP, FeatureStore, StoreError
 
 from tests.redis_server import free_port
@@ -15,13 +14,6 @@ from tests.redis_server import free_port
 PASSWORD = "hunter2-Very-Secret"
 USER_KEY = re.compile(r"^rs:v1:\{u:([1-9]\d*)\}:(meta|recent|emb)$")
 GLOBAL_KEYS = {"rs:v1:{g}:pop", "rs:v1:{g}:wm", "rs:v1:{g}:epoch", "rs:v1:{g}:users"}
-
-
-@pytest.fixture
-def log(tmp_path):
-    log = EventLog(tmp_path / "events.sqlite3")
-    yield log
-    log.close()
 
 
 @pytest.fixture

@@ -20,13 +20,6 @@ from tests.redis_server import RedisServer
 PASSWORD = "app-Password-1"
 
 
-@pytest.fixture
-def log(tmp_path):
-    log = EventLog(tmp_path / "events.sqlite3")
-    yield log
-    log.close()
-
-
 def seeded(store: FeatureStore, log: EventLog) -> FeatureStore:
     store.log_id = log.log_id
     store.catch_up({10: 5.0, 20: 2.0}, "test-seed", [], {})

@@ -25,13 +25,6 @@ SECRET = "hunter2-Very-Secret"
 
 
 @pytest.fixture
-def log(tmp_path):
-    log = EventLog(tmp_path / "events.sqlite3")
-    yield log
-    log.close()
-
-
-@pytest.fixture
 def store(store_url, log):
     store = FeatureStore.open(store_url)
     store.log_id = log.log_id
