@@ -202,11 +202,11 @@ class HotPath(UserViews):
                 pending = step1
             elif state.personal:
                 pending = self._apply_begin(event, state)
-            if pending is not None and not state.personal:
+            if pending is None:
+                self._apply(event, state)
+            elif not state.personal:  # the popular list reads the counts: the write lands first
                 self._apply_end(pending)
                 pending = None
-            elif pending is None:
-                self._apply(event, state)
             sw.lap("features")
             try:
                 after = self._rank(user_id, state, k, sw)
@@ -283,9 +283,10 @@ class HotPath(UserViews):
         return cluster_pending.begin(self.store, event, self.log)
 
     def _apply_end(self, pending: PendingWrite | ClusterPending) -> None:
-        finish = cluster_pending.finish if isinstance(pending, ClusterPending) else store_pending.finish
         try:
-            if finish(pending) in ("unseeded", "lost"):  # type: ignore[arg-type]
+            status = cluster_pending.finish(pending) if isinstance(pending, ClusterPending) \
+                else store_pending.finish(pending)
+            if status in ("unseeded", "lost"):
                 self._catch_up()  # Redis came back empty or lost keys: rebuild it from the log
         except StoreError as exc:
             self._set_degraded(str(exc))
