@@ -6,7 +6,7 @@ one vectorised substring scan (``numpy.strings.find``) per word over the normali
 popularity order, so a keystroke costs a few milliseconds at 59k titles whatever it matches; a
 blank search walks the precomputed popularity order. The counts, averages and favourite genres
 come from the ratings' summary (``data.summary``: saved beside the cache, so an open does not read
-the ratings); the favourite genres of every user are one sort, on first use.
+the ratings); every user's favourite genres are three argmax passes, on first use.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ MAX_FIELD_CHARS = 40
 """Longest gender/occupation/zip code kept (ML-100K's longest is 13)."""
 
 
-def _is_clean(value: str, limit: int) -> bool:
+def is_clean(value: str, limit: int) -> bool:
     """``value`` is what ``clean_field`` would return for it (the common case, checked cheaply:
     printable ASCII needs no placeholder, and nothing to strip or cut)."""
     return (len(value) <= limit and value.isascii() and value.isprintable()
@@ -40,8 +40,8 @@ def clean_movie(movie: Movie) -> Movie:
     genres are: ML-100K's ``Children's``, ML-20M's ``Children`` and ``IMAX`` alike); anything else
     is dropped, never shown.
     """
-    if movie.title and _is_clean(movie.title, MAX_TITLE_CHARS) and all(
-            g and _is_clean(g, MAX_FIELD_CHARS) for g in movie.genres):
+    if movie.title and is_clean(movie.title, MAX_TITLE_CHARS) and all(
+            g and is_clean(g, MAX_FIELD_CHARS) for g in movie.genres):
         return movie
     title = clean_field(movie.title, MAX_TITLE_CHARS) or "unknown"
     genres = tuple(g for g in movie.genres if g and clean_field(g, MAX_FIELD_CHARS) == g)
@@ -51,10 +51,8 @@ def clean_movie(movie: Movie) -> Movie:
 
 def clean_user(user: UserInfo) -> UserInfo:
     """The user with safe, bounded gender, occupation and zip code."""
-    if not (user.gender or user.occupation or user.zip_code):  # ML-20M and later: no demographics
-        return user
-    if _is_clean(user.gender, MAX_FIELD_CHARS) and _is_clean(user.occupation, MAX_FIELD_CHARS) \
-            and _is_clean(user.zip_code, MAX_FIELD_CHARS):
+    if is_clean(user.gender, MAX_FIELD_CHARS) and is_clean(user.occupation, MAX_FIELD_CHARS) \
+            and is_clean(user.zip_code, MAX_FIELD_CHARS):
         return user
     fields = {name: clean_field(getattr(user, name), MAX_FIELD_CHARS)
               for name in ("gender", "occupation", "zip_code")}

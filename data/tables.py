@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 from recsys_tui.common.fsutil import load_npz, save_npz
-from recsys_tui.data.fields import MAX_FIELD_CHARS, MAX_TITLE_CHARS, clean_movie, clean_user
+from recsys_tui.data.fields import MAX_FIELD_CHARS, MAX_TITLE_CHARS, clean_movie, clean_user, is_clean
 from recsys_tui.data.movielens import Movie, UserInfo
 
 TABLES_FILE = "tables.npz"
@@ -78,7 +78,7 @@ class UserTable(Mapping[int, UserInfo]):
 
 
 def clean_rows(values: np.ndarray, limit: int) -> np.ndarray:
-    """One bool per string: ``data.fields._is_clean`` (printable ASCII, at most ``limit``
+    """One bool per string: ``data.fields.is_clean`` (printable ASCII, at most ``limit``
     characters, no space at either end), for every string at once."""
     n = len(values)
     if not n:
@@ -157,8 +157,7 @@ def _movies(movie_id: np.ndarray, title: np.ndarray, year: np.ndarray, has_year:
                map(sets.__getitem__, genre_of.tolist()))
     movies = dict(zip(ids, made, strict=True))
     counts = {"titles": 0, "genres": 0}
-    clean_sets = np.array([all(g and clean_rows(_text([g]), MAX_FIELD_CHARS)[0] for g in s) for s in sets],
-                          bool)
+    clean_sets = np.array([all(g and is_clean(g, MAX_FIELD_CHARS) for g in s) for s in sets], bool)
     dirty = ~(clean_rows(title, MAX_TITLE_CHARS) & (_str_len(title) > 0)) | ~clean_sets[genre_of] \
         if len(ids) else np.zeros(0, bool)
     for i in movie_id[dirty].tolist():  # the few that need it, as the JSON's would be cleaned

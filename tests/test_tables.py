@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from recsys_tui.common.fsutil import load_npz, save_npz
 from recsys_tui.data.cache import cache_dir, load_cache, write_cache
-from recsys_tui.data.fields import MAX_FIELD_CHARS, MAX_TITLE_CHARS, _is_clean
+from recsys_tui.data.fields import MAX_FIELD_CHARS, MAX_TITLE_CHARS, is_clean
 from recsys_tui.data.movielens import Dataset, Interactions, Movie, UserInfo
 from recsys_tui.data.tables import TABLES_FILE, UserTable, clean_rows, load_tables
 
@@ -80,7 +80,7 @@ def test_clean_rows_is_the_one_at_a_time_check():
     values = [*TITLES, "ok", "a\x00b", " ", "x ", "é", "\x7f", "~" * 40, "~" * 41]
     for limit in (MAX_FIELD_CHARS, MAX_TITLE_CHARS):
         got = clean_rows(np.array(values), limit)
-        assert got.tolist() == [_is_clean(v, limit) for v in values]
+        assert got.tolist() == [is_clean(v, limit) for v in values]
 
 
 def test_stale_damaged_or_malformed_columns_are_not_used(tmp_path):
