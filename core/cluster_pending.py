@@ -21,7 +21,13 @@ MOVED slot, ``unseeded``/``foreign``/``lost`` from step 1, or step 2 finding ano
 ``last_event_id`` (another process's event not yet in the store, a lost meta hash) — goes through
 the store's synchronous ``apply``, which re-reads, resends the same idempotent steps and handles
 it as before. The event is acknowledged only after the store applied it, exactly once by id.
-"""
+
+
+Each script goes out on the store's own connection to the master of its slot
+(``ClusterFeatureStore.hot_connection``: no pool checkout, no readiness poll, no router; the slot
+→ master map cached per slot and read again after any fallback), packed here in one buffer. A
+connection whose reply was never read (an error between the send and the read) is closed before
+it is used again, so a stale reply is never taken for a new one."""
 
 from __future__ import annotations
 
@@ -35,7 +41,7 @@ from recsys_tui.core.cluster_store import ClusterFeatureStore
 from recsys_tui.core.event_log import Event, EventLog
 from recsys_tui.core.feature_store import RECENT_CAP, REDIS_ERRORS, _encode_recent
 from recsys_tui.core.store_connection import deadline
-from redis.connection import AbstractConnection, ConnectionPool
+from redis.connection import AbstractConnection
 
 
 @dataclass
@@ -48,7 +54,6 @@ class ClusterPending:
     log: EventLog | None
     stage: str
     conn: AbstractConnection | None = None
-    pool: ConnectionPool | None = None
     embedding: np.ndarray | None = None
     version: str = ""
 
@@ -59,7 +64,7 @@ def begin(store: object, event: Event, log: EventLog | None) -> ClusterPending |
     if not isinstance(store, ClusterFeatureStore) or event.prev_id is None or event.kind == "undo":
         return None
     pending = ClusterPending(store, event, log, "sync")
-    args = [store.log_id, event.id, event.item_id, 1, event.user_id]
+    args = (store.log_id, event.id, event.item_id, 1, event.user_id)
     _send(pending, keys.EPOCH, "_global", store._global_keys(), args, "global")
     return pending
 
@@ -71,12 +76,12 @@ def send_user(pending: ClusterPending, embedding: np.ndarray | None, version: st
         return
     reply = _read(pending)
     if not (isinstance(reply, list) and len(reply) == 2 and reply[0] == b"applied"):
-        pending.stage = "sync"  # a refusal or an error: the synchronous apply says why
+        _fallback(pending)  # a refusal or an error: the synchronous apply says why
         return
     event = pending.event
     emb = b"" if embedding is None else np.asarray(embedding, np.float32).tobytes()
-    args = [event.prev_id, event.id, event.ts, emb, version if embedding is not None else "", RECENT_CAP,
-            f"n_{event.kind}", 1, _encode_recent(event), ""]
+    args = (event.prev_id, event.id, event.ts, emb, version if embedding is not None else "", RECENT_CAP,
+            f"n_{event.kind}", 1, _encode_recent(event), "")
     user_keys = [keys.user_key(event.user_id, f) for f in ("meta", "recent", "emb")]
     _send(pending, user_keys[0], "_user", user_keys, args, "user")
 
@@ -92,53 +97,76 @@ def finish(pending: ClusterPending) -> str:
                                        "rebuilt from the log")
         if reply in (1, 2):
             return "applied"
+    _fallback(pending)
     return pending.store.apply(pending.event, pending.embedding, pending.version, None, pending.log)
 
 
-def _send(pending: ClusterPending, route: str, script: str, script_keys: list[str], args: list,
+def pack(*args: object) -> bytes:
+    """One Redis command in RESP, as one buffer (bytes, str, int and float arguments, encoded as
+    redis-py's encoder does: UTF-8, ``%d``, ``repr``)."""
+    out = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        if isinstance(arg, bytes):
+            data = arg
+        elif isinstance(arg, str):
+            data = arg.encode()
+        elif isinstance(arg, int | np.integer) and not isinstance(arg, bool):
+            data = b"%d" % int(arg)
+        elif isinstance(arg, float | np.floating):
+            data = repr(float(arg)).encode()
+        else:
+            raise redis.DataError(f"cannot send a {type(arg).__name__} to Redis")
+        out.append(b"$%d\r\n%b\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+def _send(pending: ClusterPending, route: str, script: str, script_keys: list[str], args: tuple,
           stage: str) -> None:
-    """Send the store's ``script`` (``_global``, ``_user``) on a connection to the master of
-    ``route``'s slot; stage ``sync`` on any error."""
-    pending.stage, pending.conn, pending.pool = "sync", None, None
+    """Send the store's ``script`` (``_global``, ``_user``) on the store's connection to the master
+    of ``route``'s slot; stage ``sync`` on any error."""
+    pending.stage, pending.conn = "sync", None
+    conn = None
     try:
         with deadline():
-            client = pending.store.client  # connects on first use; the scripts are registered then
-            sha = getattr(pending.store, script).sha
-            pool = client.get_redis_connection(client.get_node_from_key(route)).connection_pool
-            conn = pool.get_connection()
-            pending.conn, pending.pool = conn, pool
-            conn.send_command("EVALSHA", sha, len(script_keys), *script_keys, *args)
+            store = pending.store
+            store.client  # noqa: B018 — connects on first use; the scripts are registered then
+            conn = store.hot_connection(route)
+            if id(conn) in store.unread:  # a reply left unread by an interrupted event: drop it
+                store.unread.discard(id(conn))
+                conn.disconnect()
+            command = pack("EVALSHA", getattr(store, script).sha, len(script_keys), *script_keys, *args)
+            store.unread.add(id(conn))
+            conn.send_packed_command([command], check_health=False)
     except (*REDIS_ERRORS, redis.RedisError):
-        _release(pending, broken=True)
+        if conn is not None:
+            pending.store.unread.discard(id(conn))
+            with contextlib.suppress(*REDIS_ERRORS):
+                conn.disconnect()
         return
-    pending.stage = stage
+    pending.conn, pending.stage = conn, stage
 
 
 def _read(pending: ClusterPending) -> object:
-    """The reply of the script in flight (None after an error; the connection goes back to its pool)."""
+    """The reply of the script in flight (None after an error)."""
     pending.stage = "sync"
-    if pending.conn is None:
+    conn, pending.conn = pending.conn, None
+    if conn is None:
         return None
     try:
         with deadline():
-            reply = pending.conn.read_response()
+            reply = conn.read_response()
     except REDIS_ERRORS:
-        _release(pending, broken=True)
+        with contextlib.suppress(*REDIS_ERRORS):
+            conn.disconnect()  # it may hold half a reply
         return None
     except redis.RedisError:  # NOSCRIPT, MOVED, NOPERM…: the connection is fine, apply says why
-        _release(pending, broken=False)
         return None
-    _release(pending, broken=False)
+    finally:
+        pending.store.unread.discard(id(conn))
     return reply
 
 
-def _release(pending: ClusterPending, broken: bool) -> None:
-    """Give the connection back to its node's pool (disconnected first when it may hold half a reply)."""
-    conn, pool = pending.conn, pending.pool
-    pending.conn = pending.pool = None
-    if conn is None or pool is None:
-        return
-    if broken:
-        with contextlib.suppress(*REDIS_ERRORS):
-            conn.disconnect()
-    pool.release(conn)
+def _fallback(pending: ClusterPending) -> None:
+    """The hot write did not land as sent: the next one reads the slot map again (the synchronous
+    ``apply`` that follows goes through the client's router, which follows MOVED/ASK)."""
+    pending.store.forget_routes()

@@ -66,9 +66,13 @@ from recsys_tui.core.store_connection import (
 )
 from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
+from redis.connection import AbstractConnection
+from redis.crc import key_slot
 from redis.retry import Retry
 
 BATCH = 500
+ROUTES_KEPT = 100_000
+"""Keys whose slot the hot path remembers (one per user written; past this the memo starts over)."""
 CAS_RETRIES = 100
 """Re-reads of a user's ``last_event_id`` when another process moved it between the two steps."""
 _TLS_PARAMS = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs", "ssl_check_hostname")
@@ -182,6 +186,11 @@ class ClusterFeatureStore(FeatureStore):
         self._client: RedisCluster | None = None
         super().__init__(None, "redis-cluster", url)  # type: ignore[arg-type]
         self._policy_checked = False
+        self._slots: dict[str, int] = {}  # key → hash slot (a pure function of the key)
+        self._owner: dict[int, AbstractConnection] = {}  # slot → the hot connection to its master
+        self._hot: dict[str, AbstractConnection] = {}  # master "host:port" → its hot connection
+        self.unread: set[int] = set()
+        """The hot connections (``id``; kept alive by ``_hot``) with a reply not read yet."""
 
     @property
     def client(self) -> RedisCluster:  # type: ignore[override]
@@ -204,6 +213,39 @@ class ClusterFeatureStore(FeatureStore):
     def client(self, value: object) -> None:
         if value is not None:
             raise TypeError("a cluster store builds its own client")
+
+    # -- the hot path's own connections (core.cluster_pending) --------------------------------
+
+    def hot_connection(self, key: str) -> AbstractConnection:
+        """This store's own connection to the master serving ``key``'s slot: one per master, made
+        with that node's pool options (deadline sockets, TLS, credentials) but outside the pool, so
+        the hot path sends a script and later reads its reply with no pool checkout, no
+        readiness poll and no router. The slot → master map is the client's, remembered here per
+        slot until ``forget_routes`` (called whenever a hot write falls back to ``apply``, whose
+        router follows a MOVED/ASK and refreshes the client's map). Used by one event at a time
+        (the engine's lock); ``cluster_pending`` tracks whether a reply is still unread."""
+        slot = self._slots.get(key)
+        if slot is None:
+            if len(self._slots) >= ROUTES_KEPT:
+                self._slots.clear()
+            slot = self._slots[key] = key_slot(key.encode())
+        conn = self._owner.get(slot)
+        if conn is None:
+            client = self.client  # connects on first use
+            owners = client.nodes_manager.slots_cache.get(slot)
+            if not owners:
+                raise redis.exceptions.SlotNotCoveredError(f"slot {slot} is not covered by the cluster")
+            node = owners[0]
+            conn = self._hot.get(node.name)
+            if conn is None:
+                pool = client.get_redis_connection(node).connection_pool
+                conn = self._hot[node.name] = pool.connection_class(**pool.connection_kwargs)
+            self._owner[slot] = conn
+        return conn
+
+    def forget_routes(self) -> None:
+        """Read the slot → master map from the client again at the next hot write."""
+        self._owner.clear()
 
     def _eviction_policies(self) -> list[str | None]:
         """Every master's ``maxmemory-policy`` (any of them may hold a user's keys)."""
@@ -387,6 +429,12 @@ class ClusterFeatureStore(FeatureStore):
 
     def close(self) -> None:
         """Disconnect every node's pool (``RedisCluster.close`` alone leaves them connected)."""
+        for conn in self._hot.values():
+            with contextlib.suppress(*REDIS_ERRORS):
+                conn.disconnect()
+        self._hot.clear()
+        self._owner.clear()
+        self.unread.clear()
         if self._client is not None:
             with contextlib.suppress(*REDIS_ERRORS):
                 self._client.disconnect_connection_pools()
