@@ -7,7 +7,9 @@ copies the trained default home (``recsys-tui --home H train`` first) into two "
 measures, in one run:
 
 1. event → fresh top-10 latency (p50/p99) in one process (``Engine.record``: log commit,
-   fold-in, store write, search, rerank), with each step's p50/p99/mean (``result.timings``);
+   fold-in, store write, search, rerank), with each step's p50/p99/mean (``result.timings``),
+   the CPU each event costs this process, the PostgreSQL server and the Redis nodes (``/proc``
+   via psutil), and the Redis requests and scripts per event on each master (``INFO``);
 2. aggregate events/s with 4 processes (2 per home, distinct users) vs 1 process (``--rounds N``:
    alternated N times, medians);
 3. cross-process freshness: a writer process records for user U; this process polls the engine
@@ -31,7 +33,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import psycopg
+import redis
 from recsys_tui.core import artifacts
 from recsys_tui.core.engine import Engine
 from recsys_tui.core.home import Home
@@ -166,14 +170,52 @@ def freshness(homes: list[Home], cluster: RedisClusterServers, log_url: str, n: 
             "max_ms": max(lags, default=float("nan")) * 1000}
 
 
-def latency(home: Home, cluster: RedisClusterServers, log_url: str, n: int) -> dict:
+def server_processes(pg: PostgresServer, cluster: RedisClusterServers) -> dict[str, list[psutil.Process]]:
+    """PostgreSQL's processes (the postmaster and its children: backends, WAL writer...) and the
+    Redis nodes'."""
+    assert pg.root is not None
+    postmaster = psutil.Process(int((pg.root / "data" / "postmaster.pid").read_text().split()[0]))
+    return {"postgres": [postmaster, *postmaster.children(recursive=True)],
+            "redis": [psutil.Process(proc.pid) for proc in cluster.procs.values()]}
+
+
+def cpu_seconds(procs: list[psutil.Process]) -> float:
+    """User + system CPU of ``procs`` so far (a process that exited counts no more)."""
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def request_counts(cluster: RedisClusterServers) -> dict[str, int]:
+    """Per master so far: ``PORT reads`` (client socket reads, i.e. requests: the round trips this
+    process made) and ``PORT evalsha`` (scripts run); the commands a script runs are not counted."""
+    out: dict[str, int] = {}
+    for port in cluster.master_ports():
+        with redis.Redis(host="127.0.0.1", port=port) as node:
+            out[f"{port} reads"] = int(node.info("stats")["total_reads_processed"])
+            out[f"{port} evalsha"] = int(node.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0))
+    return out
+
+
+def latency(home: Home, cluster: RedisClusterServers, pg: PostgresServer, log_url: str, n: int) -> dict:
     """``n`` events through ``Engine.record`` after 50 unmeasured: the call's wall time and each
-    step's time (``result.timings.steps``, as ``recsys-tui bench`` reports them), p50/p99."""
+    step's time (``result.timings.steps``, as ``recsys-tui bench`` reports them), p50/p99; the
+    CPU per event of this process and of each server kind; Redis commands per event per node."""
     cluster.flush()
     engine = Engine.open(home, cluster.url, log_url=log_url)
     stream = event_stream(1, n + 50, list(range(1, 41)), undo_share=0.0)
     for event in stream[:50]:  # warm-up
         play(engine, event)
+    servers = server_processes(pg, cluster)
+    me = psutil.Process()
+    cpu0 = {"client": cpu_seconds([me]), **{k: cpu_seconds(v) for k, v in servers.items()}}
+    probe = request_counts(cluster)
+    calls0 = request_counts(cluster)  # the reads one count itself makes: calls0 - probe
     ms: list[float] = []
     steps: dict[str, list[float]] = {s: [] for s in STEPS}
     for event in stream[50:]:
@@ -182,11 +224,16 @@ def latency(home: Home, cluster: RedisClusterServers, log_url: str, n: int) -> d
         ms.append((time.perf_counter() - t0) * 1000)
         for step in STEPS:
             steps[step].append(result.timings.steps.get(step, 0.0))
+    cpu1 = {"client": cpu_seconds([me]), **{k: cpu_seconds(v) for k, v in servers.items()}}
+    calls1 = request_counts(cluster)
     degraded = engine.degraded
     engine.close()
+    per_node = {k: round((v - 2 * calls0.get(k, 0) + probe.get(k, 0)) / n, 3) for k, v in calls1.items()}
     return {"events": n, "p50_ms": pct(ms, 50), "p99_ms": pct(ms, 99), "degraded": degraded,
             "steps_ms": {s: {"p50": pct(v, 50), "p99": pct(v, 99), "mean": float(np.mean(v))}
-                         for s, v in steps.items()}}
+                         for s, v in steps.items()},
+            "cpu_ms_per_event": {k: round((cpu1[k] - cpu0[k]) * 1000 / n, 3) for k in cpu0},
+            "redis_per_event": per_node}
 
 
 def step_table(result: dict) -> str:
@@ -235,9 +282,11 @@ def main() -> int:
         out = {"load_avg": os.getloadavg(), "cpus": os.cpu_count(), "async_commit": args.async_commit}
         mode = args.async_commit
         if "latency" in args.only:
-            out["latency"] = latency(homes[0], cluster, new_db(pg, "lat", mode), args.events)
+            out["latency"] = latency(homes[0], cluster, pg, new_db(pg, "lat", mode), args.events)
             print("event → top-10 (1 process):", json.dumps(out["latency"]), flush=True)
             print(step_table(out["latency"]), flush=True)
+            print("  CPU ms per event:", out["latency"]["cpu_ms_per_event"], flush=True)
+            print("  Redis requests per event on each master:", out["latency"]["redis_per_event"], flush=True)
         if "throughput" in args.only:
             out["throughput"] = throughput(homes, cluster, pg, args, work)
             print("throughput:", json.dumps(out["throughput"]), flush=True)
