@@ -61,12 +61,15 @@ def pct(values: list[float], q: float) -> float:
 
 
 def spawn(home: Home, redis_url: str, log_url: str, users: list[int], n: int, out: Path, seed: int,
-          go: Path | None = None, pace: float = 0.0, undo: float = 0.05) -> subprocess.Popen:
+          go: Path | None = None, pace: float = 0.0, undo: float = 0.05, acks: bool = False
+          ) -> subprocess.Popen:
     args = [sys.executable, "-m", "recsys_tui.dist_worker", "--home", str(home.root), "--redis-url",
             redis_url, "--log-url", log_url, "--users", ",".join(map(str, users)), "--n", str(n),
             "--seed", str(seed), "--out", str(out), "--undo-share", str(undo), "--pace", str(pace)]
     if go is not None:
         args += ["--go", str(go)]
+    if acks:
+        args.append("--print-acks")
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -140,7 +143,7 @@ def freshness(homes: list[Home], cluster: RedisClusterServers, log_url: str, n: 
     reader.recommend(user)
     acks: dict[int, float] = {}
     writer = spawn(homes[0], cluster.url, log_url, [user], n, work / "fresh.json", seed=9,
-                   pace=0.05, undo=0.0)
+                   pace=0.05, undo=0.0, acks=True)
 
     def collect() -> None:
         assert writer.stdout is not None

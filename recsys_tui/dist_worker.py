@@ -1,9 +1,11 @@
 """A recording process for the multi-process tests and benchmark (shared log + shared store).
 
 ``python -m recsys_tui.dist_worker --home H --redis-url U --log-url L --users 1,2 --n 500 --out F``
-records a deterministic event stream (``check.event_stream``) and prints ``ok <event id>`` per
-acknowledged event. With ``--barrier DIR --procs N`` it then waits until all N workers finished
-writing and records, in ``--out``, every one of its users' top-10 as this process serves it.
+records a deterministic event stream (``check.event_stream``); with ``--print-acks`` it prints
+``ok <event id> <unix time>`` per acknowledged event (the freshness benchmark times them; a reader
+that only waits for the exit would let a long run fill the pipe and stall the worker). With
+``--barrier DIR --procs N`` it then waits until all N workers finished writing and records, in
+``--out``, every one of its users' top-10 as this process serves it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="w")
     parser.add_argument("--go", help="wait for this file to exist before recording (a start line)")
     parser.add_argument("--pace", type=float, default=0.0, help="seconds to sleep between events")
+    parser.add_argument("--print-acks", action="store_true", help="print 'ok ID TIME' per acknowledged event")
     args = parser.parse_args(argv)
     engine = Engine.open(Home(Path(args.home)), args.redis_url, log_url=args.log_url)
     users = [int(u) for u in args.users.split(",")]
@@ -58,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         latencies.append((time.perf_counter() - t0) * 1000)
         acked.append(result.event_id)
-        print(f"ok {result.event_id} {time.time():.6f}", flush=True)
+        if args.print_acks:
+            print(f"ok {result.event_id} {time.time():.6f}", flush=True)
         if args.pace:
             time.sleep(args.pace)
     elapsed = time.perf_counter() - t_start
