@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import redis
 from recsys_tui.core import keys
-from recsys_tui.core.cluster_store import ClusterFeatureStore
+from recsys_tui.core.cluster_store import ClusterFeatureStore, pack
 from recsys_tui.core.event_log import Event, EventLog
 from recsys_tui.core.feature_store import RECENT_CAP, REDIS_ERRORS, _encode_recent
 from recsys_tui.core.store_connection import deadline
@@ -99,25 +99,6 @@ def finish(pending: ClusterPending) -> str:
             return "applied"
     _fallback(pending)
     return pending.store.apply(pending.event, pending.embedding, pending.version, None, pending.log)
-
-
-def pack(*args: object) -> bytes:
-    """One Redis command in RESP, as one buffer (bytes, str, int and float arguments, encoded as
-    redis-py's encoder does: UTF-8, ``%d``, ``repr``)."""
-    out = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        if isinstance(arg, bytes):
-            data = arg
-        elif isinstance(arg, str):
-            data = arg.encode()
-        elif isinstance(arg, int | np.integer) and not isinstance(arg, bool):
-            data = b"%d" % int(arg)
-        elif isinstance(arg, float | np.floating):
-            data = repr(float(arg)).encode()
-        else:
-            raise redis.DataError(f"cannot send a {type(arg).__name__} to Redis")
-        out.append(b"$%d\r\n%b\r\n" % (len(data), data))
-    return b"".join(out)
 
 
 def _send(pending: ClusterPending, route: str, script: str, script_keys: list[str], args: tuple,

@@ -42,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import numpy as np
@@ -126,6 +127,28 @@ redis.call('SADD', KEYS[5], '0')
 redis.call('HSET', KEYS[1], 'seed', ARGV[1], 'created', ARGV[2], 'log', ARGV[3])
 return 1
 """
+
+
+def pack(*args: object) -> bytes:
+    """One Redis command in RESP, as one buffer (bytes, str, int and float arguments, encoded as
+    redis-py's encoder does: UTF-8, ``%d``, ``repr``)."""
+    out = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        if isinstance(arg, bytes):
+            data = arg
+        elif isinstance(arg, str):
+            data = arg.encode()
+        elif isinstance(arg, int | np.integer) and not isinstance(arg, bool):
+            data = b"%d" % int(arg)
+        elif isinstance(arg, float | np.floating):
+            data = repr(float(arg)).encode()
+        else:
+            raise redis.DataError(f"cannot send a {type(arg).__name__} to Redis")
+        out.append(b"$%d\r\n%b\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+_MISS = object()
 
 
 def is_cluster_url(url: str | None) -> bool:
@@ -246,6 +269,40 @@ class ClusterFeatureStore(FeatureStore):
     def forget_routes(self) -> None:
         """Read the slot → master map from the client again at the next hot write."""
         self._owner.clear()
+
+    def _hot_read(self, route: str, *command: object) -> Any:
+        """``command`` sent and its reply read on the hot connection to ``route``'s master, or
+        ``_MISS`` when that connection has a write in flight or anything goes wrong (then the
+        caller asks the client's router, which follows MOVED/ASK and reports a dead node)."""
+        try:
+            conn = self.hot_connection(route)
+        except (*REDIS_ERRORS, redis.RedisError):
+            return _MISS
+        if id(conn) in self.unread:
+            return _MISS
+        self.unread.add(id(conn))
+        try:
+            conn.send_packed_command([pack(*command)], check_health=False)
+            return conn.read_response()
+        except REDIS_ERRORS:
+            with contextlib.suppress(*REDIS_ERRORS):
+                conn.disconnect()  # it may hold half a reply
+            self.forget_routes()
+        except redis.RedisError:  # MOVED, ASK…: the router follows it and refreshes the map
+            self.forget_routes()
+        finally:
+            self.unread.discard(id(conn))
+        return _MISS
+
+    def last_event_id(self, user_id: int) -> int:
+        """The user's store watermark (the app reads it before each event and on its poll timer):
+        one HGET on the hot connection to the user's master, or through the router as before."""
+        meta = keys.user_key(user_id, "meta")
+        with self._guard("a read"):
+            raw = self._hot_read(meta, "HGET", meta, "last_event_id")
+            if raw is _MISS:
+                raw = self.client.hget(meta, "last_event_id")
+        return int(raw) if raw else 0
 
     def _eviction_policies(self) -> list[str | None]:
         """Every master's ``maxmemory-policy`` (any of them may hold a user's keys)."""

@@ -210,3 +210,27 @@ def test_a_master_killed_between_the_two_steps_loses_nothing_and_counts_nothing_
         engine.close()
     finally:
         cluster.stop()
+
+
+def test_the_watermark_read_uses_the_hot_connection_and_falls_back_to_the_router(engine, monkeypatch):
+    store = engine.store
+    result = engine.record(7, 50, "rating", 4)
+    routed = []
+    hget = store.client.hget
+
+    def spy_hget(*args):
+        routed.append(args)
+        return hget(*args)
+
+    monkeypatch.setattr(store.client, "hget", spy_hget)
+    assert store.last_event_id(7) == result.event_id and routed == []  # the hot connection answered
+    conn = store.hot_connection(keys.user_key(7, "meta"))
+    conn.disconnect()  # cut: the next hot read reconnects
+    assert store.last_event_id(7) == result.event_id and routed == []
+    store.unread.add(id(conn))  # a write in flight on that connection: the router answers
+    assert store.last_event_id(7) == result.event_id and len(routed) == 1
+    store.unread.discard(id(conn))
+    with redis.Redis(host=conn.host, port=conn.port) as node:
+        node.client_kill_filter(_type="normal", skipme=True)  # the server drops the hot connection
+    assert store.last_event_id(7) == result.event_id and len(routed) == 2  # its error: the router
+    assert store.last_event_id(7) == result.event_id and len(routed) == 2  # and then hot again
