@@ -149,6 +149,8 @@ class LoginScreen(EngineScreen):
 
     def _cursor_to(self, user_id: int | None) -> None:
         """Highlight ``user_id``'s row (the current or last user) when it is shown."""
+        if user_id is None:  # nobody to find: no walk over every row (162k at ML-25M size)
+            return
         index = next((n for n, u in enumerate(self.shown) if u.user_id == user_id), None)
         if index is not None:
             self.table.move_cursor(index)
