@@ -169,6 +169,7 @@ class Engine(HotPath, ReadSide):
 
     def status(self) -> Status:
         with self._lock:
+            self._settle()  # a store not yet caught up would report itself unseeded
             problems: list[str] = []
             if self._degraded is None:
                 try:

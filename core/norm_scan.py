@@ -1,12 +1,12 @@
 """Exact top-k inner product for one query that reads only the vectors that can still win.
 
-The item vectors are kept longest first. A query scans them in blocks (2,048 rows, then twice as
-many each time) and stops as soon as the k-th best score found beats every vector not read yet:
-for those, y·q ≤ ‖y‖‖q‖ ≤ ‖y_next‖‖q‖ (Cauchy–Schwarz), with a margin for float32 rounding. ALS
-item factors have long-tailed norms (popular films have long vectors, and they are what a user's
-vector points at), so on the ALS factors of synthetic ML-25M (59,047 items × 64) a user's unseen
-top-10 is settled after reading 5 % of the items at the median and 23 % at the 99th percentile;
-a flat FAISS search reads all of them for every event (docs/SCALE.md).
+The item vectors are kept longest first. A query reads them in blocks of 2,048 rows and stops as
+soon as the k-th best score found beats every vector not read yet: for those,
+y·q ≤ ‖y‖‖q‖ ≤ ‖y_next‖‖q‖ (Cauchy–Schwarz), with a margin for float32 rounding. ALS item factors
+have long-tailed norms (popular films have long vectors, and they are what a user's vector points
+at), so on the ALS factors of synthetic ML-25M (59,047 items × 64) an event's unseen top-10 is
+settled after reading a few thousand rows for most users (docs/SCALE.md), where a flat FAISS
+search reads all of them for every event.
 
 The answer is the exact top-k, the same items as a full scan; scores are float32 inner products as
 BLAS computes them (they may differ from FAISS's in the last bit), ties broken by item index.
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-FIRST_BLOCK = 2048
-"""Rows read before the first stopping check (the block doubles after each check)."""
+BLOCK = 2048
+"""Rows read between two stopping checks (a check costs a partition of k + 2,048 scores)."""
 ROUNDING = 1e-5
 """Relative margin on the bound: a float32 dot product of 64 terms can exceed the exact value by
 about 64 · 2⁻²⁴ · ‖y‖‖q‖ ≈ 4e-6 · ‖y‖‖q‖, so a vector is ruled out only below the bound plus this."""
@@ -56,17 +56,19 @@ class NormOrderedScan:
         if k <= 0:
             return np.empty(0, np.int64), np.empty(0, np.float32), 0
         scores = np.empty(n, np.float32)
-        read, block = 0, FIRST_BLOCK
+        read, top = 0, np.empty(0, np.float32)  # top: the k best scores read so far
         while read < n:
-            end = min(n, read + block)
-            np.dot(self.vectors[read:end], q, out=scores[read:end])
+            end = min(n, read + BLOCK)
+            block = scores[read:end]
+            np.dot(self.vectors[read:end], q, out=block)
             if excluded is not None:
-                scores[read:end][excluded[read:end]] = -np.inf
-            read, block = end, block * 2
-            if read < n:
-                kth = np.partition(scores[:read], read - k)[read - k] if read >= k else -np.inf
-                if kth > self.bounds[read] * q_norm:
-                    break
+                block[excluded[read:end]] = -np.inf
+            read = end
+            top = np.concatenate((top, block))
+            if len(top) > k:
+                top = np.partition(top, len(top) - k)[len(top) - k:]
+            if read < n and len(top) == k and top.min() > self.bounds[read] * q_norm:
+                break  # no unread vector can beat the k-th best
         seen = scores[:read]
         kth = np.partition(seen, read - k)[read - k]
         best = np.flatnonzero(seen >= kth)  # the k best and whatever ties the k-th

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from recsys_tui.core.norm_scan import FIRST_BLOCK, NormOrderedScan
+from recsys_tui.core.norm_scan import BLOCK, NormOrderedScan
 
 
 def _brute(vectors: np.ndarray, q: np.ndarray, k: int, exclude: np.ndarray) -> np.ndarray:
@@ -53,7 +53,7 @@ def test_edges():
     rows, scores, _ = scan.search(np.array([1, 0], np.float32), 10, np.array([5, 4]))
     assert rows.tolist() == [3, 2, 1, 0] and scores.tolist() == [6, 4, 2, 0]
     assert scan.search(np.array([1, 0], np.float32), 3, np.arange(6))[0].size == 0
-    ties = NormOrderedScan(np.ones((FIRST_BLOCK + 5, 2), np.float32))
+    ties = NormOrderedScan(np.ones((BLOCK + 5, 2), np.float32))
     assert ties.search(np.array([1, 1], np.float32), 3)[0].tolist() == [0, 1, 2]  # ties by row
     zero = scan.search(np.zeros(2, np.float32), 2)[0]
     assert zero.tolist() == [0, 1]
