@@ -62,7 +62,7 @@ class Catalogue:
     @property
     def _hay(self) -> np.ndarray:
         """Normalised titles in popularity order (what a search scans): made on the first search,
-        not on the way to the login screen (about 0.3 s for 59k titles; the engine's ``settle``
+        not on the way to the login screen (about 0.3 s for 59k titles; the engine's ``finish_open``
         makes it in the background)."""
         if self._hays is None:
             hays = [_norm(self._labels[i]) for i in self.item_ids[self._by_popularity].tolist()]

@@ -38,7 +38,7 @@ class Engine(HotPath, ReadSide):
     @staticmethod
     def open(home: Home, redis_url: str | None = None, index: str | None = None,
              fallback_embedded: bool = False, log_url: str | None = None,
-             settle_later: bool = False) -> Engine:
+             defer_store: bool = False) -> Engine:
         """Load the dataset cache, the current artifact and the log; connect the store.
 
         The log is the home's SQLite file, or PostgreSQL at ``log_url`` (only when given: the CLI
@@ -47,9 +47,9 @@ class Engine(HotPath, ReadSide):
         An unreachable Redis starts the engine in degraded mode (or on the embedded store when
         ``fallback_embedded``); the log still records everything and is replayed later.
 
-        ``settle_later``: leave the store's ping and catch-up (seeding the embedded store's
-        popularity: about a second at ML-25M size) to ``settle()``, which the app calls once its
-        login table is up; any call that uses the store before that settles it first.
+        ``defer_store``: leave the store's ping and catch-up (seeding the embedded store's
+        popularity: about a second at ML-25M size) to ``finish_open()``, which the app calls once its
+        login table is up; any call that uses the store before that finishes it first.
         """
         home.ensure()
         # the ratings themselves are read only when something needs them (an undo of a data-set
@@ -64,21 +64,21 @@ class Engine(HotPath, ReadSide):
         except BaseException:
             log.close()
             raise
-        engine._unsettled = (fallback_embedded,)
-        if not settle_later:
-            engine.settle()
+        engine._deferred = (fallback_embedded,)
+        if not defer_store:
+            engine.finish_open()
         return engine
 
-    def settle(self) -> None:
+    def finish_open(self) -> None:
         """Ping the store and catch it up from the log (``open`` does this unless told to leave it
         for later; a second call does nothing)."""
         with self._lock:
-            self._settle()
+            self._finish_open()
 
-    def _settle(self) -> None:
-        if self._unsettled is None:
+    def _finish_open(self) -> None:
+        if self._deferred is None:
             return
-        (fallback_embedded,), self._unsettled = self._unsettled, None
+        (fallback_embedded,), self._deferred = self._deferred, None
         if self.index is not None:
             self.index.prepare()  # the flat index's norm-ordered copy, before the first event
         self.catalogue.prepare()  # the first search's titles and rows, likewise
@@ -169,7 +169,7 @@ class Engine(HotPath, ReadSide):
 
     def status(self) -> Status:
         with self._lock:
-            self._settle()  # a store not yet caught up would report itself unseeded
+            self._finish_open()  # a store not yet caught up would report itself unseeded
             problems: list[str] = []
             if self._degraded is None:
                 try:

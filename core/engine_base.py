@@ -55,8 +55,8 @@ class EngineBase:
         self._users: dict[int, UserState] = {}
         self._degraded: str | None = None
         self._retry_at = 0.0
-        self._unsettled: tuple[bool] | None = None
-        """Set while the store's ping and catch-up wait for ``settle`` (``Engine.open``)."""
+        self._deferred: tuple[bool] | None = None
+        """Set while the store's ping and catch-up wait for ``finish_open`` (``Engine.open``)."""
         self._first_new_user = max(max(dataset.users, default=0), 0) + 1
         self._install(artifact, index_kind)
         self._pop = np.zeros(len(self.items.ids), np.float64)
@@ -132,13 +132,13 @@ class EngineBase:
                 self.store.set_embedding(user, state.vector, embedding_tag(self.version, state.last_event_id))
         return touched
 
-    def _settle(self) -> None:
+    def _finish_open(self) -> None:
         """The store's deferred ping and catch-up (``core.engine``)."""
 
     def _store_ready(self) -> str:
         """``healthy``, ``recovered`` (caught up from the log just now) or ``down``."""
-        if self._unsettled is not None:
-            self._settle()
+        if self._deferred is not None:
+            self._finish_open()
         if self._degraded is None:
             return "healthy"
         if time.monotonic() < self._retry_at:
@@ -204,8 +204,8 @@ class EngineBase:
     def _popular(self, state: UserState, k: int) -> list[tuple[int, float]]:
         """Online popularity (the store's counts; in-memory when degraded), seen items excluded."""
         seen = set(self.items.ids[state.seen_idx].tolist())
-        if self._unsettled is not None:
-            self._settle()
+        if self._deferred is not None:
+            self._finish_open()
         if self._degraded is None:
             try:
                 rows = self.store.popular(k + len(seen))

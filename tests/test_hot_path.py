@@ -145,8 +145,8 @@ def test_short_and_long_history_paths_build_the_same_view(home):
         engine.close()
 
 
-def test_an_engine_opened_to_settle_later_catches_the_store_up_before_using_it(home):
-    """``settle_later`` (the app's login) leaves the store empty until ``settle`` or the first call
+def test_an_engine_opened_to_defer_store_catches_the_store_up_before_using_it(home):
+    """``defer_store`` (the app's login) leaves the store empty until ``finish_open`` or the first call
     that needs it; either way the store then holds what the log says, exactly once."""
     first = Engine.open(home)
     try:
@@ -154,21 +154,21 @@ def test_an_engine_opened_to_settle_later_catches_the_store_up_before_using_it(h
         first.record(5, 51, "click")
     finally:
         first.close()
-    engine = Engine.open(home, settle_later=True)
+    engine = Engine.open(home, defer_store=True)
     try:
         assert not engine.store.is_seeded() and len(engine.users()) > 900  # no store needed
-        result = engine.record(5, 52, "rating", 5, with_before=False)  # settles first
+        result = engine.record(5, 52, "rating", 5, with_before=False)  # finishes the open first
         assert result.after.personal and not engine.degraded
         feats = engine.store.user(5)
         assert feats.counts == {"rating": 2, "click": 1, "view": 0}
         assert feats.last_event_id == result.event_id
-        engine.settle()  # a second time: nothing more to do
+        engine.finish_open()  # a second time: nothing more to do
         assert engine.store.user(5).counts == feats.counts
     finally:
         engine.close()
-    later = Engine.open(home, settle_later=True)
+    later = Engine.open(home, defer_store=True)
     try:
-        later.settle()
+        later.finish_open()
         assert later.store.is_seeded() and later.store.user(5).last_event_id == result.event_id
     finally:
         later.close()

@@ -111,7 +111,7 @@ class LoginScreen(EngineScreen):
             engine = opened = services.open_engine()
         users = engine.users()
         self.post_message(UsersLoaded(users, opened))
-        engine.settle()  # the store's ping and catch-up, off the way to the table (Engine.open)
+        engine.finish_open()  # the store's ping and catch-up, off the way to the table (Engine.open)
         # the filter's texts after the table is up (a filter typed before they come makes them)
         self.post_message(UsersIndexed(users, [search_text(u) for u in users]))
 
