@@ -70,8 +70,8 @@ class Catalogue:
         return self._hays
 
     def prepare(self) -> None:
-        """Make what the first search needs (normalised titles, the rows) ahead of it."""
-        self._rows()
+        """Make the normalised titles a search scans ahead of the first search (the rows are made
+        by the app's first search, after the first list is shown)."""
         _ = self._hay
 
     def has_item(self, item_id: int) -> bool:

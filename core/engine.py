@@ -81,7 +81,7 @@ class Engine(HotPath, ReadSide):
         (fallback_embedded,), self._deferred = self._deferred, None
         if self.index is not None:
             self.index.prepare()  # the flat index's norm-ordered copy, before the first event
-        self.catalogue.prepare()  # the first search's titles and rows, likewise
+        self.catalogue.prepare()  # the search's normalised titles, likewise
         try:
             self.store.ping()
         except StoreError as exc:
