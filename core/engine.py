@@ -37,7 +37,8 @@ class Engine(HotPath, ReadSide):
 
     @staticmethod
     def open(home: Home, redis_url: str | None = None, index: str | None = None,
-             fallback_embedded: bool = False, log_url: str | None = None) -> Engine:
+             fallback_embedded: bool = False, log_url: str | None = None,
+             defer_store: bool = False) -> Engine:
         """Load the dataset cache, the current artifact and the log; connect the store.
 
         The log is the home's SQLite file, or PostgreSQL at ``log_url`` (only when given: the CLI
@@ -45,6 +46,10 @@ class Engine(HotPath, ReadSide):
 
         An unreachable Redis starts the engine in degraded mode (or on the embedded store when
         ``fallback_embedded``); the log still records everything and is replayed later.
+
+        ``defer_store``: leave the store's ping and catch-up (seeding the embedded store's
+        popularity: about a second at ML-25M size) to ``finish_open()``, which the app calls once its
+        login table is up; any call that uses the store before that finishes it first.
         """
         home.ensure()
         # the ratings themselves are read only when something needs them (an undo of a data-set
@@ -59,20 +64,37 @@ class Engine(HotPath, ReadSide):
         except BaseException:
             log.close()
             raise
+        engine._deferred = (fallback_embedded,)
+        if not defer_store:
+            engine.finish_open()
+        return engine
+
+    def finish_open(self) -> None:
+        """Ping the store and catch it up from the log (``open`` does this unless told to leave it
+        for later; a second call does nothing)."""
+        with self._lock:
+            self._finish_open()
+
+    def _finish_open(self) -> None:
+        if self._deferred is None:
+            return
+        (fallback_embedded,), self._deferred = self._deferred, None
+        if self.index is not None:
+            self.index.prepare()  # the flat index's norm-ordered copy, before the first event
+        self.catalogue.prepare()  # the search's normalised titles, likewise
         try:
-            store.ping()
+            self.store.ping()
         except StoreError as exc:
             if not fallback_embedded:
-                engine._set_degraded(str(exc))
-                return engine
-            store.close()
-            engine.store = FeatureStore.open(None)
-            engine.store.log_id = log.log_id
+                self._set_degraded(str(exc))
+                return
+            self.store.close()
+            self.store = FeatureStore.open(None)
+            self.store.log_id = self.log.log_id
         try:
-            engine._catch_up()
+            self._catch_up()
         except StoreError as exc:  # e.g. Redis died during the catch-up: degrade, retry later
-            engine._set_degraded(str(exc))
-        return engine
+            self._set_degraded(str(exc))
 
     def close(self) -> None:
         """Close the store's connections (a Redis Cluster client too) and the log."""
@@ -147,6 +169,7 @@ class Engine(HotPath, ReadSide):
 
     def status(self) -> Status:
         with self._lock:
+            self._finish_open()  # a store not yet caught up would report itself unseeded
             problems: list[str] = []
             if self._degraded is None:
                 try:

@@ -55,6 +55,8 @@ class EngineBase:
         self._users: dict[int, UserState] = {}
         self._degraded: str | None = None
         self._retry_at = 0.0
+        self._deferred: tuple[bool] | None = None
+        """Set while the store's ping and catch-up wait for ``finish_open`` (``Engine.open``)."""
         self._first_new_user = max(max(dataset.users, default=0), 0) + 1
         self._install(artifact, index_kind)
         self._pop = np.zeros(len(self.items.ids), np.float64)
@@ -70,16 +72,22 @@ class EngineBase:
         if self.is_embedding and (self.index is None or (index_kind and index_kind != self.index.kind)):
             self.index = VectorIndex.build(self.model.item_factors, index_kind or "flat",
                                             tune_queries=self.model.user_factors)
-        self._similar_index = None
-        if self.is_embedding:
-            f = self.model.item_factors.astype(np.float32)
-            norms = np.linalg.norm(f, axis=1, keepdims=True)
-            self._similar_index = VectorIndex.build(f / np.maximum(norms, 1e-12), "flat")
+        self._similar_built: VectorIndex | None = None
         ids = np.asarray(self.items.ids, dtype=np.int64)
         self._idx_of = {int(i): n for n, i in enumerate(ids)}
         # item id → model index as one array lookup (-1 = not in the model), for the hot path
         self._index_of = np.full(int(ids.max(initial=0)) + 1, -1, np.int64)
         self._index_of[ids] = np.arange(len(ids))
+
+    @property
+    def _similar_index(self) -> VectorIndex | None:
+        """Cosine index of the item vectors for ``similar`` (embedding models; else None), built
+        on first use (F3 in the app), not on the way to the login screen: ~0.1 s at 59k items."""
+        if self._similar_built is None and self.is_embedding:
+            f = self.model.item_factors.astype(np.float32)
+            norms = np.linalg.norm(f, axis=1, keepdims=True)
+            self._similar_built = VectorIndex.build(f / np.maximum(norms, 1e-12), "flat")
+        return self._similar_built
 
     def _indices(self, item_ids: np.ndarray) -> np.ndarray:
         """Model indices of ``item_ids`` (-1 where the model does not know the item)."""
@@ -124,8 +132,13 @@ class EngineBase:
                 self.store.set_embedding(user, state.vector, embedding_tag(self.version, state.last_event_id))
         return touched
 
+    def _finish_open(self) -> None:
+        """The store's deferred ping and catch-up (``core.engine``)."""
+
     def _store_ready(self) -> str:
         """``healthy``, ``recovered`` (caught up from the log just now) or ``down``."""
+        if self._deferred is not None:
+            self._finish_open()
         if self._degraded is None:
             return "healthy"
         if time.monotonic() < self._retry_at:
@@ -191,6 +204,8 @@ class EngineBase:
     def _popular(self, state: UserState, k: int) -> list[tuple[int, float]]:
         """Online popularity (the store's counts; in-memory when degraded), seen items excluded."""
         seen = set(self.items.ids[state.seen_idx].tolist())
+        if self._deferred is not None:
+            self._finish_open()
         if self._degraded is None:
             try:
                 rows = self.store.popular(k + len(seen))

@@ -68,12 +68,6 @@ class HotPath(UserViews):
 
     # -- ranking -------------------------------------------------------------------------------
 
-    def _unseen(self, cand: np.ndarray, seen: np.ndarray) -> np.ndarray:
-        """Mask of the candidates not in ``seen`` (one boolean lookup over the catalogue)."""
-        mask = np.zeros(len(self.items.ids), bool)
-        mask[seen] = True
-        return ~mask[cand]
-
     def _explain(self, state: UserState, cand: np.ndarray) -> list[tuple[Contributor, ...]]:
         """Each candidate's contributors (largest first): one matrix of exact terms, one sort."""
         contrib = contributions(self.model, state.idx, state.values, cand, state.recency)
@@ -96,10 +90,8 @@ class HotPath(UserViews):
                            self.trained.name, state.last_event_id)
         if self.is_embedding and self.index is not None:
             pool = self._pool(k)  # two-stage models re-rank a wider candidate set
-            cand, scores = self.index.search(state.vector, pool + len(state.seen_idx))
+            cand, scores = self.index.search_unseen(state.vector, pool, state.seen_idx)
             sw.lap("search")
-            keep = self._unseen(cand, state.seen_idx)
-            cand, scores = cand[keep][:pool], scores[keep][:pool]
             cand, scores = self.model.rerank(state.idx, state.values, cand, k, scores, state.recency)
         else:
             all_scores = self.model.score_history(state.idx, state.values, state.recency)

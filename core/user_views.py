@@ -29,6 +29,8 @@ class UserViews(EngineBase):
 
         ``fold=False``: a new view may be left unfolded (the caller re-folds it right away).
         """
+        if self._deferred is not None:  # the store is read below: ping and catch it up first
+            self._finish_open()
         state = self._users.get(user_id)
         if state is not None and not refresh:
             if sync:

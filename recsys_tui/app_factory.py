@@ -51,7 +51,8 @@ def make_services(home: Home, redis_url: str | None = None, index: str | None = 
     def open_engine() -> Engine:
         from recsys_tui.core.engine import Engine
 
-        return Engine.open(home, redis_url, index, log_url=log_url)
+        # the store's catch-up waits until the login table is up (the app calls ``finish_open``)
+        return Engine.open(home, redis_url, index, log_url=log_url, defer_store=True)
 
     def retrain(step: StepReport, model: str | None, save: bool) -> str:
         from recsys_tui.training.pipeline import train

@@ -143,3 +143,32 @@ def test_short_and_long_history_paths_build_the_same_view(home):
         assert sorted(state.recency[state.recency >= 0].tolist()) == [0, 1, 2, 3]
     finally:
         engine.close()
+
+
+def test_an_engine_opened_to_defer_store_catches_the_store_up_before_using_it(home):
+    """``defer_store`` (the app's login) leaves the store empty until ``finish_open`` or the first call
+    that needs it; either way the store then holds what the log says, exactly once."""
+    first = Engine.open(home)
+    try:
+        first.record(5, 50, "rating", 4)
+        first.record(5, 51, "click")
+    finally:
+        first.close()
+    engine = Engine.open(home, defer_store=True)
+    try:
+        assert not engine.store.is_seeded() and len(engine.users()) > 900  # no store needed
+        result = engine.record(5, 52, "rating", 5, with_before=False)  # finishes the open first
+        assert result.after.personal and not engine.degraded
+        feats = engine.store.user(5)
+        assert feats.counts == {"rating": 2, "click": 1, "view": 0}
+        assert feats.last_event_id == result.event_id
+        engine.finish_open()  # a second time: nothing more to do
+        assert engine.store.user(5).counts == feats.counts
+    finally:
+        engine.close()
+    later = Engine.open(home, defer_store=True)
+    try:
+        later.finish_open()
+        assert later.store.is_seeded() and later.store.user(5).last_event_id == result.event_id
+    finally:
+        later.close()

@@ -114,3 +114,50 @@ def test_engine_hnsw_is_tuned_on_its_user_vectors_and_the_published_index_keeps_
     loaded = artifacts.load(home.artifacts, version).index
     assert loaded is not None and loaded.kind == "hnsw"
     assert loaded.params()["efSearch"] in EF_SEARCH_GRID, "the tuned efSearch is saved with the index"
+
+
+def _unseen_the_long_way(index: VectorIndex, q: np.ndarray, k: int, seen: np.ndarray):
+    """Top-``k`` unseen the way the hot path asked before: ``k + len(seen)`` hits, seen dropped."""
+    ids, scores = index.search(q, k + len(seen))
+    keep = ~np.isin(ids, seen)
+    return ids[keep][:k], scores[keep][:k]
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
+def test_search_unseen_skips_the_seen_items_and_keeps_the_long_ways_answer(catalogue, kind):
+    """``search_unseen`` returns exactly what the wide search then filter returned on the same
+    index (flat and ivf probing every list: the exact unseen top-k), never a seen item, for short
+    and long histories (a long one is mostly the query's own top)."""
+    items, users, _ = catalogue
+    index = VectorIndex.build(items, kind, nlist=16, nprobe=16)
+    rng = np.random.default_rng(1)
+    exact = VectorIndex.build(items, "flat")
+    for n, q in enumerate(users[:40]):
+        k = 10 if n % 2 else 25
+        top = exact.search(q, 3000)[0]
+        seen = np.sort(np.concatenate([top[: [0, 5, 300, 2500][n % 4]],
+                                       rng.choice(len(items), n * 7, replace=False)])).astype(np.int64)
+        seen = np.unique(seen)
+        ids, scores = index.search_unseen(q, k, seen)
+        want_ids, want_scores = _unseen_the_long_way(index, q, k, seen)
+        assert not np.isin(ids, seen).any() and len(ids) == k
+        np.testing.assert_array_equal(ids, want_ids)
+        np.testing.assert_allclose(scores, want_scores, rtol=1e-5, atol=1e-5)
+        if kind != "hnsw":
+            np.testing.assert_array_equal(ids, _unseen_the_long_way(exact, q, k, seen)[0])
+
+
+def test_search_unseen_edges(catalogue):
+    items, users, _ = catalogue
+    ivf = VectorIndex.build(items, "ivf", nlist=16, nprobe=2)  # the index's nprobe, not FAISS's 1
+    seen = np.array([3, 7], np.int64)
+    np.testing.assert_array_equal(ivf.search_unseen(users[0], 10, seen)[0],
+                                  _unseen_the_long_way(ivf, users[0], 10, seen)[0])
+    flat = VectorIndex.build(items[:20], "flat")
+    everything_but_two = np.arange(2, 20, dtype=np.int64)
+    ids, _ = flat.search_unseen(users[0], 10, everything_but_two)  # fewer unseen than k
+    assert sorted(ids.tolist()) == [0, 1]
+    np.testing.assert_array_equal(flat.search_unseen(users[0], 5, np.empty(0, np.int64))[0],
+                                  flat.search(users[0], 5)[0])
+    with pytest.raises(VectorIndexError):
+        flat.search_unseen(users[0][:10], 5, np.array([1], np.int64))

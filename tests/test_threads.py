@@ -24,22 +24,26 @@ def pools():
 engine = open_engine(sys.argv[1])
 seen = {"before": pools()}
 model, index = engine.model, engine.index
-fold_in, search_batch = model.fold_in, index.search_batch
+fold_in, search_batch, search_unseen = model.fold_in, index.search_batch, index.search_unseen
 
 def spy_fold_in(*args, **kwargs):
     seen.setdefault("fold_in", []).append(pools())
     return fold_in(*args, **kwargs)
 
-def spy_search_batch(*args, **kwargs):
+def spy_search_unseen(*args, **kwargs):  # the hot path's search (flat: the norm-ordered scan)
     seen.setdefault("search", []).append(pools())
+    return search_unseen(*args, **kwargs)
+
+def spy_search_batch(*args, **kwargs):
+    seen.setdefault("batch", []).append(pools())
     return search_batch(*args, **kwargs)
 
-model.fold_in, index.search_batch = spy_fold_in, spy_search_batch
+model.fold_in, index.search_unseen, index.search_batch = spy_fold_in, spy_search_unseen, spy_search_batch
 engine.record(1, 50, "rating", 4, with_before=False)
 engine.recommend(2)
 serving = {"fold_in": seen.pop("fold_in"), "search": seen.pop("search")}
+assert "batch" not in seen, seen
 engine.recommend_all(10)
-seen["batch"] = seen.pop("search")
 seen["serving"] = serving
 print(json.dumps(seen))
 """

@@ -111,6 +111,7 @@ class LoginScreen(EngineScreen):
             engine = opened = services.open_engine()
         users = engine.users()
         self.post_message(UsersLoaded(users, opened))
+        engine.finish_open()  # the store's ping and catch-up, off the way to the table (Engine.open)
         # the filter's texts after the table is up (a filter typed before they come makes them)
         self.post_message(UsersIndexed(users, [search_text(u) for u in users]))
 
@@ -148,6 +149,8 @@ class LoginScreen(EngineScreen):
 
     def _cursor_to(self, user_id: int | None) -> None:
         """Highlight ``user_id``'s row (the current or last user) when it is shown."""
+        if user_id is None:  # nobody to find: no walk over every row (162k at ML-25M size)
+            return
         index = next((n for n, u in enumerate(self.shown) if u.user_id == user_id), None)
         if index is not None:
             self.table.move_cursor(index)
