@@ -40,8 +40,16 @@ def _truncate(path: Path) -> None:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
 
-def corruptions() -> list[tuple[str, Callable[[Home], None], str]]:
-    """(what, damage(home), the recovery command the error must name)."""
+RECOMMEND = ("recommend", "--user", "1")
+"""The command each corruption is probed with, unless the case names its own."""
+READS_RATINGS = ("data", "info")
+"""The probe for the ratings file: serving reads the per-user tables and the summary (each with
+its own checksum, tied to the ratings' digest), never ratings.npz, which is verified when read
+(``train``, ``eval``, ``replay``, ``data info``)."""
+
+
+def corruptions() -> list[tuple[str, Callable[[Home], None], str, tuple[str, ...]]]:
+    """(what, damage(home), the recovery command the error must name, the command that meets it)."""
     train, fetch = "recsys-tui train", "recsys-tui data fetch --force"
 
     def cur(home: Home) -> Path:
@@ -64,7 +72,7 @@ def corruptions() -> list[tuple[str, Callable[[Home], None], str]]:
         manifest["sha256"]["ratings.npz"] = sha256_file(folder / "ratings.npz")
         (folder / "manifest.json").write_text(json.dumps(manifest))
 
-    return [
+    cases = [
         ("truncated model.npz", lambda h: _truncate(cur(h) / "model.npz"), train),
         ("truncated npz with a matching checksum", truncated_resigned, train),
         ("changed bytes in index.faiss", lambda h: _flip(cur(h) / artifacts.INDEX_FILE), train),
@@ -76,12 +84,14 @@ def corruptions() -> list[tuple[str, Callable[[Home], None], str]]:
          lambda h: (h.artifacts / artifacts.CURRENT).write_text("../../etc\n"), train),
         ("CURRENT names a missing version",
          lambda h: (h.artifacts / artifacts.CURRENT).write_text("v9999-20990101T000000\n"), train),
-        ("dataset: changed bytes in ratings.npz", lambda h: _flip(cache_dir(h.data) / "ratings.npz"), fetch),
+        ("dataset: changed bytes in ratings.npz", lambda h: _flip(cache_dir(h.data) / "ratings.npz"), fetch,
+         READS_RATINGS),
         ("dataset: truncated movies.json", lambda h: _truncate(cache_dir(h.data) / "movies.json"), fetch),
         ("dataset: truncated npz with a matching checksum", data_resigned, fetch),
         ("dataset: manifest is not JSON",
          lambda h: (cache_dir(h.data) / "manifest.json").write_text("{nope"), fetch),
     ]
+    return [case if len(case) == 4 else (*case, RECOMMEND) for case in cases]
 
 
 def scenario_corrupt(template: Home, workdir: Path, quick: bool = False) -> Outcome:
@@ -90,10 +100,10 @@ def scenario_corrupt(template: Home, workdir: Path, quick: bool = False) -> Outc
     cases = corruptions()
     if quick:
         cases = cases[::2]
-    for n, (what, damage, hint) in enumerate(cases):
+    for n, (what, damage, hint, probe) in enumerate(cases):
         home = copy_home(template, workdir / f"corrupt-{n}")
         damage(home)
-        rc, _, stderr = run_cli(["--home", str(home.root), "recommend", "--user", "1"])
+        rc, _, stderr = run_cli(["--home", str(home.root), *probe])
         problem = one_clean_line(stderr)
         ok = rc == 1 and problem is None and hint in stderr
         out.crashes += "Traceback" in stderr

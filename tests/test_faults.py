@@ -128,10 +128,10 @@ def test_staged_folder_and_unpublished_version_are_never_loaded(home):
 
 @pytest.mark.parametrize("case", corruptions(), ids=lambda c: c[0])
 def test_corrupt_files_are_refused_with_one_line_naming_the_fix(case, trained_home_template, tmp_path):
-    what, damage, hint = case
+    what, damage, hint, probe = case
     home = second_home(trained_home_template, tmp_path / "home")
     damage(home)
-    rc, stdout, stderr = run_cli(["--home", str(home.root), "recommend", "--user", "1"])
+    rc, stdout, stderr = run_cli(["--home", str(home.root), *probe])
     assert rc == 1, (what, stdout, stderr)
     assert one_clean_line(stderr) is None, stderr
     assert hint in stderr, stderr
