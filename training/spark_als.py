@@ -89,14 +89,16 @@ BLAS_CHOICES = ("auto", "java")
 def java_options(blas: str) -> str:
     """JVM flags for the driver (and executors): ``java`` forbids netlib's native BLAS/LAPACK so
     MLlib runs on its Java fallback (VectorBLAS on Java 17 with the vector module, else F2J);
-    ``auto`` lets netlib load the system ``libblas.so.3``/``liblapack.so.3`` when there is one."""
+    ``auto`` lets netlib load the system ``libblas.so.3``/``liblapack.so.3`` when there is one.
+    ``$RECSYS_TUI_SPARK_JAVA_OPTIONS`` is appended as given (GC or JIT flags, say)."""
     if blas not in BLAS_CHOICES:
         raise RecsysError(f"unknown Spark BLAS {blas!r} (choose from {', '.join(BLAS_CHOICES)})")
     opts = ["--add-modules=jdk.incubator.vector"]
     if blas == "java":
         opts += ["-Ddev.ludovic.netlib.blas.allowNative=false",
                  "-Ddev.ludovic.netlib.lapack.allowNative=false"]
-    return " ".join(opts)
+    extra = os.environ.get("RECSYS_TUI_SPARK_JAVA_OPTIONS", "").strip()  # more JVM flags, as given
+    return " ".join(opts + ([extra] if extra else []))
 
 
 def _session(master: str, workdir: Path, blas: str = "auto", blocks: int = 2):
