@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import resource
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -152,7 +153,7 @@ def main() -> int:
     except RecsysError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    command = "python examples/spark_vs_implicit.py " + " ".join(sys.argv[1:])
+    command = "python examples/spark_vs_implicit.py " + shlex.join(sys.argv[1:])
     started = {"load_avg": os.getloadavg(), "cpus": os.cpu_count(), "time": time.time()}
     rows: list[dict] = []
     try:
