@@ -86,25 +86,37 @@ def write_parquet(path: Path, conf) -> int:
 BLAS_CHOICES = ("auto", "java")
 
 
-def java_options(blas: str) -> str:
+def java_options(blas: str, master: str = DEFAULT_MASTER) -> str:
     """JVM flags for the driver (and executors): ``java`` forbids netlib's native BLAS/LAPACK so
     MLlib runs on its Java fallback (VectorBLAS on Java 17 with the vector module, else F2J);
     ``auto`` lets netlib load the system ``libblas.so.3``/``liblapack.so.3`` when there is one.
-    ``$RECSYS_TUI_SPARK_JAVA_OPTIONS`` is appended as given (GC or JIT flags, say)."""
+    In local mode with that native BLAS the JIT stops at C1: the arithmetic is native, and C2
+    compiling Spark's scheduling and shuffle code cost more CPU than it saved (docs/METHOD.md §13;
+    VectorBLAS needs C2, so not without it). ``$RECSYS_TUI_SPARK_JAVA_OPTIONS`` is appended as
+    given (GC or JIT flags, say)."""
     if blas not in BLAS_CHOICES:
         raise RecsysError(f"unknown Spark BLAS {blas!r} (choose from {', '.join(BLAS_CHOICES)})")
     opts = ["--add-modules=jdk.incubator.vector"]
+    extra = os.environ.get("RECSYS_TUI_SPARK_JAVA_OPTIONS", "").strip()  # more JVM flags, as given
     if blas == "java":
         opts += ["-Ddev.ludovic.netlib.blas.allowNative=false",
                  "-Ddev.ludovic.netlib.lapack.allowNative=false"]
-    extra = os.environ.get("RECSYS_TUI_SPARK_JAVA_OPTIONS", "").strip()  # more JVM flags, as given
+    elif master.startswith("local") and native_blas_present() and "Tiered" not in extra:
+        opts.append("-XX:TieredStopAtLevel=1")
     return " ".join(opts + ([extra] if extra else []))
+
+
+def native_blas_present() -> bool:
+    """Whether this machine's loader knows a ``libblas.so.3`` (what netlib's JNI BLAS opens)."""
+    import ctypes.util
+
+    return ctypes.util.find_library("blas") is not None
 
 
 def _session(master: str, workdir: Path, blas: str = "auto", blocks: int = 2):
     from pyspark.sql import SparkSession
 
-    opts = java_options(blas)
+    opts = java_options(blas, master)
     builder = (SparkSession.builder.master(master).appName("recsys-tui-als")
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
@@ -200,7 +212,7 @@ def fit_spark(inter: Interactions, item_ids: np.ndarray, params: dict, recency_o
     ``java``; it applies only when this call starts the JVM."""
     check_spark()
     blas = blas or os.environ.get("RECSYS_TUI_SPARK_BLAS", "auto")
-    java_options(blas)  # an unknown choice is one line before any work
+    java_options(blas, master)  # an unknown choice is one line before any work
     users, items = IdMap.from_ids(inter.user_ids), IdMap.from_ids(item_ids)
     train = build_matrix(inter, users, items)
     recency = recency_of(train, users, items) if recency_of is not None else None
