@@ -81,7 +81,15 @@ def test_spark_train_publishes_artifacts_the_engine_serves(capsys, tmp_path):
     out, err = capsys.readouterr()
     assert rc == 0, err
     assert "als (spark) on planted" in out
-    engine = Engine.open(Home(root, "planted"))
+    from recsys_tui.core.artifacts import current_version, read_manifest
+
+    home = Home(root, "planted")
+    manifest = read_manifest(home.artifacts / current_version(home.artifacts))
+    spark = manifest["spark"]  # which BLAS MLlib ran on is recorded with the model
+    assert spark["master"] == "local[2]" and spark["blocks"] == 2
+    assert spark["blas"].startswith(("native (", "java ("))
+    assert manifest["timings"]["als_fit_s"] > 0 and manifest["timings"]["collect_s"] >= 0
+    engine = Engine.open(home)
     try:
         assert engine.model.item_factors.shape == (80, 8) and np.abs(engine.model.item_factors).sum() > 0
         recs = engine.recommend(1)

@@ -170,12 +170,14 @@ def train(home: Home, model: str = "als", params: dict | None = None, *,
     step("fit")
     t1 = time.perf_counter()
     item_ids = np.array(sorted(dataset.movies))
+    spark_info: dict = {}  # which BLAS Spark ran on, its block count: kept in the manifest
     if engine == "spark":
         from recsys_tui.training.spark_als import DEFAULT_MASTER, fit_spark
 
         recency_of = (lambda t, u, i: entry_recency(t, logged.recency, u, i)) if len(logged) else None
+        spark_info["master"] = spark_master or DEFAULT_MASTER
         trained = fit_spark(inter, item_ids, params or {}, recency_of, spark_master or DEFAULT_MASTER,
-                            timings)
+                            timings, info=spark_info)
     else:
         trained = fit_model(model, inter, item_ids, params or {}, logged)
     timings["fit_s"] = time.perf_counter() - t1
@@ -189,6 +191,7 @@ def train(home: Home, model: str = "als", params: dict | None = None, *,
                  "n_ratings": len(inter), "n_logged_ratings": n_logged,
                  "dataset": home.dataset, "synthetic": bool(dataset.info.get("synthetic", False))},
         "engine": engine,
+        **({"spark": spark_info} if engine == "spark" else {}),
         "gate": report.to_json(),
         **(info or {}),
     }

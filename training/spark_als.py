@@ -21,6 +21,7 @@ unchanged. Where Spark's model differs from implicit's (docs/METHOD.md):
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import tempfile
@@ -82,21 +83,80 @@ def write_parquet(path: Path, conf) -> int:
     return table.num_rows
 
 
-def _session(master: str, workdir: Path):
+BLAS_CHOICES = ("auto", "java")
+
+
+def java_options(blas: str, master: str = DEFAULT_MASTER) -> str:
+    """JVM flags for the driver (and executors): ``java`` forbids netlib's native BLAS/LAPACK so
+    MLlib runs on its Java fallback (VectorBLAS on Java 17 with the vector module, else F2J);
+    ``auto`` lets netlib load the system ``libblas.so.3``/``liblapack.so.3`` when there is one.
+    In local mode with that native BLAS the JIT stops at C1: the arithmetic is native, and C2
+    compiling Spark's scheduling and shuffle code cost more CPU than it saved (docs/METHOD.md §13;
+    VectorBLAS needs C2, so not without it). ``$RECSYS_TUI_SPARK_JAVA_OPTIONS`` is appended as
+    given (GC or JIT flags, say)."""
+    if blas not in BLAS_CHOICES:
+        raise RecsysError(f"unknown Spark BLAS {blas!r} (choose from {', '.join(BLAS_CHOICES)})")
+    opts = ["--add-modules=jdk.incubator.vector"]
+    extra = os.environ.get("RECSYS_TUI_SPARK_JAVA_OPTIONS", "").strip()  # more JVM flags, as given
+    if blas == "java":
+        opts += ["-Ddev.ludovic.netlib.blas.allowNative=false",
+                 "-Ddev.ludovic.netlib.lapack.allowNative=false"]
+    elif master.startswith("local") and native_blas_present() and "Tiered" not in extra:
+        opts.append("-XX:TieredStopAtLevel=1")
+    return " ".join(opts + ([extra] if extra else []))
+
+
+def native_blas_present() -> bool:
+    """Whether this machine's loader knows a ``libblas.so.3`` (what netlib's JNI BLAS opens)."""
+    import ctypes.util
+
+    return ctypes.util.find_library("blas") is not None
+
+
+def _session(master: str, workdir: Path, blas: str = "auto", blocks: int = 2):
     from pyspark.sql import SparkSession
 
+    opts = java_options(blas, master)
     builder = (SparkSession.builder.master(master).appName("recsys-tui-als")
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
-               .config("spark.sql.shuffle.partitions", "8")
+               # ALS shuffles its rating and factor blocks: one partition per block, not Spark's 200
+               .config("spark.sql.shuffle.partitions", str(blocks))
+               .config("spark.default.parallelism", str(blocks))
+               # the JVM flags only take effect if set before the JVM starts (here: getOrCreate)
+               .config("spark.driver.extraJavaOptions", opts)
+               .config("spark.executor.extraJavaOptions", opts)
                .config("spark.driver.memory", os.environ.get("RECSYS_TUI_SPARK_DRIVER_MEMORY", "4g")))
     if master.startswith("local"):
         builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress",
                                                                           "127.0.0.1")
-    spark = builder.getOrCreate()
+    # A multi-threaded OpenBLAS behind netlib would start its own threads inside each Spark task
+    # thread; one BLAS thread per task (the JVM inherits this environment in local mode).
+    saved = os.environ.get("OPENBLAS_NUM_THREADS")
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    try:
+        spark = builder.getOrCreate()
+    finally:
+        if saved is None:
+            os.environ.pop("OPENBLAS_NUM_THREADS", None)
+        else:
+            os.environ["OPENBLAS_NUM_THREADS"] = saved
     spark.sparkContext.setLogLevel("ERROR")
     spark.sparkContext.setCheckpointDir(str(workdir / "checkpoints"))
     return spark
+
+
+def blas_in_use(spark) -> str:
+    """Which BLAS MLlib's ALS normal equations run on, as seen by the driver JVM: their ``dspr``
+    goes through ``ml.linalg.BLAS.nativeBLAS``, netlib's native BLAS if it loads, else its Java
+    one, the same choice as ``dev.ludovic.netlib.blas.BLAS.getInstance``; for the native one, the
+    library the system's ``libblas.so.3`` resolves to."""
+    jvm = spark.sparkContext._jvm
+    name = str(jvm.dev.ludovic.netlib.blas.BLAS.getInstance().getClass().getSimpleName())
+    if name == "JNIBLAS":
+        libs = sorted(glob.glob("/usr/lib/*/libblas.so.3") + glob.glob("/usr/lib/libblas.so.3"))
+        return f"native ({os.path.realpath(libs[0])})" if libs else "native (libblas.so.3)"
+    return f"java ({name})"
 
 
 def spark_reg_param(conf, regularization: float) -> float:
@@ -109,20 +169,50 @@ def spark_reg_param(conf, regularization: float) -> float:
     return regularization / max(float(n_user @ n_user) / total, 1.0)
 
 
+def num_blocks(n_rows: int, master: str) -> int:
+    """ALS user/item blocks: one per core in local mode (each block is a task; more only add
+    shuffle and per-block overhead on one machine), at least one per 2M ratings (memory per block,
+    and the blocks a cluster spreads over its executors)."""
+    cores = _local_cores(master)
+    return max(cores or 2, min(64, -(-n_rows // 2_000_000)))
+
+
+def _local_cores(master: str) -> int | None:
+    if not master.startswith("local"):
+        return None
+    inside = master[master.find("[") + 1:master.find("]")] if "[" in master else "1"
+    inside = inside.split(",")[0]
+    if inside == "*":
+        return os.cpu_count() or 1
+    return int(inside) if inside.isdigit() else None
+
+
 def _item_factors(model, n_items: int, factors: int) -> np.ndarray:
+    """Spark's item factors as one array, collected as Arrow columns (not a Python loop over Rows)."""
+    import pyarrow.compute as pc
+
     out = np.zeros((n_items, factors), np.float32)
-    rows = model.itemFactors.collect()
-    if rows:
-        ids = np.array([r["id"] for r in rows], dtype=np.int64)
-        out[ids] = np.array([r["features"] for r in rows], dtype=np.float32)
+    table = model.itemFactors.toArrow()
+    if table.num_rows:
+        ids = table.column("id").to_numpy().astype(np.int64)
+        flat = pc.list_flatten(table.column("features")).to_numpy()
+        out[ids] = flat.reshape(len(ids), factors).astype(np.float32)
     return out
 
 
 def fit_spark(inter: Interactions, item_ids: np.ndarray, params: dict, recency_of=None,
               master: str = DEFAULT_MASTER, timings: dict | None = None,
-              reg_param: float | None = None) -> TrainedModel:
-    """Fit ALS on ``inter`` with Spark; ``recency_of(train, users, items)`` gives per-entry recency."""
+              reg_param: float | None = None, info: dict | None = None,
+              blas: str | None = None, blocks: int | None = None) -> TrainedModel:
+    """Fit ALS on ``inter`` with Spark; ``recency_of(train, users, items)`` gives per-entry recency.
+
+    ``timings`` gets the parts in seconds (Parquet write, Spark start, ALS fit, factor collect, user
+    solve); ``info`` gets the BLAS MLlib ran on and the block count. ``blas`` is ``auto`` (native
+    ``libblas.so.3`` if the system has one, else Java; default, or ``$RECSYS_TUI_SPARK_BLAS``) or
+    ``java``; it applies only when this call starts the JVM."""
     check_spark()
+    blas = blas or os.environ.get("RECSYS_TUI_SPARK_BLAS", "auto")
+    java_options(blas, master)  # an unknown choice is one line before any work
     users, items = IdMap.from_ids(inter.user_ids), IdMap.from_ids(item_ids)
     train = build_matrix(inter, users, items)
     recency = recency_of(train, users, items) if recency_of is not None else None
@@ -132,29 +222,39 @@ def fit_spark(inter: Interactions, item_ids: np.ndarray, params: dict, recency_o
     conf = model.weighting.matrix(train, recency)
     reg = reg_param if reg_param is not None else spark_reg_param(conf, float(p["regularization"]))
     timings = timings if timings is not None else {}
+    info = info if info is not None else {}
     with tempfile.TemporaryDirectory(prefix="recsys-tui-spark-") as tmp:
         work = Path(tmp)
         t0 = time.perf_counter()
         n_rows = write_parquet(work / "ratings.parquet", conf)
         timings["parquet_s"] = time.perf_counter() - t0
+        n_blocks = blocks or num_blocks(n_rows, master)
         t1 = time.perf_counter()
         try:
             from pyspark.ml.recommendation import ALS
 
-            spark = _session(master, work)
+            spark = _session(master, work, blas, n_blocks)
+            info["blas"] = blas_in_use(spark)
         except Exception as exc:  # Java gateway or cluster failures come in many types
             raise SparkUnavailable(f"Spark could not start on {master}: {_first_line(exc)}") from None
         timings["spark_start_s"] = time.perf_counter() - t1
+        info["blocks"] = n_blocks
         try:
             t2 = time.perf_counter()
+            cpu0 = _jvm_cpu_s(spark, master)
             frame = spark.read.parquet(str(work / "ratings.parquet"))
             als = ALS(rank=int(p["factors"]), maxIter=int(p["iterations"]), regParam=reg, alpha=1.0,
                       implicitPrefs=True, userCol="user", itemCol="item", ratingCol="rating",
                       nonnegative=False, seed=int(p["random_state"]), checkpointInterval=10,
-                      numUserBlocks=max(2, min(64, n_rows // 500_000 + 2)),
-                      numItemBlocks=max(2, min(64, n_rows // 500_000 + 2)))
+                      numUserBlocks=n_blocks, numItemBlocks=n_blocks)
             fitted = als.fit(frame)
+            t3 = time.perf_counter()
+            timings["als_fit_s"] = t3 - t2
+            cpu1 = _jvm_cpu_s(spark, master)
+            if cpu0 is not None and cpu1 is not None:
+                timings["als_fit_cpu_s"] = cpu1 - cpu0
             model.item_factors = _item_factors(fitted, len(items), int(p["factors"]))
+            timings["collect_s"] = time.perf_counter() - t3
             timings["spark_fit_s"] = time.perf_counter() - t2
         except Exception as exc:  # a Py4J/Java error from the cluster: one line, nothing published
             raise SparkUnavailable(f"Spark ALS failed on {master}: {_first_line(exc)}") from None
@@ -162,11 +262,23 @@ def fit_spark(inter: Interactions, item_ids: np.ndarray, params: dict, recency_o
             spark.stop()
     model.n_items = len(items)
     model._gram = None
-    t3 = time.perf_counter()
+    t4 = time.perf_counter()
     model.user_factors = model.fold_in_rows(train, recency)
-    timings["user_solve_s"] = time.perf_counter() - t3
+    timings["user_solve_s"] = time.perf_counter() - t4
     popularity = np.bincount(train.indices, minlength=len(items)).astype(np.float32)
     return TrainedModel(model, users, items, train, popularity)
+
+
+def _jvm_cpu_s(spark, master: str) -> float | None:
+    """CPU seconds the driver JVM has used (all its threads; in local mode the whole of Spark's
+    work), a measure of the fit that a busy shared machine disturbs less than wall time."""
+    if not master.startswith("local"):
+        return None
+    try:
+        duration = spark.sparkContext._jvm.java.lang.ProcessHandle.current().info().totalCpuDuration()
+        return float(duration.get().toNanos()) / 1e9 if duration.isPresent() else None
+    except Exception:  # no CPU figure from this JVM; the wall time still stands
+        return None
 
 
 def _first_line(exc: BaseException) -> str:
