@@ -13,8 +13,8 @@ arithmetic (~35 s at MovieLens-25M size), so the users are grouped instead:
   is reported by row, as the loop's LAPACK ``dposv`` did) and solved by batched substitution.
 
 NumPy's stacked products and factorisations release the GIL, so the buckets are shared by as many
-threads as the BLAS pool has (one BLAS thread each; one thread when the caller pinned BLAS to one,
-as the serving path does).
+threads as the process's BLAS/OpenMP pools allow (``pool_threads``: every core by default, one
+where the serving path pinned the pools), each with one BLAS thread.
 """
 
 from __future__ import annotations
@@ -62,9 +62,11 @@ def cholesky_solve(lower: np.ndarray, b: np.ndarray) -> np.ndarray:
     return x
 
 
-def blas_threads() -> int:
-    """Threads the BLAS pools allow now (the most any loaded BLAS has), within this process's cores."""
-    counts = [lib.get("num_threads", 1) for lib in threadpool_info() if lib.get("user_api") == "blas"]
+def pool_threads() -> int:
+    """Threads the process's BLAS/OpenMP pools allow now (the most any has: OpenMP's is what
+    implicit's fit uses), within this process's cores; 1 where the caller pinned every pool to 1."""
+    counts = [lib.get("num_threads", 1) for lib in threadpool_info()
+              if lib.get("user_api") in ("blas", "openmp")]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(max(counts, default=1), cores))
 
@@ -118,7 +120,7 @@ def solve_rows(ratings: sp.csr_matrix, conf: np.ndarray, y: np.ndarray, gram: np
             raise
         out[rows] = cholesky_solve(lower, b)
 
-    workers = min(blas_threads() if threads is None else max(1, threads), len(runs))
+    workers = min(pool_threads() if threads is None else max(1, threads), len(runs))
     # the costliest buckets first, so no thread is left with a long one at the end
     runs.sort(key=lambda r: -(r[1] - r[0]) * int(counts[order[r[1] - 1]]))
     with threadpool_limits(limits=1, user_api="blas"):
