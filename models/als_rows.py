@@ -8,7 +8,8 @@ arithmetic (~35 s at MovieLens-25M size), so the users are grouped instead:
 - rows sorted by length and cut into *buckets* whose longest row is at most ``GROWTH`` × the
   shortest (little padding) and whose arrays stay within ``BUCKET_BYTES``;
 - a bucket's histories padded to (B, L) with weight 0 (a padded entry adds nothing), its item
-  vectors gathered to (B, L, f), and every A and b built by one stacked ``np.matmul``;
+  vectors gathered to (B, L, f), and every A and b built by stacked ``np.matmul`` (A as ZᵀZ,
+  Z = √|w|·Y, which NumPy hands to BLAS syrk; the rows with weights below 0 corrected after);
 - every A factored by one stacked ``np.linalg.cholesky`` (a matrix that is not positive definite
   is reported by row, as the loop's LAPACK ``dposv`` did) and solved by batched substitution.
 
@@ -106,9 +107,17 @@ def solve_rows(ratings: sp.csr_matrix, conf: np.ndarray, y: np.ndarray, gram: np
         weight = np.where(valid, np.abs(c) - 1.0, 0.0)
         positive = np.where(valid & (c > 0), c, 0.0)
         items = y[indices[at]]  # (B, L, f)
-        a = np.matmul(items.transpose(0, 2, 1), items * weight[:, :, None])
-        a += gram
         b = np.matmul(positive[:, None, :], items)[:, 0, :]
+        # Yᵀ diag(w) Y as ZᵀZ with Z = √|w|·Y: a product of one array with itself, which NumPy
+        # computes with BLAS syrk (half the work); entries of weight below 0 are then taken off twice
+        items *= np.sqrt(np.abs(weight))[:, :, None]
+        a = np.matmul(items.transpose(0, 2, 1), items)
+        below = weight < 0
+        some = np.flatnonzero(below.any(axis=1))
+        if len(some):
+            z = np.where(below[some, :, None], items[some], 0.0)
+            a[some] -= 2.0 * np.matmul(z.transpose(0, 2, 1), z)
+        a += gram
         try:
             lower = np.linalg.cholesky(a)
         except np.linalg.LinAlgError:
