@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+from recsys_tui.models.als_rows import NotPositiveDefinite, solve_rows
 from recsys_tui.models.base import EmbeddingModel, ModelError
 from recsys_tui.models.params import param
 from recsys_tui.models.weighting import Weighting
@@ -213,44 +214,21 @@ class ALSRecommender(EmbeddingModel):
                      confidences: np.ndarray | None = None) -> np.ndarray:
         """``fold_in`` of every row of a users × items rating matrix (rows × factors).
 
-        The same normal equations as ``fold_in``, in float64, with the per-user work cut down: the
-        confidences of every row at once (``Weighting.confidences``), every right-hand side
-        b = C⁺Y in one sparse product, and per user only the symmetric update
-        A = YᵀY + λI + Yᵤᵀ(|Cᵤ| − 1)Yᵤ as BLAS ``syrk`` (half a matrix product; entries of weight
-        below 0 in a second call) and a Cholesky solve (A is positive definite: |c| − 1 ≥ −1).
-        ``confidences``: ``Weighting.confidences(ratings, recency)`` when the caller has them.
+        The same normal equations as ``fold_in``, in float64, built and solved for many users at
+        once (``models.als_rows``: rows bucketed by length, A = YᵀY + λI + Yᵤᵀ(|Cᵤ| − 1)Yᵤ and
+        b = Yᵤᵀ Cᵤ⁺ by stacked matrix products, stacked Cholesky; A is positive definite when λ > 0,
+        since |c| − 1 ≥ −1). ``confidences``: ``Weighting.confidences(ratings, recency)`` when the
+        caller has them.
         """
-        from scipy.linalg.blas import dsyrk
-        from scipy.linalg.lapack import dposv
-
         ratings = ratings.tocsr()
-        n_users, f = ratings.shape[0], self.item_factors.shape[1]
-        out = np.zeros((n_users, f), np.float32)
         if ratings.nnz == 0:
-            return out
+            return np.zeros((ratings.shape[0], self.item_factors.shape[1]), np.float32)
         conf = self.weighting.confidences(ratings, recency) if confidences is None else confidences
-        y = self.item_factors.astype(np.float64)
-        positive = sp.csr_matrix((np.where(conf > 0, conf, 0.0), ratings.indices, ratings.indptr),
-                                 shape=ratings.shape)
-        rhs = np.asarray(positive @ y)
-        weight = np.abs(conf) - 1.0
-        root = np.sqrt(np.abs(weight))
-        upper = np.triu(self.gram)
-        indptr, indices = ratings.indptr, ratings.indices
-        for u in np.flatnonzero(np.diff(indptr)).tolist():
-            lo, hi = indptr[u], indptr[u + 1]
-            z = y[indices[lo:hi]] * root[lo:hi, None]
-            below = weight[lo:hi] < 0
-            if below.any():
-                a = dsyrk(1.0, z[~below], trans=1, beta=1.0, c=upper)
-                a = dsyrk(-1.0, z[below], trans=1, beta=1.0, c=a, overwrite_c=1)
-            else:
-                a = dsyrk(1.0, z, trans=1, beta=1.0, c=upper)
-            _, x, info = dposv(a, rhs[u], lower=0, overwrite_a=1)
-            if info != 0:
-                raise ModelError(f"als: the fold-in of row {u} is not positive definite (LAPACK {info})")
-            out[u] = x
-        return out
+        try:
+            return solve_rows(ratings, np.asarray(conf, np.float64), self.item_factors.astype(np.float64),
+                              self.gram)
+        except NotPositiveDefinite as e:
+            raise ModelError(f"als: the fold-in of row {e.row} is not positive definite") from None
 
     def score_users(self, ratings: sp.csr_matrix) -> np.ndarray:
         return self.fold_in_rows(ratings) @ self.item_factors.T

@@ -93,9 +93,12 @@ class Weighting:
         self.n_items = max(int(ratings.shape[1]), 1)
         df = np.bincount(ratings.indices, minlength=ratings.shape[1])
         self.idf = np.log(n_users) - np.log1p(df)
-        values = ratings.copy()
-        values.data = self._values(ratings.data)
-        lengths = np.asarray(values.sum(axis=1)).ravel()
+        # row sums of the values without a copy of the matrix (200 MB at ML-25M size)
+        counts = np.diff(ratings.indptr)
+        lengths = np.zeros(ratings.shape[0])
+        if ratings.nnz:
+            filled = counts > 0
+            lengths[filled] = np.add.reduceat(self._values(ratings.data), ratings.indptr[:-1][filled])
         self.avg_len = float(lengths.mean()) if len(lengths) else 1.0
         return self
 

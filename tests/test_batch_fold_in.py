@@ -8,7 +8,9 @@ import itertools
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from recsys_tui.models import als_rows
 from recsys_tui.models.als import ALSRecommender
+from recsys_tui.models.base import ModelError
 from recsys_tui.models.weighting import Weighting
 
 
@@ -92,3 +94,63 @@ def test_fold_in_rows_of_an_empty_matrix_is_zero():
     mat = sp.csr_matrix((5, 90), dtype=np.float32)
     model = _model(_ratings(7), 8)
     assert not model.fold_in_rows(mat).any()
+
+
+def _mixed(seed: int, users: int = 90, items: int = 700) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Rows of 0, 1, 2, … up to 600 entries (several of each length class), half stars with 1-star
+    dislikes, and online recencies on ~30 % of the entries."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.choice([0, 1, 2, 3, 7, 19, 20, 24, 60, 150, 151, 600], users)
+    lengths[:3] = (0, 600, 1)
+    rows = np.repeat(np.arange(users), lengths)
+    cols = np.concatenate([rng.choice(items, n, replace=False) for n in lengths])
+    stars = rng.integers(1, 11, len(rows)) / 2
+    stars[rng.random(len(rows)) < 0.15] = 1.0  # dislikes: negative confidences
+    mat = sp.csr_matrix((stars, (rows, cols)), shape=(users, items), dtype=np.float32)
+    mat.sort_indices()
+    return mat, _recency(mat, seed + 1)
+
+
+@pytest.mark.parametrize(("budget", "growth", "threads"), [
+    (1 << 30, 1.25, 1),  # one bucket per length class
+    (300_000, 1.25, 2),  # the memory bound splits the classes, two threads share the buckets
+    (1, 1.0, 2),  # one row per bucket
+    (1 << 30, 1e9, 1),  # everything in one bucket: short rows padded to the longest
+])
+@pytest.mark.parametrize("params", [{}, {"alpha": 0.2, "negative_weight": 3.0}])
+def test_bucketed_rows_equal_the_one_user_fold_in(budget, growth, threads, params):
+    mat, recency = _mixed(11)
+    model = _model(mat, 12, **params)
+    conf = model.weighting.confidences(mat, recency)
+    assert (conf < 0).any() and ((np.abs(conf) - 1) < 0).any(), "dislikes and weights below zero"
+    got = als_rows.solve_rows(mat, conf, model.item_factors.astype(np.float64), model.gram,
+                              threads=threads, growth=growth, budget=budget)
+    assert got.dtype == np.float32
+    for u in range(mat.shape[0]):
+        lo, hi = mat.indptr[u], mat.indptr[u + 1]
+        one = model.fold_in(mat.indices[lo:hi], mat.data[lo:hi], recency[lo:hi])
+        # float64 solves of the same system, each rounded to float32: equal up to that rounding
+        np.testing.assert_allclose(got[u], one, rtol=0, atol=4 * np.spacing(np.abs(one).max() + 1e-30),
+                                   err_msg=f"user {u} ({hi - lo} entries)")
+    assert not got[0].any(), "an empty history folds in to the zero vector"
+    assert got[1].any() and got[2].any()
+
+
+def test_buckets_cover_every_row_within_growth_and_budget():
+    lengths = np.sort(np.random.default_rng(3).integers(1, 5000, 3000))
+    runs = als_rows.buckets(lengths, 64, growth=1.25, budget=8 << 20)
+    assert runs[0][0] == 0 and runs[-1][1] == len(lengths)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(runs)), "contiguous, no row twice"
+    for start, stop in runs:
+        top = lengths[stop - 1]
+        assert top <= 1.25 * lengths[start]
+        assert stop - start == 1 or (stop - start) * (2 * top + 128) * 64 * 8 <= 8 << 20
+
+
+def test_a_system_that_is_not_positive_definite_names_its_row():
+    mat, _ = _mixed(13)
+    model = _model(mat, 14, regularization=0.0)
+    model.item_factors[:, 5] = 0.0  # λ = 0 and a zero column: every A is singular
+    model._forget()
+    with pytest.raises(ModelError, match=r"fold-in of row \d+ is not positive definite"):
+        model.fold_in_rows(mat)

@@ -52,7 +52,7 @@ class GateReport:
 def check_data(trained: TrainedModel) -> None:
     """Refuse too little data to learn from."""
     n_ratings, n_users = trained.train.nnz, trained.train.shape[0]
-    n_items = int((np.diff(trained.train.tocsc().indptr) > 0).sum())
+    n_items = int(np.count_nonzero(np.bincount(trained.train.indices, minlength=trained.train.shape[1])))
     if n_ratings < MIN_RATINGS or n_users < MIN_USERS or n_items < MIN_ITEMS:
         raise GateError(f"refusing to publish: {n_ratings} ratings by {n_users} users on {n_items} items "
                         f"is too little data (need ≥ {MIN_RATINGS} ratings, {MIN_USERS} users, "
