@@ -8,8 +8,9 @@ at), so on the ALS factors of synthetic ML-25M (59,047 items × 64) an event's u
 settled after reading a few thousand rows for most users (docs/SCALE.md), where a flat FAISS
 search reads all of them for every event.
 
-The answer is the exact top-k, the same items as a full scan; scores are float32 inner products as
-BLAS computes them (they may differ from FAISS's in the last bit), ties broken by item index.
+The answer is the exact top-k, the same items as a full scan, ties broken by item index; the
+winners' scores are computed again in float64 and rounded once to float32, so they do not depend
+on the order a machine's BLAS kernel sums in.
 """
 
 from __future__ import annotations
@@ -73,5 +74,8 @@ class NormOrderedScan:
         kth = np.partition(seen, read - k)[read - k]
         best = np.flatnonzero(seen >= kth)  # the k best and whatever ties the k-th
         rows = self.order[best]
-        ranked = np.lexsort((rows, -seen[best]))[:k]
-        return rows[ranked], seen[best][ranked], read
+        # the few winners' scores again in float64, rounded once to float32: the same value
+        # whatever order a machine's BLAS kernel sums in (the list shows them to 4 decimals)
+        exact = self.vectors[best].astype(np.float64) @ q.astype(np.float64)
+        ranked = np.lexsort((rows, -exact))[:k]
+        return rows[ranked], exact[ranked].astype(np.float32), read
