@@ -143,5 +143,4 @@ def _run(fn: Callable[[tuple[int, int]], None], runs: list[tuple[int, int]], wor
             fn(run)
         return
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="als-rows") as pool:
-        for done in pool.map(fn, runs):  # re-raises a worker's exception here
-            del done
+        list(pool.map(fn, runs))  # consumed, so a worker's exception is raised here
