@@ -68,6 +68,13 @@ def test_typing_words_into_every_focusable_widget_only_searches(home, screen):
             await pilot.press("escape")  # Escape: back to the list it filters
             await pilot.pause()
             assert app.focused is table and isinstance(app.screen, expected)
+            if screen == "main":  # ↓ in the box: into the list below it, the search kept
+                await pilot.press("slash")
+                await pilot.pause()
+                assert app.focused is box
+                await pilot.press("down")
+                await pilot.pause()
+                assert app.focused is table and box.value == "wars"
 
     drive(app, body, (80, 24))
 

@@ -93,7 +93,7 @@ def help_sections() -> list[tuple[str, list[tuple[str, str, str]]]]:
                                    "retrain, export", ""),
                         ("Tab / Shift+Tab", "Next / previous pane that can be acted on", "")]),
         ("Catalogue and Recommendations (the focused list)", [
-            ("letters", "Type to search: a letter starts a new search in the box (Esc or Enter come back; "
+            ("letters", "Type to search: a letter starts a new search in the box (Esc, Enter or ↓ go back; "
                          "/ edits the current search)", ""),
             ("↑ ↓ PgUp PgDn", "Move the highlight; keys act on the highlighted movie", ""),
             *in_lists,

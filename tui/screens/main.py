@@ -65,6 +65,7 @@ class MainScreen(EventKeys, BackgroundWork):
         Binding("5", "rate(5)", "Rate 5 stars", show=False, id="main.rate_5"),
         Binding("slash", "focus_search", "Search", key_display="/", id="main.search"),
         Binding("escape", "leave_search", "Back to list", show=False, id="main.leave_search"),
+        Binding("down", "leave_search", "Into the list", show=False, id="main.search_down"),
         Binding("f3", "similar", "Similar", id="main.similar"),
         Binding("f4", "genre", "Genre", id="main.genre"),
         Binding("f5", "sort", "Sort", id="main.sort"),
@@ -148,7 +149,8 @@ class MainScreen(EventKeys, BackgroundWork):
             pane.border_title = f"{FOCUS_MARK}{base}" if pane.has_focus_within else base
 
     def action_leave_search(self) -> None:
-        """Escape in the search box: back to the list it filters."""
+        """Escape or ↓ in the search box: back to the list it filters (↓ as in fzf: the results are
+        below the box; the box has no lines to move through)."""
         if self.focused is not None and self.focused.id == "search":
             self.catalogue.table.focus()
 
