@@ -84,8 +84,44 @@ class Parts:
         setattr(owner, name, timed)
 
 
+class Before:
+    """Per-event A/B in one process: switches the hot path's parts changed on this branch back to
+    their code in another source tree (``--interleave``): the reasons' selection, the norm scan's
+    search, the view's full rebuild after an event."""
+
+    def __init__(self, engine, src: str) -> None:
+        import importlib.util
+        import types
+
+        def load(room: str, name: str):
+            spec = importlib.util.spec_from_file_location(f"before_{name}", Path(src) / room / f"{name}.py")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+
+        import recsys_tui.core.hot_path as hot_path
+        self.engine, self.hot_path, self.types = engine, hot_path, types
+        self.new_shares = hot_path.largest_shares
+        self.old_shares = load("core", "reasons").largest_shares
+        self.old_scan = load("core", "norm_scan").NormOrderedScan.search
+
+    def use(self, old: bool) -> None:
+        engine = self.engine
+        self.hot_path.largest_shares = self.old_shares if old else self.new_shares
+        scan = engine.index._exact_scan() if engine.index.kind in ("flat", "hnsw") else None
+        if old:
+            engine._refold_event = lambda state, event: engine._refold(state)
+            if scan is not None:
+                scan.search = self.types.MethodType(self.old_scan, scan)
+        else:
+            engine.__dict__.pop("_refold_event", None)
+            if scan is not None:
+                scan.__dict__.pop("search", None)
+
+
 def run(home: Path, dataset: str, kinds: list[str], events: int, seed: int, parts: bool,
-        freeze: bool, profile: str | None = None, heavy: int = HEAVY) -> dict:
+        freeze: bool, profile: str | None = None, heavy: int = HEAVY, interleave: str | None = None
+        ) -> dict:
     import numpy as np
     from recsys_tui.core.engine import Engine
     from recsys_tui.core.home import Home
@@ -144,7 +180,11 @@ def run(home: Path, dataset: str, kinds: list[str], events: int, seed: int, part
                     serving_gc()
                 rng = np.random.default_rng(seed + n)  # as scale_bench: flat seed, hnsw seed + 1
                 rows = []
-                for _ in range(events):
+                before = Before(engine, interleave) if interleave else None
+                for event_no in range(events):
+                    variant = ("before" if event_no % 2 else "after") if before else ""
+                    if before:
+                        before.use(variant == "before")
                     user = int(rng.choice(user_ids))
                     seen = set(engine.user_arrays(user)[0].tolist())
                     for _ in range(100):
@@ -167,7 +207,8 @@ def run(home: Path, dataset: str, kinds: list[str], events: int, seed: int, part
                         prof.disable()
                     cpu = time.thread_time_ns() - cpu0
                     ru1 = resource.getrusage(resource.RUSAGE_THREAD)
-                    rows.append({"user": user, "n": len(seen), "total": result.timings.total_ms,
+                    rows.append({"user": user, "n": len(seen), "variant": variant,
+                                 "total": result.timings.total_ms,
                                  "steps": result.timings.steps, "cpu": cpu / 1e6,
                                  "gc": sum(pauses) / 1e6, "gcs": len(pauses),
                                  "gc_gen": max(generations, default=-1), "read": sum(read),
@@ -219,15 +260,19 @@ def summary(rows: list[dict], heavy: int) -> dict:
 def show(title: str, result: dict, heavy: int) -> None:
     print(f"== {title}: load {result['load_start']:.2f} → {result['load_end']:.2f}, "
           f"open {result['open_s']:.2f} s")
-    for kind, rows in result["kinds"].items():
-        for label, cell in summary(rows, heavy).items():
-            steps = ", ".join(f"{k} {v[0]:.3f}/{v[1]:.3f}" for k, v in cell.items()
-                              if isinstance(v, tuple) and k not in ("total", "cpu"))
-            print(f"  {kind:4} {label:7} n={cell['events']:4} total p50 {cell['total'][0]:.3f} "
-                  f"p99 {cell['total'][1]:.3f} ms | cpu {cell['cpu'][0]:.3f}/{cell['cpu'][1]:.3f} | "
-                  f"gc events {cell['gc_events']} (max {cell['gc_ms_max']:.2f} ms) majflt "
-                  f"{cell['majflt']} minflt p50 {cell['minflt_p50']:.0f}")
-            print(f"       {steps}")
+    for kind, every in result["kinds"].items():
+        for variant in sorted({r.get("variant", "") for r in every}):
+            rows = [r for r in every if r.get("variant", "") == variant]
+            if variant:
+                print(f"  -- {variant} (events alternated in one process)")
+            for label, cell in summary(rows, heavy).items():
+                steps = ", ".join(f"{k} {v[0]:.3f}/{v[1]:.3f}" for k, v in cell.items()
+                                  if isinstance(v, tuple) and k not in ("total", "cpu"))
+                print(f"  {kind:4} {label:7} n={cell['events']:4} total p50 {cell['total'][0]:.3f} "
+                      f"p99 {cell['total'][1]:.3f} ms | cpu {cell['cpu'][0]:.3f}/{cell['cpu'][1]:.3f} | "
+                      f"gc events {cell['gc_events']} (max {cell['gc_ms_max']:.2f} ms) majflt "
+                      f"{cell['majflt']} minflt p50 {cell['minflt_p50']:.0f}")
+                print(f"       {steps}")
 
 
 def main() -> None:
@@ -244,6 +289,9 @@ def main() -> None:
                          "full collections (api/gcwatch.py)")
     ap.add_argument("--profile", metavar="PREFIX",
                     help="cProfile the record calls: PREFIX.light.prof and PREFIX.heavy.prof")
+    ap.add_argument("--interleave", metavar="BEFORE_SRC",
+                    help="alternate events between this code and BEFORE_SRC's reasons, norm scan and "
+                         "view rebuild, in one process")
     ap.add_argument("--src", help="import recsys_tui from this source tree instead")
     ap.add_argument("--ab", metavar="OTHER_SRC", help="alternate this tree and OTHER_SRC")
     ap.add_argument("--rounds", type=int, default=2)
@@ -276,7 +324,7 @@ def main() -> None:
     if args.src:
         _use_source(args.src)
     res = run(home, args.dataset, kinds, args.events, args.seed, args.parts, args.freeze, args.profile,
-              args.heavy)
+              args.heavy, args.interleave)
     if args.child:
         print(json.dumps(res))
         return
