@@ -250,7 +250,7 @@ class EventLog(LogReads):
                 raise EventLogError(f"event log {path}: cannot switch to WAL mode ({mode})")
             # WAL + NORMAL: a commit survives the process being killed; fsync at checkpoints.
             self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.execute(f"PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}")  # Checkpointer
+            self._db.execute("PRAGMA wal_autocheckpoint = 16384")  # WRITER_CHECKPOINT_PAGES (Checkpointer)
             found = self._migrate()
             if found > SCHEMA_VERSION:
                 self._db.close()
