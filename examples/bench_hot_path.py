@@ -275,6 +275,27 @@ def show(title: str, result: dict, heavy: int) -> None:
                 print(f"       {steps}")
 
 
+def pooled(path: str, heavy: int) -> None:
+    """The rounds of an ``--ab`` JSON pooled per variant, kind and user class: wall and CPU
+    p50/p99, the events over 2 and 3 ms, the slow log steps (over 2 ms) and the largest GC pause."""
+    data = json.loads(Path(path).read_text())
+    print("| variant | kind | users | events | p50 ms | p99 ms | CPU p50 | CPU p99 | > 2 ms | > 3 ms "
+          "| log > 2 ms | largest GC pause ms | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for variant, runs in data.items():
+        loads = f"{min(r['load_start'] for r in runs):.1f}–{max(r['load_end'] for r in runs):.1f}"
+        for kind in runs[0]["kinds"]:
+            rows = [row for r in runs for row in r["kinds"][kind]]
+            for label, pick in (("all", rows), (f"< {heavy}", [r for r in rows if r["n"] < heavy]),
+                                (f"≥ {heavy}", [r for r in rows if r["n"] >= heavy])):
+                tot, cpu = [r["total"] for r in pick], [r["cpu"] for r in pick]
+                print(f"| {variant} | {kind} | {label} | {len(pick)} | {_pct(tot, 50):.2f} "
+                      f"| {_pct(tot, 99):.2f} | {_pct(cpu, 50):.2f} | {_pct(cpu, 99):.2f} "
+                      f"| {sum(t > 2 for t in tot)} | {sum(t > 3 for t in tot)} "
+                      f"| {sum(r['steps'].get('log', 0) > 2 for r in pick)} "
+                      f"| {max(r['gc'] for r in pick):.2f} | {loads} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--home", required=True)
@@ -296,8 +317,12 @@ def main() -> None:
     ap.add_argument("--ab", metavar="OTHER_SRC", help="alternate this tree and OTHER_SRC")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--json", help="write every event's record here")
+    ap.add_argument("--pooled", metavar="AB_JSON", help="print the pooled table of an --ab JSON and exit")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.pooled:
+        pooled(args.pooled, args.heavy)
+        return
     home = Path(args.home).resolve()
     if not (home / "sets" / args.dataset / "artifacts").is_dir():
         sys.exit(f"error: no trained {args.dataset} in {home} (run `recsys-tui --home {home} "
