@@ -23,6 +23,12 @@ from recsys_tui.core.log_schema import SCHEMA_VERSION, SQLITE_STEPS, VERSION_TAB
 
 EVENT_KINDS = ("rating", "click", "view")
 BUSY_TIMEOUT_MS = 10_000
+CHECKPOINT_EVERY = 256
+"""Commits of this connection after which its checkpointer thread copies the WAL into the database
+(about 3 pages a commit: near SQLite's own 1,000-page default)."""
+WRITER_CHECKPOINT_PAGES = 16_384
+"""WAL pages (64 MiB) at which a commit checkpoints by itself after all, as SQLite does by default at
+1,000: only reached if the checkpointer thread cannot keep up or cannot run."""
 
 
 class EventLogError(RecsysError):
@@ -143,8 +149,88 @@ class LogReads:
         return {int(u): int(i) for u, i in self._read("SELECT user_id, MAX(id) FROM events GROUP BY user_id")}
 
 
+class Checkpointer:
+    """Copies the log's WAL into the database on its own thread and connection.
+
+    SQLite checkpoints in the committing call once the WAL passes 1,000 pages: at one event per
+    commit that was every ~325 events, each time 2–6 ms on a quiet machine and 10–20 ms with other
+    I/O (an fsync of the WAL and of the database) in the middle of someone's rating (docs/SCALE.md,
+    "The event tail at 25M"). Here the committing connection leaves that to this thread: every
+    ``CHECKPOINT_EVERY`` commits it is woken and runs a PASSIVE checkpoint, which copies what no
+    reader still needs without blocking the writer or readers (the fsyncs happen here, without the
+    GIL). The writer keeps its own automatic checkpoint at ``WRITER_CHECKPOINT_PAGES`` as a bound
+    in case this thread falls behind. Started on the first wake-up; ``close`` stops it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.runs = 0
+        """Checkpoints done (each one PASSIVE)."""
+        self.error: str | None = None
+        """The last checkpoint's failure (the writer's own bound still holds the WAL)."""
+        self._due = 0
+        self._wake = threading.Event()
+        self._done = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def committed(self) -> None:
+        """One commit more; every ``CHECKPOINT_EVERY`` the thread is woken (called under the log's lock)."""
+        self._due += 1
+        if self._due >= CHECKPOINT_EVERY:
+            self._due = 0
+            self.request()
+
+    def request(self) -> None:
+        """Run a checkpoint soon (starts the thread the first time)."""
+        if self._stopping:
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=f"wal-checkpoint {self.path.name}",
+                                            daemon=True)
+            self._thread.start()
+        self._wake.set()
+
+    def wait(self, runs: int, timeout: float) -> bool:
+        """Block until ``runs`` checkpoints have been done (or ``timeout`` seconds have passed)."""
+        with self._done:
+            return self._done.wait_for(lambda: self.runs >= runs, timeout)
+
+    def _run(self) -> None:
+        db = None
+        try:
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            db.execute("PRAGMA synchronous = NORMAL")  # the checkpoint syncs as the writer's would
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._stopping:
+                    return
+                try:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.error = None
+                except sqlite3.Error as exc:
+                    self.error = str(exc)
+                with self._done:
+                    self.runs += 1
+                    self._done.notify_all()
+        except sqlite3.Error as exc:
+            self.error = str(exc)
+        finally:
+            if db is not None:
+                db.close()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
 class EventLog(LogReads):
-    """Append-only SQLite log, safe to share between threads and processes (the default backend)."""
+    """Append-only SQLite log, safe to share between threads and processes (the default backend).
+
+    Its WAL is checkpointed by a ``Checkpointer`` thread, not inside a commit."""
 
     kind = "sqlite"
 
@@ -153,6 +239,7 @@ class EventLog(LogReads):
         self._lock = threading.Lock()
         self._data_version = -1
         self._stamp = 0
+        self.checkpointer = Checkpointer(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000,
@@ -163,6 +250,7 @@ class EventLog(LogReads):
                 raise EventLogError(f"event log {path}: cannot switch to WAL mode ({mode})")
             # WAL + NORMAL: a commit survives the process being killed; fsync at checkpoints.
             self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA wal_autocheckpoint = 16384")  # WRITER_CHECKPOINT_PAGES (Checkpointer)
             found = self._migrate()
             if found > SCHEMA_VERSION:
                 self._db.close()
@@ -208,6 +296,7 @@ class EventLog(LogReads):
         return self._log_id
 
     def close(self) -> None:
+        self.checkpointer.stop()
         with self._lock:
             self._db.close()
 
@@ -235,6 +324,7 @@ class EventLog(LogReads):
                 prev = self._db.execute(
                     "SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = ? AND id < ?",
                     (user_id, event_id)).fetchone()[0]
+                self.checkpointer.committed()
         except sqlite3.Error as exc:
             raise _fail(self.path, exc) from None
         return Event(event_id, user_id, item_id, kind, rating, ts, undoes, int(prev))
@@ -264,6 +354,7 @@ class EventLog(LogReads):
                     marker = Event(int(cur.lastrowid), user_id, target.item_id, "undo", None, ts,
                                    target.id, int(prev))
                     self._db.execute("COMMIT")
+                    self.checkpointer.committed()
                 except BaseException:
                     self._db.execute("ROLLBACK")
                     raise

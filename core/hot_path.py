@@ -179,7 +179,7 @@ class HotPath(UserViews):
             else:
                 self._overlay(state, event)
                 state.last_event_id, state.n_live = event.id, state.n_live + 1
-                self._refold(state)
+                self._refold_event(state, event)
             state.recorded = event.id
             j = self._idx_of.get(item_id)
             if j is not None:

@@ -71,7 +71,9 @@ class NormOrderedScan:
             if read < n and len(top) == k and top.min() > self.bounds[read] * q_norm:
                 break  # no unread vector can beat the k-th best
         seen = scores[:read]
-        kth = np.partition(seen, read - k)[read - k]
+        # ``top`` holds the k best of everything read (excluded rows count as -inf), so its least
+        # is the k-th best: no second partition of all the scores read (16k for a heavy user)
+        kth = top.min()
         best = np.flatnonzero(seen >= kth)  # the k best and whatever ties the k-th
         rows = self.order[best]
         # the few winners' scores again in float64, rounded once to float32: the same value

@@ -138,6 +138,42 @@ class UserViews(EngineBase):
             state.personal = bool(len(state.idx)) and self.model.personal
         state.folded = True
 
+    def _refold_event(self, state: UserState, event: Event) -> None:
+        """``_refold`` after ``_overlay(state, event)`` of one new event: when the view's arrays
+        were current before it, only the event's entry changes (one insertion or one value) and
+        the recencies of the logged entries, instead of rebuilding every array from the
+        ratings dict — at 25M a heavy user's view holds thousands of entries (docs/SCALE.md).
+        The same arrays as ``_refold`` (tests/test_hot_path.py)."""
+        if not state.folded or not self.is_embedding:
+            self._refold(state)
+            return
+        j = self._idx_of.get(event.item_id)
+        if j is not None:
+            rating = state.ratings.get(event.item_id)
+            value = np.float32(CLICK_VALUE if rating is None else rating)
+            pos = int(np.searchsorted(state.idx, j))
+            if pos < len(state.idx) and state.idx[pos] == j:
+                state.values = state.values.copy()
+                state.values[pos] = value
+            else:
+                state.idx = np.concatenate((state.idx[:pos], [j], state.idx[pos:]))
+                state.values = np.concatenate((state.values[:pos], [value], state.values[pos:]))
+        self._recency(state)
+        state.seen_idx = state.idx
+        state.vector = self.model.fold_in(state.idx, state.values, state.recency)
+        state.personal = bool(len(state.idx)) and bool(np.any(state.vector != 0))
+
+    def _recency(self, state: UserState) -> None:
+        """Each entry's recency from ``state.logged`` (how many logged items are newer; -1 = not
+        logged), for the sorted ``state.idx``."""
+        state.recency = np.full(len(state.idx), -1, np.int64)
+        if state.logged and len(state.idx):
+            logged = self._indices(np.fromiter(state.logged, np.int64, len(state.logged)))
+            age = len(logged) - 1 - np.arange(len(logged))
+            pos = np.minimum(np.searchsorted(state.idx, logged), len(state.idx) - 1)
+            hit = (logged >= 0) & (state.idx[pos] == logged)
+            state.recency[pos[hit]] = age[hit]
+
     def _arrays_short(self, state: UserState, values: dict[int, float]) -> None:
         pairs = sorted((self._idx_of[i], v) for i, v in values.items() if i in self._idx_of)
         state.idx = np.array([p[0] for p in pairs], dtype=np.int64)
@@ -153,10 +189,4 @@ class UserViews(EngineBase):
         order = np.argsort(idx[known], kind="stable")
         state.idx = idx[known][order]
         state.values = vals[known][order].astype(np.float32)
-        state.recency = np.full(len(state.idx), -1, np.int64)
-        if state.logged and len(state.idx):
-            logged = self._indices(np.fromiter(state.logged, np.int64, len(state.logged)))
-            age = len(logged) - 1 - np.arange(len(logged))
-            pos = np.minimum(np.searchsorted(state.idx, logged), len(state.idx) - 1)
-            hit = (logged >= 0) & (state.idx[pos] == logged)
-            state.recency[pos[hit]] = age[hit]
+        self._recency(state)

@@ -73,6 +73,7 @@ def _events(engine, n: int, seed: int) -> list[float]:
 
 
 def phase_measure(home_root: Path, name: str, events: int, seed: int) -> dict:
+    from recsys_tui.api.gcwatch import serving_gc
     from recsys_tui.core.engine import Engine
     from recsys_tui.core.home import Home
     from recsys_tui.core.index import VectorIndex
@@ -102,6 +103,11 @@ def phase_measure(home_root: Path, name: str, events: int, seed: int) -> dict:
         t2 = time.perf_counter()
         engine.recommend_all(k=K)
         out["batch_top10_s"] = time.perf_counter() - t2
+        # the serving processes' collector policy (``serving_gc`` of the API worker; the app
+        # freezes its heap after the log-in alike): the heap of the open (and here of training)
+        # frozen, no automatic full collection in the middle of the events (docs/SCALE.md)
+        serving_gc()
+        out["gc_policy"] = "serving_gc"
         flat = _events(engine, events, seed)
         out["event_flat_ms"] = _pct(flat[len(flat) // 10:])
         engine.set_index("hnsw")

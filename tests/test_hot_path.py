@@ -172,3 +172,34 @@ def test_an_engine_opened_to_defer_store_catches_the_store_up_before_using_it(ho
         assert later.store.is_seeded() and later.store.user(5).last_event_id == result.event_id
     finally:
         later.close()
+
+
+def test_an_events_view_updated_in_place_is_the_view_rebuilt_from_the_history(home):
+    """``record`` updates a folded view by the one event (an insertion or a new value, and the
+    logged recencies) instead of rebuilding its arrays from the ratings dict: the arrays and the
+    vector are those of the full rebuild after every kind of event — a new rating, a re-rating,
+    a click on a rated and on an unrated film, a view, an item the model does not know — for a
+    long history (user 13, 636 ratings) and a short one."""
+    engine = Engine.open(home)
+    try:
+        unknown = [int(i) for i in engine.catalogue.item_ids if int(i) not in engine._idx_of][:1]
+        rng = np.random.default_rng(5)
+        for user in (13, 166):
+            rated = sorted(engine._state(user).ratings)
+            fresh = [int(i) for i in engine.items.ids if int(i) not in set(rated)]
+            steps = [(fresh[0], "rating", 5), (rated[3], "rating", 1), (fresh[1], "click", None),
+                     (rated[5], "click", None), (fresh[2], "view", None), (fresh[0], "rating", 2),
+                     (fresh[1], "rating", 4), *[(u, "click", None) for u in unknown]]
+            steps += [(int(rng.choice(fresh[:40])), "rating", int(rng.integers(1, 6))) for _ in range(12)]
+            for item, kind, stars in steps:
+                engine.record(user, item, kind, stars, with_before=False)
+                state = engine._state(user)
+                got = (state.idx.copy(), state.values.copy(), state.recency.copy(), state.vector.copy())
+                assert state.seen_idx is state.idx
+                engine._refold(state)  # the long way: every array from the dicts
+                want = (state.idx, state.values, state.recency, state.vector)
+                for a, b in zip(got, want, strict=True):
+                    assert a.dtype == b.dtype and np.array_equal(a, b), (user, item, kind)
+            assert len(engine._state(user).idx) >= len(rated) + 3
+    finally:
+        engine.close()

@@ -57,3 +57,54 @@ def test_edges():
     assert ties.search(np.array([1, 1], np.float32), 3)[0].tolist() == [0, 1, 2]  # ties by row
     zero = scan.search(np.zeros(2, np.float32), 2)[0]
     assert zero.tolist() == [0, 1]
+
+
+def _search_before(scan: NormOrderedScan, q: np.ndarray, k: int, exclude: np.ndarray):
+    """The search as it was before the k-th best came from the running top (a second partition of
+    every score read): the reference the faster ending must match exactly."""
+    from recsys_tui.core.norm_scan import BLOCK as B
+
+    n = len(scan.order)
+    q_norm = float(np.sqrt(np.dot(q.astype(np.float64), q.astype(np.float64))))
+    excluded = np.zeros(n, bool)
+    excluded[scan.position[exclude]] = True
+    k = min(int(k), n - int(excluded.sum()))
+    if k <= 0:
+        return np.empty(0, np.int64), np.empty(0, np.float32), 0
+    scores = np.empty(n, np.float32)
+    read, top = 0, np.empty(0, np.float32)
+    while read < n:
+        end = min(n, read + B)
+        block = scores[read:end]
+        np.dot(scan.vectors[read:end], q, out=block)
+        block[excluded[read:end]] = -np.inf
+        read = end
+        top = np.concatenate((top, block))
+        if len(top) > k:
+            top = np.partition(top, len(top) - k)[len(top) - k:]
+        if read < n and len(top) == k and top.min() > scan.bounds[read] * q_norm:
+            break
+    seen = scores[:read]
+    kth = np.partition(seen, read - k)[read - k]
+    best = np.flatnonzero(seen >= kth)
+    rows = scan.order[best]
+    exact = scan.vectors[best].astype(np.float64) @ q.astype(np.float64)
+    ranked = np.lexsort((rows, -exact))[:k]
+    return rows[ranked], exact[ranked].astype(np.float32), read
+
+
+def test_the_kth_best_from_the_running_top_gives_exactly_the_answer_of_a_second_partition():
+    rng = np.random.default_rng(11)
+    n, d = 3 * BLOCK + 77, 24
+    vectors = (rng.standard_normal((n, d)) * rng.lognormal(0, 1.0, (n, 1))).astype(np.float32)
+    vectors[100:140] = vectors[7]  # exact ties around the k-th
+    scan = NormOrderedScan(vectors)
+    for trial in range(200):
+        q = (rng.standard_normal(d) * (1 + trial % 5)).astype(np.float32)
+        if trial % 10 == 0:
+            q = vectors[7].copy()
+        k = (1, 10, 11, 40, 300)[trial % 5]
+        exclude = rng.choice(n, (0, 5, 900, n - 20)[trial % 4], replace=False)
+        got, want = scan.search(q, k, exclude), _search_before(scan, q, k, exclude)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1]), trial
+        assert got[2] == want[2]

@@ -86,6 +86,33 @@ def test_largest_shares_equal_a_stable_sort_of_each_column_ties_included():
         assert np.array_equal(got_rows, rows) and np.array_equal(got_shares, shares), (t, x, n)
 
 
+def test_largest_shares_of_long_histories_equal_a_stable_sort_signed_zeros_and_nan_included():
+    """Columns as long as a heavy user's history (the hot path's reasons at 25M), with exact ties,
+    negative terms, -0.0 (a dislike's term: a product with confidence 0) and NaN, which the
+    positive part counts as 0 as ``where(x > 0, x, 0)`` does."""
+    import numpy as np
+    from recsys_tui.core.reasons import largest_shares
+
+    rng = np.random.default_rng(8)
+    for t in range(300):
+        shape = (int(rng.integers(1, 3000)), int(rng.integers(1, 11)))
+        x = rng.integers(-3, 4, size=shape).astype(float) if t % 3 == 0 else rng.normal(size=shape)
+        x[rng.random(shape) < 0.1] = -0.0
+        if t % 7 == 0:
+            x[rng.random(shape) < 0.01] = np.nan
+        n = int(rng.integers(1, 6))
+        pos = np.where(x > 0, x, 0.0)
+        m = min(n, x.shape[0])
+        rows = np.argsort(-pos, axis=0, kind="stable")[:m]
+        terms = np.take_along_axis(pos, rows, axis=0)
+        totals = pos.sum(axis=0)
+        shares = np.divide(terms, totals, out=np.zeros_like(terms), where=totals > 0)
+        rows[terms <= 0] = -1
+        got_rows, got_shares = largest_shares(x, n)
+        assert np.array_equal(got_rows, rows) and np.array_equal(got_shares, shares), t
+        assert not np.signbit(got_shares).any(), t
+
+
 def test_latency_numbers_have_fixed_width_to_9999():
     assert len(ms(9999.99)) == len(ms(0.01)) == 7 and ms(None).strip() == "-"
     assert bar(1.0) == "█████" and bar(0.0).strip() == "" and len(bar(0.37)) == 5

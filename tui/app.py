@@ -37,8 +37,11 @@ if TYPE_CHECKING:
 
 IDLE_GC_S = 1.0
 """Seconds without an interaction after which the app runs the full garbage collection itself."""
-GC_THRESHOLDS = (700, 10, 1000)
-"""Python's defaults except the last: automatic full collections become rare (see ``freeze_heap``)."""
+GC_THRESHOLDS = (700, 1, 5000)
+"""Young collections at Python's default; the middle generation every second one (short pauses
+instead of one of 1–2 ms every ~100 events when many users are served: ``api.gcwatch``'s
+``SERVING_MIDDLE``); automatic full collections rare (as often as Python's 10 × 1,000 young
+collections before; see ``freeze_heap``)."""
 BACKGROUND_GROUPS = {"retrain": "retrain", "replay": "learning-view replay", "index": "index build"}
 """Worker groups that run long work, and how the quit message names them."""
 ERROR_SHOWN_S = 20.0
