@@ -80,10 +80,15 @@ def run_workers(homes: list[Home], cluster: RedisClusterServers, pg: PostgresSer
                 procs: int, work: Path, waits: bool = False) -> dict:
     """``procs`` workers, distinct users each, released together; aggregate events/s, and where the
     run's CPU went: each worker (its own rusage), each PostgreSQL process, each Redis node, per
-    event; the round trips per event the servers counted; with ``waits`` PostgreSQL's wait events
+    event; the round trips per event (the log's statements counted by the workers, Redis requests and
+    commands by the nodes); with ``waits`` PostgreSQL's wait events
     (``pg_stat_activity`` sampled every 20 ms by another connection, which costs a little CPU)."""
     cluster.flush()
+    # a start line and a hold line of this run's own: a file left by an earlier round would let
+    # the workers start before the others are ready, and before the clock starts
     go, hold = work / f"go-{procs}", work / f"hold-{procs}"
+    go.unlink(missing_ok=True)
+    hold.unlink(missing_ok=True)
     workers, outs = [], []
     for p in range(procs):
         out = work / f"tp-{procs}-{p}.json"
@@ -99,7 +104,7 @@ def run_workers(homes: list[Home], cluster: RedisClusterServers, pg: PostgresSer
             raise SystemExit(f"worker failed to start: {line} {w.stderr.read() if w.stderr else ''}")
     db = log_url.rsplit("/", 1)[1].split("?")[0]
     servers = server_processes(pg, cluster)
-    before = {"pg": pg_counts(pg, db), "redis": redis_counts(cluster), "procs": proc_costs(servers)}
+    before = {"redis": redis_counts(cluster), "procs": proc_costs(servers)}
     sampler = WaitSampler(pg, db) if waits else None
     t_go = time.time()
     cpu0 = cpu_ticks()
@@ -109,7 +114,7 @@ def run_workers(homes: list[Home], cluster: RedisClusterServers, pg: PostgresSer
     busy, total = (b - a for a, b in zip(cpu0, cpu_ticks(), strict=True))
     after_procs = proc_costs(servers)
     waited = sampler.stop() if sampler is not None else None
-    after = {"pg": pg_counts(pg, db), "redis": redis_counts(cluster)}
+    after = {"redis": redis_counts(cluster)}
     hold.touch()
     for w in workers:
         _, err = w.communicate(timeout=3600)
@@ -160,20 +165,6 @@ class WaitSampler:
                                                                              key=lambda kv: -kv[1]))}
 
 
-def pg_counts(pg: PostgresServer, db: str) -> dict[str, int]:
-    """The database's transaction and row counters so far (``pg_stat_database``; one autocommit
-    statement is one transaction, so commits count the statements)."""
-    with psycopg.connect(pg.url, autocommit=True) as conn:
-        conn.execute("SELECT pg_stat_clear_snapshot()")
-        row = conn.execute("SELECT xact_commit, xact_rollback, tup_returned, tup_fetched, tup_inserted, "
-                           "blks_hit, blks_read FROM pg_stat_database WHERE datname = %s", (db,)).fetchone()
-        wal = conn.execute("SELECT wal_records, wal_bytes, wal_sync FROM pg_stat_wal").fetchone()
-    names = ("xact_commit", "xact_rollback", "tup_returned", "tup_fetched", "tup_inserted", "blks_hit",
-             "blks_read")
-    return {**dict(zip(names, map(int, row), strict=True)),
-            **dict(zip(("wal_records", "wal_bytes", "wal_sync"), map(int, wal), strict=True))}
-
-
 def redis_counts(cluster: RedisClusterServers) -> dict[str, int]:
     """Per master so far: requests read (``PORT reads``) and each command's calls (``PORT cmd``)."""
     out: dict[str, int] = {}
@@ -197,17 +188,19 @@ def proc_costs(servers: dict[str, list[psutil.Process]]) -> dict[str, tuple[str,
                 title = " ".join(proc.cmdline())
             except psutil.Error:
                 continue
-            role = kind if kind == "redis" else pg_role(title)
+            role = kind if kind == "redis" else "postmaster" if proc.pid == pg_root.pid else pg_role(title)
             out[str(proc.pid)] = (role, times.user + times.system, switches.voluntary, switches.involuntary)
     return out
 
 
 def pg_role(title: str) -> str:
-    """``backend`` for a client's connection, else the PostgreSQL helper's title (``walwriter``…)."""
+    """The PostgreSQL helper's title (``walwriter``…), else ``backend`` (a client's connection,
+    whose title changes with what it does)."""
     words = title.removeprefix("postgres: ").split()
-    if not title.startswith("postgres: "):
-        return "postmaster"
-    return "backend" if "(" in title else " ".join(words[:2]) if words[:1] == ["background"] else words[0]
+    helpers = ("checkpointer", "background", "walwriter", "autovacuum", "logical", "archiver", "startup")
+    if not words or words[0] not in helpers or "(" in title:
+        return "backend"
+    return " ".join(words[:2]) if words[0] == "background" else words[0]
 
 
 def per_event_costs(results: list[dict], before: dict, after: dict, after_procs: dict, events: int) -> dict:
@@ -227,7 +220,10 @@ def per_event_costs(results: list[dict], before: dict, after: dict, after_procs:
         switches[f"{key}_voluntary"] = switches.get(f"{key}_voluntary", 0) + (vol - v0) / n
         switches[f"{key}_involuntary"] = switches.get(f"{key}_involuntary", 0) + (invol - i0) / n
     cpu["total"] = cpu["workers"] + sum(v for k, v in cpu.items() if k.startswith(("pg_", "redis")))
-    pg = {k: round((after["pg"][k] - before["pg"][k]) / n, 3) for k in after["pg"]}
+    pg: dict[str, float] = {}  # counted by the workers (PostgreSQL's own counters lag by up to a second)
+    for c in costs:
+        for label, count in c["log_statements"].items():
+            pg[label] = round(pg.get(label, 0) + count / n, 3)
     reqs: dict[str, float] = {}
     for key, value in after["redis"].items():
         cmd = key.split(" ", 1)[1]
@@ -381,8 +377,8 @@ def step_table(result: dict) -> str:
 
 
 def cost_table(runs: dict) -> str:
-    """Per event, each throughput run side by side: CPU ms by who paid it, context switches,
-    PostgreSQL transactions and WAL, Redis requests and commands."""
+    """Per event, each throughput run side by side: CPU ms by who paid it, context switches, the
+    log's statements, Redis requests and commands."""
     cols = [(f"{label}#{n}", r["per_event"]) for label in ("one", "four") for n, r in enumerate(runs[label])]
     rows = [f"  {'per event':<34}" + "".join(f"{name:>10}" for name, _ in cols)]
     for section in ("cpu_ms", "switches", "postgres", "redis"):

@@ -25,6 +25,21 @@ from recsys_tui.faults.workload import event_stream, play
 BARRIER_TIMEOUT_S = 600.0
 
 
+def count_statements(engine: Engine) -> dict[str, int]:
+    """Count the log's statements from now on (each is one round trip to the server), by the SQL's
+    first words (``SELECT new_id, prev_id FROM recsys_append``…)."""
+    counts: dict[str, int] = {}
+    query = engine.log._query
+
+    def counted(sql: str, args: tuple = ()) -> list[tuple]:
+        label = " ".join(sql.split()[:6])
+        counts[label] = counts.get(label, 0) + 1
+        return query(sql, args)
+
+    engine.log._query = counted  # type: ignore[method-assign]
+    return counts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m recsys_tui.dist_worker")
     parser.add_argument("--home", required=True)
@@ -64,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             gc_time[1] += time.thread_time() - gc_time[0]
 
     gc.callbacks.append(gc_clock)
+    statements = count_statements(engine)
     usage0, gc0 = resource.getrusage(resource.RUSAGE_SELF), [g["collections"] for g in gc.get_stats()]
     t_start = time.perf_counter()
     for event in event_stream(args.seed, args.n, users, undo_share=args.undo_share):
@@ -88,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             "voluntary_switches": usage1.ru_nvcsw - usage0.ru_nvcsw,
             "involuntary_switches": usage1.ru_nivcsw - usage0.ru_nivcsw,
             "gc_collections": [g["collections"] - n for g, n in zip(gc.get_stats(), gc0, strict=True)],
-            "gc_s": gc_time[1]}
+            "gc_s": gc_time[1], "log_statements": statements}
     served: dict[str, list[int]] = {}
     if args.barrier:
         barrier = Path(args.barrier)
