@@ -21,6 +21,9 @@ from recsys_tui.core.log_schema import POSTGRES_STEPS, SCHEMA_VERSION, VERSION_T
 CONNECT_TIMEOUT_S = 5
 MIGRATION_LOCK = 0x7265_6373  # "recs": one process migrates at a time
 _SECRET_PARAMS = ("password", "passfile", "sslpassword")
+_UNDO = ("WITH u AS (SELECT new_id, prev_id FROM recsys_undo_last(%s, %s, %s)) "
+         f"SELECT u.new_id, u.prev_id, {', '.join('e.' + c for c in COLUMNS.split(', '))} "
+         "FROM u LEFT JOIN events e ON e.id = %s")
 
 
 def redact_dsn(url: str) -> str:
@@ -151,16 +154,17 @@ class PostgresEventLog(LogReads):
         under the user's advisory lock, so of concurrent undos exactly one wins). Returns (marker,
         cancelled event), or None when that event is no longer the user's newest live one."""
         ts = int(time.time())
+        # one statement, one round trip: the undo, and the cancelled event read back with it (the
+        # CTE runs the function exactly once; the event row was committed before it began)
         try:
-            row = self._query("SELECT new_id, prev_id FROM recsys_undo_last(%s, %s, %s)",
-                              (user_id, expected_id, ts))
+            row = self._query(_UNDO, (user_id, expected_id, ts, expected_id))
         except EventLogError as exc:
             if "events_undone_once" in str(exc):  # lost a race the function could not see
                 return None
             raise
-        if not row or row[0][0] is None:
+        if not row or row[0][0] is None or row[0][2] is None:
             return None
-        target = event_from_row(self._query(f"SELECT {COLUMNS} FROM events WHERE id = %s", (expected_id,))[0])
+        target = event_from_row(row[0][2:])
         marker = Event(int(row[0][0]), user_id, target.item_id, "undo", None, ts, expected_id, int(row[0][1]))
         return marker, target
 
