@@ -112,6 +112,7 @@ def run_workers(homes: list[Home], cluster: RedisClusterServers, pg: PostgresSer
     while not all(o.exists() for o in outs) and all(w.poll() is None for w in workers):
         time.sleep(0.01)  # every worker has written its result and holds its connections open
     busy, total = (b - a for a, b in zip(cpu0, cpu_ticks(), strict=True))
+    t_busy = time.time() - t_go
     after_procs = proc_costs(servers)
     waited = sampler.stop() if sampler is not None else None
     after = {"redis": redis_counts(cluster)}
@@ -129,6 +130,9 @@ def run_workers(homes: list[Home], cluster: RedisClusterServers, pg: PostgresSer
            # how many of the machine's cores were busy (workers, PostgreSQL, Redis, anything else)
            "cores_busy": round(busy / total * (os.cpu_count() or 1), 2) if total else None}
     out["per_event"] = per_event_costs(results, before, after, after_procs, events)
+    if out["cores_busy"] is not None:  # the machine's busy cores that none of the run's processes
+        ours = out["per_event"]["cpu_ms"]["total"] * events / 1000 / t_busy  # used: other jobs, kernel
+        out["cores_busy_others"] = round(max(out["cores_busy"] - ours, 0.0), 2)
     if waited is not None:
         out["pg_waits"] = waited
     return out
@@ -390,6 +394,8 @@ def cost_table(runs: dict) -> str:
                                                  for r in runs[label]))
     rows.append(f"  {'cores busy':<34}" + "".join(f"{r['cores_busy']:>10.2f}" for label in ("one", "four")
                                                    for r in runs[label]))
+    others = [r.get("cores_busy_others", float("nan")) for label in ("one", "four") for r in runs[label]]
+    rows.append(f"  {'  of which not this run (others)':<34}" + "".join(f"{o:>10.2f}" for o in others))
     return "\n".join(rows)
 
 
