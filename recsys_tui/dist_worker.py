@@ -26,17 +26,29 @@ BARRIER_TIMEOUT_S = 600.0
 
 
 def count_statements(engine: Engine) -> dict[str, int]:
-    """Count the log's statements from now on (each is one round trip to the server), by the SQL's
-    first words (``SELECT new_id, prev_id FROM recsys_append``…)."""
+    """Count the log's statements from now on (each is one round trip to the server): each
+    ``append`` as one (whatever path it takes inside the log) and every other query by the SQL's
+    first words (``WITH u AS (SELECT new_id, prev_id``…)."""
     counts: dict[str, int] = {}
-    query = engine.log._query
+    log = engine.log
+    query, append = log._query, log.append
+    appending = [False]
 
     def counted(sql: str, args: tuple = ()) -> list[tuple]:
-        label = " ".join(sql.split()[:6])
-        counts[label] = counts.get(label, 0) + 1
+        if not appending[0]:
+            label = " ".join(sql.split()[:6])
+            counts[label] = counts.get(label, 0) + 1
         return query(sql, args)
 
-    engine.log._query = counted  # type: ignore[method-assign]
+    def appended(*args, **kwargs):
+        counts["append"] = counts.get("append", 0) + 1
+        appending[0] = True
+        try:
+            return append(*args, **kwargs)
+        finally:
+            appending[0] = False
+
+    log._query, log.append = counted, appended  # type: ignore[method-assign]
     return counts
 
 
