@@ -198,8 +198,10 @@ class PostgresEventLog(LogReads):
             if "events_undone_once" in str(exc):  # lost a race the function could not see
                 return None
             raise
-        if not row or row[0][0] is None or row[0][2] is None:
+        if not row or row[0][0] is None:
             return None
+        if row[0][2] is None:  # cannot happen: the function found it under the user's lock
+            raise EventLogError(f"event log {self.url}: undo of event {expected_id} found no such event")
         target = event_from_row(row[0][2:])
         marker = Event(int(row[0][0]), user_id, target.item_id, "undo", None, ts, expected_id, int(row[0][1]))
         return marker, target
