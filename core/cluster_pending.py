@@ -13,6 +13,10 @@ So:
    ``prev_id`` as the expected ``last_event_id`` and the new embedding;
 3. after the search and re-rank step 2's reply is read.
 
+An undo marker goes the same way (``begin`` given the event it cancels, which the log's
+``undo_last`` returns; its ``prev_id`` is as exact): step 1 takes the item's popularity back, step 2
+the user's count and recent entry.
+
 Each wait overlaps engine work, and the order of the two steps is today's: step 2 is sent only
 once step 1's reply said it landed, so a user's features never run ahead of the global slot (the
 proof in ``core.cluster_store`` holds unchanged), and step 1 still refuses another log's store
@@ -56,15 +60,22 @@ class ClusterPending:
     conn: AbstractConnection | None = None
     embedding: np.ndarray | None = None
     version: str = ""
+    undone: Event | None = None
+    """For an undo marker: the event it cancels (its item's count and recent entry are taken back)."""
 
 
-def begin(store: object, event: Event, log: EventLog | None) -> ClusterPending | None:
+def begin(store: object, event: Event, log: EventLog | None, undone: Event | None = None
+          ) -> ClusterPending | None:
     """Send step 1 for ``event`` without waiting; None unless ``store`` is a cluster store and the
-    log said the user's previous event (an undo marker, or no ``prev_id``: the synchronous path)."""
-    if not isinstance(store, ClusterFeatureStore) or event.prev_id is None or event.kind == "undo":
+    log said the user's previous event (no ``prev_id``, or an undo marker without the event it
+    cancels: the synchronous path)."""
+    if not isinstance(store, ClusterFeatureStore) or event.prev_id is None:
         return None
-    pending = ClusterPending(store, event, log, "sync")
-    args = (store.log_id, event.id, event.item_id, 1, event.user_id)
+    if event.kind == "undo" and (undone is None or undone.id != event.undoes):
+        return None
+    pending = ClusterPending(store, event, log, "sync", undone=undone)
+    item, delta = (undone.item_id, -1) if undone is not None else (event.item_id, 1)
+    args = (store.log_id, event.id, item, delta, event.user_id)  # as the catch-up's step 1 sends it
     _send(pending, keys.EPOCH, "_global", store._global_keys(), args, "global")
     return pending
 
@@ -78,10 +89,13 @@ def send_user(pending: ClusterPending, embedding: np.ndarray | None, version: st
     if not (isinstance(reply, list) and len(reply) == 2 and reply[0] == b"applied"):
         _fallback(pending)  # a refusal or an error: the synchronous apply says why
         return
-    event = pending.event
+    event, gone = pending.event, pending.undone
     emb = b"" if embedding is None else np.asarray(embedding, np.float32).tobytes()
+    # counts, the recent entry pushed, the recent entry removed (as ClusterFeatureStore._user_step)
+    change = (f"n_{gone.kind}", -1, "", _encode_recent(gone)) if gone is not None \
+        else (f"n_{event.kind}", 1, _encode_recent(event), "")
     args = (event.prev_id, event.id, event.ts, emb, version if embedding is not None else "", RECENT_CAP,
-            f"n_{event.kind}", 1, _encode_recent(event), "")
+            *change)
     user_keys = [keys.user_key(event.user_id, f) for f in ("meta", "recent", "emb")]
     _send(pending, user_keys[0], "_user", user_keys, args, "user")
 
@@ -98,7 +112,8 @@ def finish(pending: ClusterPending) -> str:
         if reply in (1, 2):
             return "applied"
     _fallback(pending)
-    return pending.store.apply(pending.event, pending.embedding, pending.version, None, pending.log)
+    return pending.store.apply(pending.event, pending.embedding, pending.version, pending.undone,
+                               pending.log)
 
 
 def _send(pending: ClusterPending, route: str, script: str, script_keys: list[str], args: tuple,

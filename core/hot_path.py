@@ -268,11 +268,12 @@ class HotPath(UserViews):
             self._set_degraded(str(exc))
             return None
 
-    def _cluster_begin(self, event: Event) -> ClusterPending | None:
-        """Send a healthy cluster store's global step for ``event`` (else None: written later)."""
+    def _cluster_begin(self, event: Event, undone: Event | None = None) -> ClusterPending | None:
+        """Send a healthy cluster store's global step for ``event`` (an undo marker with the event
+        it cancels, ``undone``) now; else None: written later."""
         if self._degraded is not None:
             return None
-        return cluster_pending.begin(self.store, event, self.log)
+        return cluster_pending.begin(self.store, event, self.log, undone)
 
     def _apply_end(self, pending: PendingWrite | ClusterPending) -> None:
         try:
@@ -306,13 +307,22 @@ class HotPath(UserViews):
                                   "by another process; nothing undone")
             marker = undone[0]
             sw.lap("log")
+            # On a Redis Cluster the marker's global step is sent now, read after the re-read and
+            # re-fold below; the user step follows it in order (as for a record)
+            step1 = self._cluster_begin(marker, undone[1])
+            sw.lap("features")
             state = self._state(user_id, refresh=True)
             state.recorded = marker.id
             j = self._idx_of.get(target.item_id)
             if j is not None:
                 self._pop[j] -= 1
             sw.lap("foldin")
-            self._apply(marker, state, undone=target)
+            if step1 is not None:
+                cluster_pending.send_user(step1, state.vector, embedding_tag(self.version,
+                                                                             state.last_event_id))
+                self._apply_end(step1)
+            else:
+                self._apply(marker, state, undone=undone[1])
             sw.lap("features")
             after = self._rank(user_id, state, k, sw)
             state.last = after

@@ -61,8 +61,8 @@ def pct(values: list[float], q: float) -> float:
 
 
 def spawn(home: Home, redis_url: str, log_url: str, users: list[int], n: int, out: Path, seed: int,
-          go: Path | None = None, pace: float = 0.0, undo: float = 0.05, acks: bool = False
-          ) -> subprocess.Popen:
+          go: Path | None = None, pace: float = 0.0, undo: float = 0.05, acks: bool = False,
+          hold: Path | None = None) -> subprocess.Popen:
     args = [sys.executable, "-m", "recsys_tui.dist_worker", "--home", str(home.root), "--redis-url",
             redis_url, "--log-url", log_url, "--users", ",".join(map(str, users)), "--n", str(n),
             "--seed", str(seed), "--out", str(out), "--undo-share", str(undo), "--pace", str(pace)]
@@ -70,41 +70,172 @@ def spawn(home: Home, redis_url: str, log_url: str, users: list[int], n: int, ou
         args += ["--go", str(go)]
     if acks:
         args.append("--print-acks")
+    if hold is not None:
+        args += ["--hold", str(hold)]
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def run_workers(homes: list[Home], cluster: RedisClusterServers, log_url: str, n: int, procs: int,
-                work: Path) -> dict:
-    """``procs`` workers, distinct users each, released together; aggregate events/s."""
+def run_workers(homes: list[Home], cluster: RedisClusterServers, pg: PostgresServer, log_url: str, n: int,
+                procs: int, work: Path, waits: bool = False) -> dict:
+    """``procs`` workers, distinct users each, released together; aggregate events/s, and where the
+    run's CPU went: each worker (its own rusage), each PostgreSQL process, each Redis node, per
+    event; the round trips per event (the log's statements counted by the workers, Redis requests and
+    commands by the nodes); with ``waits`` PostgreSQL's wait events
+    (``pg_stat_activity`` sampled every 20 ms by another connection, which costs a little CPU)."""
     cluster.flush()
-    go = work / f"go-{procs}"
+    # a start line and a hold line of this run's own: a file left by an earlier round would let
+    # the workers start before the others are ready, and before the clock starts
+    go, hold = work / f"go-{procs}", work / f"hold-{procs}"
+    go.unlink(missing_ok=True)
+    hold.unlink(missing_ok=True)
     workers, outs = [], []
     for p in range(procs):
         out = work / f"tp-{procs}-{p}.json"
+        out.unlink(missing_ok=True)
         outs.append(out)
         users = list(range(1 + 40 * p, 41 + 40 * p))
-        workers.append(spawn(homes[p % len(homes)], cluster.url, log_url, users, n, out, seed=p, go=go))
+        workers.append(spawn(homes[p % len(homes)], cluster.url, log_url, users, n, out, seed=p, go=go,
+                             hold=hold))
     for w in workers:  # wait until every worker has opened its engine
         assert w.stdout is not None
         line = w.stdout.readline()
         if line.strip() != "ready":
             raise SystemExit(f"worker failed to start: {line} {w.stderr.read() if w.stderr else ''}")
+    db = log_url.rsplit("/", 1)[1].split("?")[0]
+    servers = server_processes(pg, cluster)
+    before = {"redis": redis_counts(cluster), "procs": proc_costs(servers)}
+    sampler = WaitSampler(pg, db) if waits else None
     t_go = time.time()
     cpu0 = cpu_ticks()
     go.touch()
+    while not all(o.exists() for o in outs) and all(w.poll() is None for w in workers):
+        time.sleep(0.01)  # every worker has written its result and holds its connections open
+    busy, total = (b - a for a, b in zip(cpu0, cpu_ticks(), strict=True))
+    t_busy = time.time() - t_go
+    after_procs = proc_costs(servers)
+    waited = sampler.stop() if sampler is not None else None
+    after = {"redis": redis_counts(cluster)}
+    hold.touch()
     for w in workers:
         _, err = w.communicate(timeout=3600)
         if w.returncode != 0:
             raise SystemExit(f"worker failed: {err[-400:]}")
-    busy, total = (b - a for a, b in zip(cpu0, cpu_ticks(), strict=True))
     results = [json.loads(o.read_text()) for o in outs]
-    events = sum(len(r["acked"]) for r in results)
+    events = sum(len(r["acked"]) + r["refused"] for r in results)
+    acked = sum(len(r["acked"]) for r in results)
     wall = max(r["t_end"] for r in results) - t_go
-    return {"procs": procs, "events": events, "wall_s": wall, "events_per_s": events / wall,
-            "degraded": [r["degraded"] for r in results if r["degraded"]],
-            # how many of the machine's cores were busy (workers, PostgreSQL, Redis, anything else)
-            "cores_busy": round(busy / total * (os.cpu_count() or 1), 2) if total else None}
+    out = {"procs": procs, "events": acked, "wall_s": wall, "events_per_s": acked / wall,
+           "degraded": [r["degraded"] for r in results if r["degraded"]],
+           # how many of the machine's cores were busy (workers, PostgreSQL, Redis, anything else)
+           "cores_busy": round(busy / total * (os.cpu_count() or 1), 2) if total else None}
+    out["per_event"] = per_event_costs(results, before, after, after_procs, events)
+    if out["cores_busy"] is not None:  # the machine's busy cores that none of the run's processes
+        ours = out["per_event"]["cpu_ms"]["total"] * events / 1000 / t_busy  # used: other jobs, kernel
+        out["cores_busy_others"] = round(max(out["cores_busy"] - ours, 0.0), 2)
+    if waited is not None:
+        out["pg_waits"] = waited
+    return out
+
+
+class WaitSampler:
+    """PostgreSQL's wait events of ``db``'s active backends, sampled every 20 ms on a thread."""
+
+    def __init__(self, pg: PostgresServer, db: str) -> None:
+        self.counts: dict[str, int] = {}
+        self.samples = 0
+        self._stop = threading.Event()
+        self._conn = psycopg.connect(pg.url, autocommit=True)
+        self._db = db
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            rows = self._conn.execute(
+                "SELECT COALESCE(wait_event_type || ':' || wait_event, 'CPU'), count(*) "
+                "FROM pg_stat_activity WHERE datname = %s AND state = 'active' "
+                "AND pid <> pg_backend_pid() GROUP BY 1",
+                (self._db,)).fetchall()
+            self.samples += 1
+            for what, count in rows:
+                self.counts[what] = self.counts.get(what, 0) + int(count)
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._thread.join(5)
+        self._conn.close()
+        return {"samples": self.samples, "active_backends_seen": dict(sorted(self.counts.items(),
+                                                                             key=lambda kv: -kv[1]))}
+
+
+def redis_counts(cluster: RedisClusterServers) -> dict[str, int]:
+    """Per master so far: requests read (``PORT reads``) and each command's calls (``PORT cmd``)."""
+    out: dict[str, int] = {}
+    for port in cluster.master_ports():
+        with redis.Redis(host="127.0.0.1", port=port) as node:
+            out[f"{port} reads"] = int(node.info("stats")["total_reads_processed"])
+            for name, stat in node.info("commandstats").items():
+                out[f"{port} {name.removeprefix('cmdstat_')}"] = int(stat["calls"])
+    return out
+
+
+def proc_costs(servers: dict[str, list[psutil.Process]]) -> dict[str, tuple[str, float, int, int]]:
+    """``pid`` → (role, user+system CPU seconds, voluntary, involuntary context switches) of every
+    PostgreSQL process (the backends are ``backend``) and Redis node, read from ``/proc``."""
+    out: dict[str, tuple[str, float, int, int]] = {}
+    pg_root = servers["postgres"][0]
+    for kind, procs in servers.items():
+        for proc in [*procs, *(pg_root.children() if kind == "postgres" else [])]:
+            try:
+                times, switches = proc.cpu_times(), proc.num_ctx_switches()
+                title = " ".join(proc.cmdline())
+            except psutil.Error:
+                continue
+            role = kind if kind == "redis" else "postmaster" if proc.pid == pg_root.pid else pg_role(title)
+            out[str(proc.pid)] = (role, times.user + times.system, switches.voluntary, switches.involuntary)
+    return out
+
+
+def pg_role(title: str) -> str:
+    """The PostgreSQL helper's title (``walwriter``…), else ``backend`` (a client's connection,
+    whose title changes with what it does)."""
+    words = title.removeprefix("postgres: ").split()
+    helpers = ("checkpointer", "background", "walwriter", "autovacuum", "logical", "archiver", "startup")
+    if not words or words[0] not in helpers or "(" in title:
+        return "backend"
+    return " ".join(words[:2]) if words[0] == "background" else words[0]
+
+
+def per_event_costs(results: list[dict], before: dict, after: dict, after_procs: dict, events: int) -> dict:
+    """CPU ms and context switches per event by who paid them, and server requests per event."""
+    n = max(events, 1)
+    costs = [r["cost"] for r in results]
+    cpu = {"workers": sum(c["user_s"] + c["sys_s"] for c in costs) * 1000 / n,
+           "workers_user": sum(c["user_s"] for c in costs) * 1000 / n,
+           "workers_sys": sum(c["sys_s"] for c in costs) * 1000 / n,
+           "workers_gc": sum(c["gc_s"] for c in costs) * 1000 / n}
+    switches = {"workers_voluntary": sum(c["voluntary_switches"] for c in costs) / n,
+                "workers_involuntary": sum(c["involuntary_switches"] for c in costs) / n}
+    for pid, (role, seconds, vol, invol) in after_procs.items():
+        _, s0, v0, i0 = before["procs"].get(pid, (role, 0.0, 0, 0))
+        key = "pg_" + role.replace(" ", "_") if role != "redis" else "redis"
+        cpu[key] = cpu.get(key, 0.0) + (seconds - s0) * 1000 / n
+        switches[f"{key}_voluntary"] = switches.get(f"{key}_voluntary", 0) + (vol - v0) / n
+        switches[f"{key}_involuntary"] = switches.get(f"{key}_involuntary", 0) + (invol - i0) / n
+    cpu["total"] = cpu["workers"] + sum(v for k, v in cpu.items() if k.startswith(("pg_", "redis")))
+    pg: dict[str, float] = {}  # counted by the workers (PostgreSQL's own counters lag by up to a second)
+    for c in costs:
+        for label, count in c["log_statements"].items():
+            pg[label] = round(pg.get(label, 0) + count / n, 3)
+    reqs: dict[str, float] = {}
+    for key, value in after["redis"].items():
+        cmd = key.split(" ", 1)[1]
+        reqs[cmd] = reqs.get(cmd, 0.0) + (value - before["redis"].get(key, 0)) / n
+    return {"cpu_ms": {k: round(v, 3) for k, v in cpu.items()},
+            "switches": {k: round(v, 2) for k, v in switches.items()},
+            "gc_collections": [sum(c["gc_collections"][g] for c in costs) for g in range(3)],
+            "postgres": pg, "redis": {k: round(v, 3) for k, v in sorted(reqs.items()) if v}}
 
 
 def cpu_ticks() -> tuple[int, int]:
@@ -120,13 +251,14 @@ def throughput(homes: list[Home], cluster: RedisClusterServers, pg: PostgresServ
     the median 4-process rate over the median 1-process rate (a busy machine moves single runs)."""
     ones, fours = [], []
     for n in range(args.rounds):
-        ones.append(run_workers(homes, cluster, new_db(pg, f"one{n}", args.async_commit), args.events, 1,
-                                work))
-        fours.append(run_workers(homes, cluster, new_db(pg, f"four{n}", args.async_commit), args.events,
-                                 4, work))
+        ones.append(run_workers(homes, cluster, pg, new_db(pg, f"one{n}", args.async_commit), args.events,
+                                1, work, args.waits))
+        fours.append(run_workers(homes, cluster, pg, new_db(pg, f"four{n}", args.async_commit), args.events,
+                                 4, work, args.waits))
     one = float(np.median([r["events_per_s"] for r in ones]))
     four = float(np.median([r["events_per_s"] for r in fours]))
-    out: dict = {"one": ones[0], "four": fours[0], "speedup": four / one}
+    out: dict = {"one": ones[0], "four": fours[0], "speedup": four / one,
+                 "runs": {"one": ones, "four": fours}}
     if args.rounds > 1:
         out.update(rounds=args.rounds, one_events_per_s=[r["events_per_s"] for r in ones],
                    four_events_per_s=[r["events_per_s"] for r in fours], one_median=one, four_median=four,
@@ -197,11 +329,10 @@ def cpu_seconds(procs: list[psutil.Process]) -> float:
 def request_counts(cluster: RedisClusterServers) -> dict[str, int]:
     """Per master so far: ``PORT reads`` (client socket reads, i.e. requests: the round trips this
     process made) and ``PORT evalsha`` (scripts run); the commands a script runs are not counted."""
-    out: dict[str, int] = {}
+    counts = redis_counts(cluster)
+    out = {k: v for k, v in counts.items() if k.endswith((" reads", " evalsha"))}
     for port in cluster.master_ports():
-        with redis.Redis(host="127.0.0.1", port=port) as node:
-            out[f"{port} reads"] = int(node.info("stats")["total_reads_processed"])
-            out[f"{port} evalsha"] = int(node.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0))
+        out.setdefault(f"{port} evalsha", 0)
     return out
 
 
@@ -248,6 +379,25 @@ def step_table(result: dict) -> str:
     return "\n".join(rows)
 
 
+def cost_table(runs: dict) -> str:
+    """Per event, each throughput run side by side: CPU ms by who paid it, context switches, the
+    log's statements, Redis requests and commands."""
+    cols = [(f"{label}#{n}", r["per_event"]) for label in ("one", "four") for n, r in enumerate(runs[label])]
+    rows = [f"  {'per event':<34}" + "".join(f"{name:>10}" for name, _ in cols)]
+    for section in ("cpu_ms", "switches", "postgres", "redis"):
+        names = sorted({k for _, c in cols for k, v in c[section].items() if v})  # rows not all zero
+        for key in names:
+            cells = "".join(f"{c[section].get(key, 0):>10.3f}" for _, c in cols)
+            rows.append(f"  {section + ' ' + key:<34}{cells}")
+    rows.append(f"  {'events/s':<34}" + "".join(f"{r['events_per_s']:>10.1f}" for label in ("one", "four")
+                                                 for r in runs[label]))
+    rows.append(f"  {'cores busy':<34}" + "".join(f"{r['cores_busy']:>10.2f}" for label in ("one", "four")
+                                                   for r in runs[label]))
+    others = [r.get("cores_busy_others", float("nan")) for label in ("one", "four") for r in runs[label]]
+    rows.append(f"  {'  of which not this run (others)':<34}" + "".join(f"{o:>10.2f}" for o in others))
+    return "\n".join(rows)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=2000, help="events per process (default 2000)")
@@ -259,6 +409,8 @@ def main() -> int:
                              "docs/DISTRIBUTED.md §1 for what that risks)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="throughput: alternate 1 and 4 processes this many times (medians)")
+    parser.add_argument("--waits", action="store_true",
+                        help="throughput: also sample PostgreSQL's wait events every 20 ms (costs CPU)")
     parser.add_argument("--only", default="latency,throughput,freshness",
                         help="comma-separated sections to run (default: all three)")
     args = parser.parse_args()
@@ -292,7 +444,9 @@ def main() -> int:
             print("  Redis requests per event on each master:", out["latency"]["redis_per_event"], flush=True)
         if "throughput" in args.only:
             out["throughput"] = throughput(homes, cluster, pg, args, work)
-            print("throughput:", json.dumps(out["throughput"]), flush=True)
+            print("throughput:", json.dumps({k: v for k, v in out["throughput"].items() if k != "runs"}),
+                  flush=True)
+            print(cost_table(out["throughput"]["runs"]), flush=True)
         if "freshness" in args.only:
             out["freshness"] = freshness(homes, cluster, new_db(pg, "fresh", mode), args.fresh_events,
                                          work)

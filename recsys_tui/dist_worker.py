@@ -11,6 +11,8 @@ that only waits for the exit would let a long run fill the pipe and stall the wo
 from __future__ import annotations
 
 import argparse
+import gc
+import resource
 import sys
 import time
 from pathlib import Path
@@ -21,6 +23,33 @@ from recsys_tui.core.home import Home
 from recsys_tui.faults.workload import event_stream, play
 
 BARRIER_TIMEOUT_S = 600.0
+
+
+def count_statements(engine: Engine) -> dict[str, int]:
+    """Count the log's statements from now on (each is one round trip to the server): each
+    ``append`` as one (whatever path it takes inside the log) and every other query by the SQL's
+    first words (``WITH u AS (SELECT new_id, prev_id``…)."""
+    counts: dict[str, int] = {}
+    log = engine.log
+    query, append = log._query, log.append
+    appending = [False]
+
+    def counted(sql: str, args: tuple = ()) -> list[tuple]:
+        if not appending[0]:
+            label = " ".join(sql.split()[:6])
+            counts[label] = counts.get(label, 0) + 1
+        return query(sql, args)
+
+    def appended(*args, **kwargs):
+        counts["append"] = counts.get("append", 0) + 1
+        appending[0] = True
+        try:
+            return append(*args, **kwargs)
+        finally:
+            appending[0] = False
+
+    log._query, log.append = counted, appended  # type: ignore[method-assign]
+    return counts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--go", help="wait for this file to exist before recording (a start line)")
     parser.add_argument("--pace", type=float, default=0.0, help="seconds to sleep between events")
     parser.add_argument("--print-acks", action="store_true", help="print 'ok ID TIME' per acknowledged event")
+    parser.add_argument("--hold", help="after writing --out, wait for this file to exist before closing "
+                                       "(the benchmark reads the servers' per-connection CPU meanwhile)")
     args = parser.parse_args(argv)
     engine = Engine.open(Home(Path(args.home)), args.redis_url, log_url=args.log_url)
     users = [int(u) for u in args.users.split(",")]
@@ -51,6 +82,17 @@ def main(argv: list[str] | None = None) -> int:
                 print("start line timed out", file=sys.stderr)
                 return 1
             time.sleep(0.005)
+    gc_time = [0.0, 0.0]  # the collector's time in this run (start stamp, total)
+
+    def gc_clock(phase: str, info: dict) -> None:
+        if phase == "start":
+            gc_time[0] = time.thread_time()
+        else:
+            gc_time[1] += time.thread_time() - gc_time[0]
+
+    gc.callbacks.append(gc_clock)
+    statements = count_statements(engine)
+    usage0, gc0 = resource.getrusage(resource.RUSAGE_SELF), [g["collections"] for g in gc.get_stats()]
     t_start = time.perf_counter()
     for event in event_stream(args.seed, args.n, users, undo_share=args.undo_share):
         t0 = time.perf_counter()
@@ -67,6 +109,14 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(args.pace)
     elapsed = time.perf_counter() - t_start
     t_end = time.time()
+    usage1 = resource.getrusage(resource.RUSAGE_SELF)
+    gc.callbacks.remove(gc_clock)
+    # this process's own cost of the run: CPU, context switches, the garbage collector
+    cost = {"user_s": usage1.ru_utime - usage0.ru_utime, "sys_s": usage1.ru_stime - usage0.ru_stime,
+            "voluntary_switches": usage1.ru_nvcsw - usage0.ru_nvcsw,
+            "involuntary_switches": usage1.ru_nivcsw - usage0.ru_nivcsw,
+            "gc_collections": [g["collections"] - n for g, n in zip(gc.get_stats(), gc0, strict=True)],
+            "gc_s": gc_time[1], "log_statements": statements}
     served: dict[str, list[int]] = {}
     if args.barrier:
         barrier = Path(args.barrier)
@@ -81,7 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     atomic_write_json(Path(args.out), {
         "acked": acked, "refused": refused, "latencies_ms": latencies, "elapsed_s": elapsed,
         "t_end": t_end,
-        "degraded": engine.degraded, "served": served})
+        "degraded": engine.degraded, "served": served, "cost": cost})
+    if args.hold:
+        deadline = time.monotonic() + BARRIER_TIMEOUT_S
+        while not Path(args.hold).exists() and time.monotonic() < deadline:
+            time.sleep(0.005)
     engine.close()
     return 0
 

@@ -234,3 +234,43 @@ def test_the_watermark_read_uses_the_hot_connection_and_falls_back_to_the_router
         node.client_kill_filter(_type="normal", skipme=True)  # the server drops the hot connection
     assert store.last_event_id(7) == result.event_id and len(routed) == 2  # its error: the router
     assert store.last_event_id(7) == result.event_id and len(routed) == 2  # and then hot again
+
+
+def test_an_undo_is_written_overlapped_in_order_and_takes_back_exactly_once(engine, monkeypatch):
+    engine.record(8, 50, "rating", 4)
+    engine.record(8, 60, "click")
+    pop = engine.store.popularity()
+    seen = spy(monkeypatch)
+    result = engine.undo_last(8)  # cancels the click on 60
+    assert result.degraded is None
+    assert seen == ["begin:global", "send:user", "finish:applied"]  # never the synchronous path
+    assert store_matches_log(engine) == []
+    feats = engine.store.user(8)
+    assert feats.last_event_id == result.event_id
+    assert feats.counts.get("click", 0) == 0 and feats.counts["rating"] == 1
+    assert [r[1] for r in feats.recent] == [50]  # the click's recent entry is gone
+    assert engine.store.popularity()[60] == pop[60] - 1 and engine.store.popularity()[50] == pop[50]
+    assert feats.embedding_version == f"{engine.version}@{result.event_id}"
+    assert list(feats.embedding) == list(engine.embedding(8))
+
+
+def test_an_undo_after_another_processs_event_goes_through_apply(engine, monkeypatch):
+    engine.record(9, 50, "rating", 4)
+    other = engine.log.append(9, 70, "rating", 2.0)  # "another process": logged, not in the store
+    seen = spy(monkeypatch)
+    result = engine.undo_last(9)  # cancels the other process's rating (the newest live event)
+    assert result.degraded is None
+    assert seen == ["begin:global", "send:user", "sync", "finish:applied"]  # step 2 refused: backlog
+    assert store_matches_log(engine) == []
+    feats = engine.store.user(9)
+    assert feats.last_event_id == result.event_id and feats.counts["rating"] == 1
+    assert other.id not in [e.id for e in engine.log.events(9)]  # the other process's event is undone
+
+
+def test_an_undo_without_the_cancelled_event_is_not_sent_overlapped(engine):
+    from recsys_tui.core.event_log import Event
+
+    marker = Event(10**9, 8, 50, "undo", None, 0, 123, 5)
+    assert cluster_pending.begin(engine.store, marker, engine.log) is None  # it cannot take it back
+    wrong = Event(124, 8, 50, "rating", 4.0, 0)
+    assert cluster_pending.begin(engine.store, marker, engine.log, wrong) is None  # not the one it undoes

@@ -229,3 +229,47 @@ def test_the_cli_runs_on_postgresql_and_never_prints_the_password(home, pg_serve
     assert [(e.user_id, e.item_id, e.rating) for e in log.events()] == [(3, 50, 5.0)]
     log.close()
     assert not (home.root / "events.sqlite3").exists() or EventLog(home.event_log).count() == 0
+
+
+def test_a_postgresql_undo_is_one_round_trip(pg_url):
+    """The undo and the cancelled event come back in one statement (one round trip)."""
+    log = open_event_log(None, pg_url)  # type: ignore[arg-type]
+    a = log.append(21, 10, "rating", 4.0, ts=100)
+    b = log.append(21, 11, "click", None, ts=101)
+    sent: list[str] = []
+    query = log._query
+
+    def counted(sql, args=()):
+        sent.append(sql)
+        return query(sql, args)
+
+    log._query = counted
+    marker, target = log.undo_last(21, b.id)
+    assert len(sent) == 1
+    assert target == b and target.kind == "click" and target.ts == 101
+    assert marker.undoes == b.id and marker.item_id == 11 and marker.prev_id == b.id
+    assert log.undo_last(21, b.id) is None and len(sent) == 2  # already undone: one statement, None
+    assert log.events(21) == [a]
+    log.close()
+
+
+def test_a_postgresql_append_survives_a_new_connection_and_says_why_it_was_refused(pg_url):
+    """The append's own prepared statement is made again on a new connection (after the server
+    dropped the old one), and a refused event is one clear line naming the constraint."""
+    import psycopg
+
+    log = open_event_log(None, pg_url)  # type: ignore[arg-type]
+    a = log.append(31, 10, "rating", 4.0, ts=100)
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                      "AND datname = current_database()")
+    with pytest.raises(EventLogError):
+        log.append(31, 11, "click")  # the cut connection: not acknowledged
+    b = log.append(31, 12, "view", None, ts=102)  # reconnected, prepared again
+    assert b.prev_id == a.id and b.id > a.id
+    with pytest.raises(EventLogError, match="events_rating_check") as refused:
+        log.append(31, 13, "rating", 9.0)
+    assert "\n" not in str(refused.value) and "ERROR" not in str(refused.value)
+    assert [(e.item_id, e.kind, e.rating, e.ts) for e in log.events(31)] == [(10, "rating", 4.0, 100),
+                                                                           (12, "view", None, 102)]
+    log.close()

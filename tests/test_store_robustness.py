@@ -124,6 +124,38 @@ def test_trickling_server_cannot_block_rate_or_the_engine_lock(home, proxy):
     engine.close()
 
 
+def test_a_deadline_socket_changes_its_timeout_only_when_the_deadline_is_tighter():
+    """Each read and write stops at min(socket timeout, time left in the call); the socket's timeout
+    is changed (a system call each way) only when the time left is the tighter one."""
+    import socket
+
+    from recsys_tui.core.store_connection import _DeadlineSocket, deadline
+
+    a, b = socket.socketpair()
+    a.settimeout(0.5)
+    set_to: list[float | None] = []
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(a, name)
+
+        def settimeout(self, value):
+            set_to.append(value)
+            a.settimeout(value)
+
+    sock = _DeadlineSocket(Spy())  # type: ignore[arg-type]
+    b.sendall(b"xy")
+    assert sock.recv(1) == b"x" and set_to == []  # no deadline: the socket's timeout
+    with deadline(1.5):
+        assert sock.recv(1) == b"y" and set_to == []  # 1.5 s left > 0.5 s: unchanged
+    with deadline(0.2), pytest.raises(TimeoutError):
+        sock.recv(1)  # nothing to read: stops at the deadline, not after the socket's 0.5 s
+    assert len(set_to) == 2 and set_to[0] <= 0.2 and set_to[1] == 0.5  # set, then restored
+    assert a.gettimeout() == 0.5
+    a.close()
+    b.close()
+
+
 # -- eviction ---------------------------------------------------------------------------------
 
 @pytest.mark.redis
