@@ -32,6 +32,7 @@ from recsys_tui.core.home import Home
 from recsys_tui.data.fetch import load as load_dataset
 from recsys_tui.data.vocab import IdMap
 from recsys_tui.models.als import ALSRecommender
+from recsys_tui.models.als_fit import SweepInfo, sweeps
 from recsys_tui.models.bundle import build_matrix
 from threadpoolctl import threadpool_limits
 
@@ -75,6 +76,37 @@ def timed(name: str, fn, rows: list) -> object:
     return out
 
 
+def ab_implicit(cui: sp.csr_matrix, c, iterations: int, rounds: int, rows: list) -> int:
+    """implicit's own fit (its wrapper copies the confidences on every sweep) against ``sweeps``
+    (the same kernel called directly), alternated in this process; the factors must be identical."""
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    def implicit_fit() -> tuple[np.ndarray, np.ndarray]:
+        with threadpool_limits(limits=1, user_api="blas"):
+            als = AlternatingLeastSquares(factors=c.factors, regularization=c.regularization, alpha=1.0,
+                                          iterations=iterations, use_cg=True,
+                                          random_state=c.random_state, num_threads=0)
+            als.fit(cui, show_progress=False)
+        return als.user_factors, als.item_factors
+
+    def ours() -> tuple[np.ndarray, np.ndarray]:
+        return sweeps(cui, c.factors, c.regularization, iterations, c.random_state)
+
+    runs: dict[str, list[tuple[float, float]]] = {}
+    results: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for r in range(rounds):
+        for name, fn in (("implicit.fit", implicit_fit), ("sweeps", ours)):
+            results[name] = timed(f"{name} #{r}", fn, rows)
+            runs.setdefault(name, []).append(rows[-1][1:])
+    for name, got in runs.items():
+        wall, cpu = np.array(got).T
+        print(f"{name:12s} ×{iterations} wall p50 {np.percentile(wall, 50):7.2f} min {wall.min():7.2f} "
+              f"max {wall.max():7.2f} s | cpu p50 {np.percentile(cpu, 50):7.2f} s")
+    same = all(np.array_equal(a, b) for a, b in zip(results["implicit.fit"], results["sweeps"], strict=True))
+    print(f"factors bit-identical: {same}")
+    return 0 if same else 1
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--home", required=True, type=Path)
@@ -82,6 +114,8 @@ def main() -> int:
     ap.add_argument("--iterations", type=int, default=None,
                     help="implicit's iterations (default: the product's)")
     ap.add_argument("--ab", action="store_true", help="fold-in A/B instead of the breakdown")
+    ap.add_argument("--ab-implicit", action="store_true",
+                    help="implicit's AlternatingLeastSquares.fit against models.als_fit.sweeps, alternated")
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     home = Home(args.home.expanduser().absolute(), args.dataset)
@@ -117,19 +151,27 @@ def main() -> int:
         diff = np.abs(results["batched"] - results["loop"])
         print(f"batched vs loop: max |diff| {diff.max():.3g}, entries that differ {(diff > 0).mean():.2e}")
         return 0
-    from implicit.cpu.als import AlternatingLeastSquares
-
     c = model.config
+    iterations = args.iterations or c.iterations
     cui = timed("float32 CSR", lambda: sp.csr_matrix((conf.astype(np.float32), train.indices, train.indptr),
                                                        shape=train.shape), rows)
-    with threadpool_limits(limits=1, user_api="blas"):
-        als = AlternatingLeastSquares(factors=c.factors, regularization=c.regularization, alpha=1.0,
-                                      iterations=args.iterations or c.iterations, use_cg=c.use_cg,
-                                      random_state=c.random_state, num_threads=0)
-        timed(f"implicit ×{als.iterations}", lambda: als.fit(cui, show_progress=False), rows)
-    model.item_factors = np.ascontiguousarray(als.item_factors, dtype=np.float32)
+    if args.ab_implicit:
+        return ab_implicit(cui, c, iterations, args.rounds, rows)
+    info = SweepInfo()
+    _, y = timed(f"sweeps ×{iterations}", lambda: sweeps(cui, c.factors, c.regularization, iterations,
+                                                         c.random_state, info=info), rows)
+    for name, (wall, cpu) in info.parts.items():
+        print(f"  {name:14s} wall {wall:8.2f} s   cpu {cpu:8.2f} s")
+    for kind, got in (("user sweep", info.users), ("item sweep", info.items)):
+        wall, cpu = np.array(got).T
+        print(f"  {kind:14s} wall p50 {np.median(wall):6.2f} min {wall.min():6.2f} max {wall.max():6.2f} "
+              f"sum {wall.sum():7.2f} s | cpu p50 {np.median(cpu):6.2f} sum {cpu.sum():7.2f} s")
+    model.item_factors = np.ascontiguousarray(y, dtype=np.float32)
     model._forget()
     timed("fold_in_rows", lambda: model.fold_in_rows(train, None, conf), rows)
+    timed("popularity", lambda: np.bincount(train.indices, minlength=train.shape[1]), rows)
+    wall, cpu = np.array([r[1:] for r in rows if r[0] not in ("load", "ratings")]).sum(axis=0)
+    print(f"{'fit (all above but load)':24s} wall {wall:8.2f} s   cpu {cpu:8.2f} s   load {os.getloadavg()}")
     return 0
 
 

@@ -1,0 +1,87 @@
+"""``models.als_fit.sweeps`` is implicit's ALS, bit for bit: the same kernel, initial vectors and
+transposed matrix, without the wrapper's copy of the confidences on every sweep."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from implicit.cpu.als import AlternatingLeastSquares
+from recsys_tui.models import als_fit
+from recsys_tui.models.als import ALSRecommender
+from threadpoolctl import threadpool_limits
+
+
+def _confidences(seed: int, users: int = 120, items: int = 80) -> sp.csr_matrix:
+    """Signed float32 confidences: rows of 0–40 entries, some negative (dislikes), an empty row
+    and an empty column."""
+    rng = np.random.default_rng(seed)
+    rows, cols = [], []
+    for u in range(users):
+        n = 0 if u == 7 else int(rng.integers(1, 40))
+        rows += [u] * n
+        cols += rng.choice(items - 1, n, replace=False).tolist()  # the last item: never rated
+    data = rng.uniform(0.2, 6.0, len(rows))
+    data[rng.random(len(rows)) < 0.1] *= -1
+    mat = sp.csr_matrix((data.astype(np.float32), (rows, cols)), shape=(users, items))
+    mat.sort_indices()
+    return mat
+
+
+def _implicit(cui: sp.csr_matrix, factors: int, reg: float, iterations: int, seed: int,
+              use_cg: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    with threadpool_limits(limits=1, user_api="blas"):
+        model = AlternatingLeastSquares(factors=factors, regularization=reg, alpha=1.0,
+                                        iterations=iterations, use_cg=use_cg, random_state=seed,
+                                        num_threads=0)
+        model.fit(cui, show_progress=False)
+    return model.user_factors, model.item_factors
+
+
+@pytest.mark.parametrize(("factors", "reg", "iterations", "seed"),
+                         [(16, 2.0, 7, 0), (64, 67.5, 3, 5), (8, 0.5, 1, 11)])
+def test_sweeps_are_implicits_fit_bit_for_bit(factors, reg, iterations, seed):
+    cui = _confidences(seed)
+    info = als_fit.SweepInfo()
+    x, y = als_fit.sweeps(cui, factors, reg, iterations, seed, info=info)
+    ref_x, ref_y = _implicit(cui, factors, reg, iterations, seed)
+    assert x.dtype == y.dtype == np.float32
+    np.testing.assert_array_equal(x, ref_x)
+    np.testing.assert_array_equal(y, ref_y)
+    assert not x[7].any(), "an empty row stays zero"
+    assert info.native and len(info.users) == len(info.items) == iterations
+    totals = info.totals()
+    assert {"transpose_s", "init_s", "user_sweeps_s", "item_sweeps_cpu_s"} <= set(totals)
+
+
+def test_sweeps_fall_back_to_implicits_fit(monkeypatch):
+    cui = _confidences(3)
+    monkeypatch.setattr(als_fit, "_kernel", lambda: None)
+    info = als_fit.SweepInfo()
+    x, y = als_fit.sweeps(cui, 16, 2.0, 4, 9, info=info)
+    ref_x, ref_y = _implicit(cui, 16, 2.0, 4, 9)
+    np.testing.assert_array_equal(x, ref_x)
+    np.testing.assert_array_equal(y, ref_y)
+    assert not info.native and "implicit" in info.parts and not info.users
+
+
+def test_sweeps_with_the_cholesky_solver_are_implicits():
+    cui = _confidences(4)
+    _, y = als_fit.sweeps(cui, 16, 2.0, 3, 1, use_cg=False)
+    np.testing.assert_array_equal(y, _implicit(cui, 16, 2.0, 3, 1, use_cg=False)[1])
+
+
+def test_sweeps_refuse_what_the_kernel_would_copy():
+    cui = _confidences(5)
+    with pytest.raises(TypeError, match="float32 CSR"):
+        als_fit.sweeps(cui.astype(np.float64), 8, 1.0, 1, 0)
+
+
+def test_als_fit_uses_implicits_factors_and_reports_its_parts():
+    stars = _confidences(6)
+    stars.data = np.clip(np.abs(stars.data).round(), 1, 5).astype(np.float32)
+    model = ALSRecommender(factors=16, iterations=5, regularization=3.0).fit(stars)
+    conf = sp.csr_matrix((model.weighting.confidences(stars).astype(np.float32), stars.indices,
+                          stars.indptr), shape=stars.shape)
+    np.testing.assert_array_equal(model.item_factors, _implicit(conf, 16, 3.0, 5, 0)[1])
+    assert len(model.fit_info.users) == 5 and "resolve" in model.fit_info.parts
