@@ -229,7 +229,7 @@ class ALSRecommender(EmbeddingModel):
         conf = self.weighting.confidences(ratings, recency) if confidences is None else confidences
         try:
             return solve_rows(ratings, np.asarray(conf, np.float64), self.item_factors.astype(np.float64),
-                              self.gram)
+                              self.gram, definite=self.config.regularization > 0)
         except NotPositiveDefinite as e:
             raise ModelError(f"als: the fold-in of row {e.row} is not positive definite") from None
 
