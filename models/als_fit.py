@@ -75,12 +75,18 @@ def _kernel() -> Callable | None:
 
 def sweeps(cui: sp.csr_matrix, factors: int, regularization: float, iterations: int,
            random_state: int, num_threads: int = 0, use_cg: bool = True,
-           info: SweepInfo | None = None) -> tuple[np.ndarray, np.ndarray]:
+           info: SweepInfo | None = None,
+           callback: Callable[[int, np.ndarray, np.ndarray], bool | None] | None = None,
+           ) -> tuple[np.ndarray, np.ndarray]:
     """implicit's CG ALS on ``cui`` (users × items CSR of float32 signed confidences, alpha 1):
     (user factors, item factors), float32, as ``AlternatingLeastSquares(factors, regularization,
     alpha=1.0, iterations, use_cg, random_state, num_threads).fit(cui)`` gives them.
     ``num_threads`` 0 = every core (OpenMP's default); BLAS is held to one thread meanwhile.
-    ``use_cg`` False (implicit's Cholesky solver) runs implicit's own ``fit``."""
+    ``use_cg`` False (implicit's Cholesky solver) runs implicit's own ``fit``.
+
+    ``callback(iteration, user factors, item factors)`` is called after each iteration's item sweep
+    (iteration counts from 1; the arrays are the live ones: copy what you keep); a true return
+    stops the sweeps there. Not called on implicit's own ``fit``."""
     info = info if info is not None else SweepInfo()
     if not isinstance(cui, sp.csr_matrix) or cui.dtype != np.float32:
         raise TypeError("sweeps: a float32 CSR matrix is needed")
@@ -99,11 +105,17 @@ def sweeps(cui: sp.csr_matrix, factors: int, regularization: float, iterations: 
         x = rng.random((n_users, factors), dtype=np.float32) * 0.01
         y = rng.random((n_items, factors), dtype=np.float32) * 0.01
         info.parts["init"] = clock.lap()
-        for _ in range(iterations):
+        for iteration in range(1, iterations + 1):
             kernel(cui.indptr, cui.indices, cui.data, x, y, regularization, num_threads, CG_STEPS)
             info.users.append(clock.lap())
             kernel(ciu.indptr, ciu.indices, ciu.data, y, x, regularization, num_threads, CG_STEPS)
             info.items.append(clock.lap())
+            if callback is not None:
+                stop = callback(iteration, x, y)
+                info.parts["callback"] = tuple(a + b for a, b in zip(info.parts.get("callback", (0.0, 0.0)),
+                                                                    clock.lap(), strict=True))
+                if stop:
+                    break
     if np.isnan(x).any() or np.isnan(y).any():
         raise ArithmeticError("NaN encountered in factors")
     return x, y

@@ -85,3 +85,19 @@ def test_als_fit_uses_implicits_factors_and_reports_its_parts():
                           stars.indptr), shape=stars.shape)
     np.testing.assert_array_equal(model.item_factors, _implicit(conf, 16, 3.0, 5, 0)[1])
     assert len(model.fit_info.users) == 5 and "resolve" in model.fit_info.parts
+
+
+def test_a_callback_sees_every_iteration_and_can_stop_the_sweeps():
+    cui = _confidences(8)
+    seen: list[int] = []
+
+    def stop_after_three(iteration: int, x: np.ndarray, y: np.ndarray) -> bool:
+        seen.append(iteration)
+        return iteration == 3
+
+    info = als_fit.SweepInfo()
+    x, y = als_fit.sweeps(cui, 16, 2.0, 10, 2, info=info, callback=stop_after_three)
+    assert seen == [1, 2, 3] and len(info.users) == 3 and "callback" in info.parts
+    ref_x, ref_y = _implicit(cui, 16, 2.0, 3, 2)  # stopped after 3 = a fit of 3 iterations
+    np.testing.assert_array_equal(x, ref_x)
+    np.testing.assert_array_equal(y, ref_y)
