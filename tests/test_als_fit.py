@@ -101,3 +101,15 @@ def test_a_callback_sees_every_iteration_and_can_stop_the_sweeps():
     ref_x, ref_y = _implicit(cui, 16, 2.0, 3, 2)  # stopped after 3 = a fit of 3 iterations
     np.testing.assert_array_equal(x, ref_x)
     np.testing.assert_array_equal(y, ref_y)
+
+
+def test_the_pipeline_reports_the_fits_parts():
+    from recsys_tui.training.pipeline import fit_parts
+
+    stars = _confidences(9)
+    stars.data = np.clip(np.abs(stars.data).round(), 1, 5).astype(np.float32)
+    parts = fit_parts(ALSRecommender(factors=8, iterations=2).fit(stars))
+    for key in ("als_transpose_s", "als_init_s", "als_user_sweeps_s", "als_item_sweeps_cpu_s",
+                "als_resolve_s", "als_resolve_cpu_s"):
+        assert parts[key] >= 0.0, key
+    assert fit_parts(object()) == {}

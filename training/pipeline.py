@@ -119,6 +119,13 @@ def fit_model(model: str, inter: Interactions, item_ids: np.ndarray, params: dic
     return TrainedModel(fitted, users, items, train, popularity)
 
 
+def fit_parts(model: object) -> dict[str, float]:
+    """Where an ALS fit's time went (``models.als_fit.SweepInfo``), as ``als_<part>_s`` and
+    ``als_<part>_cpu_s`` (transpose, init, user_sweeps, item_sweeps, resolve); {} for other models."""
+    info = getattr(model, "fit_info", None)
+    return {f"als_{key}": value for key, value in info.totals().items()} if info is not None else {}
+
+
 def training_data(dataset: Dataset, log: EventLog | None, ratings_file: Path | None,
                   say: Step | None = None) -> tuple[Interactions, Logged]:
     """(everything to train on, the event log's ratings among it with their recencies)."""
@@ -168,7 +175,7 @@ def train(home: Home, model: str = "als", params: dict | None = None, *,
             log.close()
     timings["load_s"] = time.perf_counter() - t0
     step("fit")
-    t1 = time.perf_counter()
+    t1, cpu1 = time.perf_counter(), time.process_time()
     item_ids = np.array(sorted(dataset.movies))
     spark_info: dict = {}  # which BLAS Spark ran on, its block count: kept in the manifest
     if engine == "spark":
@@ -181,6 +188,9 @@ def train(home: Home, model: str = "als", params: dict | None = None, *,
     else:
         trained = fit_model(model, inter, item_ids, params or {}, logged)
     timings["fit_s"] = time.perf_counter() - t1
+    timings["fit_cpu_s"] = time.process_time() - cpu1  # every thread of the process
+    if engine != "spark":
+        timings.update(fit_parts(trained.model))
     step("check")
     report = gate(trained, *_current(home))
     step("publish")
