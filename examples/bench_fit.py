@@ -67,6 +67,20 @@ def per_user_loop(model: ALSRecommender, ratings: sp.csr_matrix, conf: np.ndarra
     return out
 
 
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds of each thread of this process so far (Linux /proc; {} elsewhere)."""
+    out: dict[str, float] = {}
+    try:
+        tick = os.sysconf("SC_CLK_TCK")
+        for tid in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{tid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            out[tid] = (int(fields[11]) + int(fields[12])) / tick
+    except OSError:
+        return {}
+    return out
+
+
 def timed(name: str, fn, rows: list) -> object:
     wall, cpu = time.perf_counter(), time.process_time()
     out = fn()
@@ -158,8 +172,12 @@ def main() -> int:
     if args.ab_implicit:
         return ab_implicit(cui, c, iterations, args.rounds, rows)
     info = SweepInfo()
+    before = thread_cpu()
     _, y = timed(f"sweeps ×{iterations}", lambda: sweeps(cui, c.factors, c.regularization, iterations,
                                                          c.random_state, info=info), rows)
+    busy = {t: cpu - before.get(t, 0.0) for t, cpu in thread_cpu().items()}
+    busy = sorted((round(v, 1) for v in busy.values() if v >= 0.5), reverse=True)
+    print(f"  threads that worked ≥ 0.5 CPU s during the sweeps: {busy}")
     for name, (wall, cpu) in info.parts.items():
         print(f"  {name:14s} wall {wall:8.2f} s   cpu {cpu:8.2f} s")
     for kind, got in (("user sweep", info.users), ("item sweep", info.items)):
