@@ -136,6 +136,12 @@ class ALSRecommender(EmbeddingModel):
         self.fit_info.parts["resolve"] = (time.perf_counter() - clock[0], time.process_time() - clock[1])
         return self
 
+    def fit_timings(self) -> dict[str, float]:
+        """``als_<part>_s`` / ``als_<part>_cpu_s`` of the last fit: transpose, init, user_sweeps,
+        item_sweeps, resolve (wall and process CPU seconds; ``models.als_fit.SweepInfo``)."""
+        info = self.fit_info
+        return {f"als_{key}": value for key, value in info.totals().items()} if info is not None else {}
+
     @property
     def gram(self) -> np.ndarray:
         """YᵀY + λI in float64, cached: the part of the normal equations shared by every user."""

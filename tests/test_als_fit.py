@@ -103,13 +103,15 @@ def test_a_callback_sees_every_iteration_and_can_stop_the_sweeps():
     np.testing.assert_array_equal(y, ref_y)
 
 
-def test_the_pipeline_reports_the_fits_parts():
-    from recsys_tui.training.pipeline import fit_parts
+def test_the_fit_reports_its_parts_for_the_manifest():
+    from recsys_tui.models.registry import create
 
     stars = _confidences(9)
     stars.data = np.clip(np.abs(stars.data).round(), 1, 5).astype(np.float32)
-    parts = fit_parts(ALSRecommender(factors=8, iterations=2).fit(stars))
-    for key in ("als_transpose_s", "als_init_s", "als_user_sweeps_s", "als_item_sweeps_cpu_s",
-                "als_resolve_s", "als_resolve_cpu_s"):
-        assert parts[key] >= 0.0, key
-    assert fit_parts(object()) == {}
+    for name in ("als", "hybrid"):
+        parts = create(name, factors=8, iterations=2).fit(stars).fit_timings()
+        for key in ("als_transpose_s", "als_init_s", "als_user_sweeps_s", "als_item_sweeps_cpu_s",
+                    "als_resolve_s", "als_resolve_cpu_s"):
+            assert parts[key] >= 0.0, (name, key)
+    assert create("ease").fit(stars).fit_timings() == {}
+    assert ALSRecommender().fit_timings() == {}, "nothing before a fit"

@@ -119,13 +119,6 @@ def fit_model(model: str, inter: Interactions, item_ids: np.ndarray, params: dic
     return TrainedModel(fitted, users, items, train, popularity)
 
 
-def fit_parts(model: object) -> dict[str, float]:
-    """Where an ALS fit's time went (``models.als_fit.SweepInfo``), as ``als_<part>_s`` and
-    ``als_<part>_cpu_s`` (transpose, init, user_sweeps, item_sweeps, resolve); {} for other models."""
-    info = getattr(model, "fit_info", None)
-    return {f"als_{key}": value for key, value in info.totals().items()} if info is not None else {}
-
-
 def training_data(dataset: Dataset, log: EventLog | None, ratings_file: Path | None,
                   say: Step | None = None) -> tuple[Interactions, Logged]:
     """(everything to train on, the event log's ratings among it with their recencies)."""
@@ -190,7 +183,7 @@ def train(home: Home, model: str = "als", params: dict | None = None, *,
     timings["fit_s"] = time.perf_counter() - t1
     timings["fit_cpu_s"] = time.process_time() - cpu1  # every thread of the process
     if engine != "spark":
-        timings.update(fit_parts(trained.model))
+        timings.update(trained.model.fit_timings())  # ALS: its sweeps and re-solve
     step("check")
     report = gate(trained, *_current(home))
     step("publish")
