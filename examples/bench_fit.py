@@ -11,11 +11,17 @@ the exact re-solve of every user (``ALSRecommender.fold_in_rows``), with wall an
 (it scales linearly; the product always runs 30).
 
 ``--ab`` runs the re-solve alternately (``--rounds`` times, same process, same item vectors from
-a seeded normal draw; the cost does not depend on their values) as ``batched`` (the product) and
+a seeded normal draw; the cost does not depend on their values) as ``batched`` (the product: the
+stacked systems solved by LAPACK ``gesv``), ``cholesky`` (the same buckets solved by the stacked
+Cholesky and substitution, what it did before and still does for λ = 0) and
 as ``loop`` (the per-user scipy ``dsyrk`` + ``dposv`` loop it replaced, kept here as the
 reference, with the BLAS pools as the process has them) and ``loop-1`` (the same with one BLAS
 thread), and prints wall/CPU percentiles and the largest difference of the results. Nothing is
 written. The machine's load average is printed: on a shared machine compare within one run.
+
+``--ab-implicit`` alternates implicit's own ``AlternatingLeastSquares.fit`` (whose wrapper copies
+the confidences on every sweep) with ``models.als_fit.sweeps`` (its kernel called directly) and
+checks that the factors are bit-identical; use ``--iterations`` to keep it short.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from recsys_tui.data.fetch import load as load_dataset
 from recsys_tui.data.vocab import IdMap
 from recsys_tui.models.als import ALSRecommender
 from recsys_tui.models.als_fit import SweepInfo, sweeps
+from recsys_tui.models.als_rows import solve_rows
 from recsys_tui.models.bundle import build_matrix
 from threadpoolctl import threadpool_limits
 
@@ -153,8 +160,10 @@ def main() -> int:
             with threadpool_limits(limits=1, user_api="blas"):
                 return per_user_loop(model, train, conf)
 
+        y64 = model.item_factors.astype(np.float64)
         for r in range(args.rounds):
             for name, fn in (("batched", lambda: model.fold_in_rows(train, None, conf)),
+                             ("cholesky", lambda: solve_rows(train, conf, y64, model.gram)),
                              ("loop", lambda: per_user_loop(model, train, conf)), ("loop-1", loop_1)):
                 results[name] = timed(f"{name} #{r}", fn, rows)
                 runs.setdefault(name, []).append(rows[-1][1:])
@@ -162,8 +171,10 @@ def main() -> int:
             wall, cpu = np.array(got).T
             print(f"{name:8s} wall p50 {np.percentile(wall, 50):7.2f} min {wall.min():7.2f} max "
                   f"{wall.max():7.2f} s | cpu p50 {np.percentile(cpu, 50):7.2f} s")
-        diff = np.abs(results["batched"] - results["loop"])
-        print(f"batched vs loop: max |diff| {diff.max():.3g}, entries that differ {(diff > 0).mean():.2e}")
+        for other in ("cholesky", "loop"):
+            diff = np.abs(results["batched"] - results[other])
+            print(f"batched vs {other}: max |diff| {diff.max():.3g}, entries that differ "
+                  f"{(diff > 0).mean():.2e}")
         return 0
     c = model.config
     iterations = args.iterations or c.iterations
