@@ -97,6 +97,21 @@ def timed(name: str, fn, rows: list) -> object:
     return out
 
 
+def alternate(variants: dict, rounds: int, rows: list) -> dict:
+    """Run each variant in turn, ``rounds`` times; print wall/CPU percentiles; the last results."""
+    runs: dict[str, list[tuple[float, float]]] = {}
+    results: dict = {}
+    for r in range(rounds):
+        for name, fn in variants.items():
+            results[name] = timed(f"{name} #{r}", fn, rows)
+            runs.setdefault(name, []).append(rows[-1][1:])
+    for name, got in runs.items():
+        wall, cpu = np.array(got).T
+        print(f"{name:12s} wall p50 {np.percentile(wall, 50):7.2f} min {wall.min():7.2f} max "
+              f"{wall.max():7.2f} s | cpu p50 {np.percentile(cpu, 50):7.2f} s")
+    return results
+
+
 def ab_implicit(cui: sp.csr_matrix, c, iterations: int, rounds: int, rows: list) -> int:
     """implicit's own fit (its wrapper copies the confidences on every sweep) against ``sweeps``
     (the same kernel called directly), alternated in this process; the factors must be identical."""
@@ -113,16 +128,7 @@ def ab_implicit(cui: sp.csr_matrix, c, iterations: int, rounds: int, rows: list)
     def ours() -> tuple[np.ndarray, np.ndarray]:
         return sweeps(cui, c.factors, c.regularization, iterations, c.random_state)
 
-    runs: dict[str, list[tuple[float, float]]] = {}
-    results: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for r in range(rounds):
-        for name, fn in (("implicit.fit", implicit_fit), ("sweeps", ours)):
-            results[name] = timed(f"{name} #{r}", fn, rows)
-            runs.setdefault(name, []).append(rows[-1][1:])
-    for name, got in runs.items():
-        wall, cpu = np.array(got).T
-        print(f"{name:12s} ×{iterations} wall p50 {np.percentile(wall, 50):7.2f} min {wall.min():7.2f} "
-              f"max {wall.max():7.2f} s | cpu p50 {np.percentile(cpu, 50):7.2f} s")
+    results = alternate({"implicit.fit": implicit_fit, "sweeps": ours}, rounds, rows)
     same = all(np.array_equal(a, b) for a, b in zip(results["implicit.fit"], results["sweeps"], strict=True))
     print(f"factors bit-identical: {same}")
     return 0 if same else 1
@@ -153,24 +159,16 @@ def main() -> int:
     conf = timed("confidences", lambda: model.weighting.confidences(train), rows)
     if args.ab:
         model.item_factors = np.random.default_rng(0).normal(0, 0.3, (train.shape[1], 64)).astype(np.float32)
-        runs: dict[str, list[tuple[float, float]]] = {}
-        results: dict[str, np.ndarray] = {}
 
         def loop_1() -> np.ndarray:
             with threadpool_limits(limits=1, user_api="blas"):
                 return per_user_loop(model, train, conf)
 
         y64 = model.item_factors.astype(np.float64)
-        for r in range(args.rounds):
-            for name, fn in (("batched", lambda: model.fold_in_rows(train, None, conf)),
-                             ("cholesky", lambda: solve_rows(train, conf, y64, model.gram)),
-                             ("loop", lambda: per_user_loop(model, train, conf)), ("loop-1", loop_1)):
-                results[name] = timed(f"{name} #{r}", fn, rows)
-                runs.setdefault(name, []).append(rows[-1][1:])
-        for name, got in runs.items():
-            wall, cpu = np.array(got).T
-            print(f"{name:8s} wall p50 {np.percentile(wall, 50):7.2f} min {wall.min():7.2f} max "
-                  f"{wall.max():7.2f} s | cpu p50 {np.percentile(cpu, 50):7.2f} s")
+        results = alternate({"batched": lambda: model.fold_in_rows(train, None, conf),
+                             "cholesky": lambda: solve_rows(train, conf, y64, model.gram),
+                             "loop": lambda: per_user_loop(model, train, conf), "loop-1": loop_1},
+                            args.rounds, rows)
         for other in ("cholesky", "loop"):
             diff = np.abs(results["batched"] - results[other])
             print(f"batched vs {other}: max |diff| {diff.max():.3g}, entries that differ "
