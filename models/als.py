@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+from recsys_tui.models.als_fit import SweepInfo, sweeps
 from recsys_tui.models.als_rows import NotPositiveDefinite, solve_rows
 from recsys_tui.models.base import EmbeddingModel, ModelError
 from recsys_tui.models.params import param
 from recsys_tui.models.weighting import Weighting
-from threadpoolctl import threadpool_limits
 
 SPLIT_FROM = 128
 """From this many batch entries on, a history's batch part of the normal equations is kept."""
@@ -106,12 +107,12 @@ class ALSRecommender(EmbeddingModel):
         self._gram: np.ndarray | None = None
         self._memo: tuple | None = None
         self._kept: OrderedDict[bytes, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self.fit_info: SweepInfo | None = None
+        """Where the last ``fit``'s time went (``models.als_fit.SweepInfo``; "resolve": the re-solve)."""
 
     def fit(self, ratings: sp.csr_matrix, recency: np.ndarray | None = None) -> ALSRecommender:
         """Fit on a users × items CSR of stars; ``recency`` (one int per stored entry, aligned with
         ``ratings.data``; −1 = batch) weights entries given online (``Weighting.online_multiplier``)."""
-        from implicit.cpu.als import AlternatingLeastSquares
-
         c: ALSParams = self.config
         self.n_items = ratings.shape[1]
         if recency is not None and len(recency) != ratings.nnz:
@@ -121,17 +122,25 @@ class ALSRecommender(EmbeddingModel):
         signed = self.weighting.confidences(ratings, recency)  # once, for the fit and the re-solve
         conf = sp.csr_matrix((signed.astype(np.float32), ratings.indices, ratings.indptr),
                              shape=ratings.shape)
-        with threadpool_limits(limits=1, user_api="blas"):  # implicit checks BLAS when built
-            model = AlternatingLeastSquares(
-                factors=c.factors, regularization=c.regularization, alpha=1.0,
-                iterations=c.iterations, use_cg=c.use_cg, random_state=c.random_state,
-                num_threads=0,  # batch fit: every core
-            )
-            model.fit(conf, show_progress=False)
-        self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
+        self.fit_info = SweepInfo()
+        try:  # implicit's kernels, every core (num_threads 0), one BLAS thread (``models.als_fit``)
+            _, items = sweeps(conf, c.factors, c.regularization, c.iterations, c.random_state,
+                              num_threads=0, use_cg=c.use_cg, info=self.fit_info)
+        except ArithmeticError as e:
+            raise ModelError(f"als: {e}") from None
+        del conf
+        self.item_factors = np.ascontiguousarray(items, dtype=np.float32)
         self._forget()
+        clock = time.perf_counter(), time.process_time()
         self.user_factors = self.fold_in_rows(ratings, recency, signed)
+        self.fit_info.parts["resolve"] = (time.perf_counter() - clock[0], time.process_time() - clock[1])
         return self
+
+    def fit_timings(self) -> dict[str, float]:
+        """``als_<part>_s`` / ``als_<part>_cpu_s`` of the last fit: transpose, init, user_sweeps,
+        item_sweeps, resolve (wall and process CPU seconds; ``models.als_fit.SweepInfo``)."""
+        info = self.fit_info
+        return {f"als_{key}": value for key, value in info.totals().items()} if info is not None else {}
 
     @property
     def gram(self) -> np.ndarray:
@@ -226,7 +235,7 @@ class ALSRecommender(EmbeddingModel):
         conf = self.weighting.confidences(ratings, recency) if confidences is None else confidences
         try:
             return solve_rows(ratings, np.asarray(conf, np.float64), self.item_factors.astype(np.float64),
-                              self.gram)
+                              self.gram, definite=self.config.regularization > 0)
         except NotPositiveDefinite as e:
             raise ModelError(f"als: the fold-in of row {e.row} is not positive definite") from None
 

@@ -79,6 +79,10 @@ class Recommender(ABC):
         """The best ``k`` of retrieved candidates (indices, scores); the default keeps their order."""
         return np.asarray(cand)[:k], np.asarray(cand_scores)[:k]
 
+    def fit_timings(self) -> dict[str, float]:
+        """Seconds of the last ``fit``'s parts, for the version's manifest ({} by default)."""
+        return {}
+
     def score_users(self, ratings: sp.csr_matrix) -> np.ndarray:
         """Scores (rows × items) for many histories at once; rows of ``ratings`` are users."""
         out = np.empty((ratings.shape[0], self.n_items), dtype=np.float32)

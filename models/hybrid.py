@@ -92,6 +92,9 @@ class HybridRecommender(EmbeddingModel):
     def candidates(self, k: int) -> int:
         return max(k, self.n_candidates)
 
+    def fit_timings(self) -> dict[str, float]:
+        return self.base.fit_timings()
+
     def fit(self, ratings: sp.csr_matrix, recency: np.ndarray | None = None) -> HybridRecommender:
         """Fit both stages; ``recency`` weights logged entries in the ALS stage, as its fold-in does."""
         self.n_items = ratings.shape[1]

@@ -118,13 +118,14 @@ def _mixed(seed: int, users: int = 90, items: int = 700) -> tuple[sp.csr_matrix,
     (1 << 30, 1e9, 1),  # everything in one bucket: short rows padded to the longest
 ])
 @pytest.mark.parametrize("params", [{}, {"alpha": 0.2, "negative_weight": 3.0}])
-def test_bucketed_rows_equal_the_one_user_fold_in(budget, growth, threads, params):
+@pytest.mark.parametrize("definite", [False, True])  # stacked Cholesky, or LAPACK gesv (λ > 0)
+def test_bucketed_rows_equal_the_one_user_fold_in(budget, growth, threads, params, definite):
     mat, recency = _mixed(11)
     model = _model(mat, 12, **params)
     conf = model.weighting.confidences(mat, recency)
     assert (conf < 0).any() and ((np.abs(conf) - 1) < 0).any(), "dislikes and weights below zero"
     got = als_rows.solve_rows(mat, conf, model.item_factors.astype(np.float64), model.gram,
-                              threads=threads, growth=growth, budget=budget)
+                              threads=threads, growth=growth, budget=budget, definite=definite)
     assert got.dtype == np.float32
     for u in range(mat.shape[0]):
         lo, hi = mat.indptr[u], mat.indptr[u + 1]
@@ -145,6 +146,16 @@ def test_buckets_cover_every_row_within_growth_and_budget():
         top = lengths[stop - 1]
         assert top <= 1.25 * lengths[start]
         assert stop - start == 1 or (stop - start) * (2 * top + 128) * 64 * 8 <= 8 << 20
+
+
+def test_a_singular_system_names_its_row_on_the_definite_path_too():
+    mat, _ = _mixed(13)
+    model = _model(mat, 14, regularization=0.0)
+    model.item_factors[:, 5] = 0.0  # a zero column and λ = 0: every A is singular
+    model._forget()
+    conf = model.weighting.confidences(mat)
+    with pytest.raises(als_rows.NotPositiveDefinite):
+        als_rows.solve_rows(mat, conf, model.item_factors.astype(np.float64), model.gram, definite=True)
 
 
 def test_a_system_that_is_not_positive_definite_names_its_row():

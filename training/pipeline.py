@@ -168,7 +168,7 @@ def train(home: Home, model: str = "als", params: dict | None = None, *,
             log.close()
     timings["load_s"] = time.perf_counter() - t0
     step("fit")
-    t1 = time.perf_counter()
+    t1, cpu1 = time.perf_counter(), time.process_time()
     item_ids = np.array(sorted(dataset.movies))
     spark_info: dict = {}  # which BLAS Spark ran on, its block count: kept in the manifest
     if engine == "spark":
@@ -181,6 +181,9 @@ def train(home: Home, model: str = "als", params: dict | None = None, *,
     else:
         trained = fit_model(model, inter, item_ids, params or {}, logged)
     timings["fit_s"] = time.perf_counter() - t1
+    timings["fit_cpu_s"] = time.process_time() - cpu1  # every thread of the process
+    if engine != "spark":
+        timings.update(trained.model.fit_timings())  # ALS: its sweeps and re-solve
     step("check")
     report = gate(trained, *_current(home))
     step("publish")
