@@ -22,7 +22,7 @@ def test_table_has_one_row_per_scale_and_every_column():
 
 @pytest.mark.parametrize(("args", "words"), [
     (["--scales", "2"], "between 0.0001 and 1"), (["--scales", "x"], "comma-separated numbers"),
-    (["--events", "5"], "--events must be"),
+    (["--events", "5"], "--events must be"), (["--workdir", "/nonexistent/wd"], "no such folder"),
 ])
 def test_bad_flags(capsys, tmp_path, args, words):
     rc = main(["--home", str(tmp_path), "scale-bench", "--out", str(tmp_path / "o"), *args])

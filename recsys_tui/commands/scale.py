@@ -48,6 +48,8 @@ def scale_bench(
     scale_list = _scales(scales)
     if not 20 <= events <= 100_000:
         raise UsageProblem(f"--events must be 20–100000, got {events}")
+    if workdir is not None and not workdir.is_dir():
+        raise UsageProblem(f"--workdir {workdir}: no such folder (create it first)")
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="recsys-tui-scale-", dir=workdir) as tmp:
