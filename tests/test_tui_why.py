@@ -64,6 +64,19 @@ def test_top_shares_are_the_largest_positive_terms():
     assert shares[0] == [(0, 0.75), (1, 0.25)] and shares[1] == []
 
 
+def _shares_by_stable_sort(x, n: int):
+    """The reference ``largest_shares`` is checked against: a stable sort of the positive parts."""
+    import numpy as np
+
+    pos = np.where(x > 0, x, 0.0)
+    rows = np.argsort(-pos, axis=0, kind="stable")[:min(n, x.shape[0])]
+    terms = np.take_along_axis(pos, rows, axis=0)
+    totals = pos.sum(axis=0)
+    shares = np.divide(terms, totals, out=np.zeros_like(terms), where=totals > 0)
+    rows[terms <= 0] = -1
+    return rows, shares
+
+
 def test_largest_shares_equal_a_stable_sort_of_each_column_ties_included():
     """The partial selection gives what sorting each whole column would, on long columns with
     many equal terms (whole-number terms) as well as distinct ones."""
@@ -75,13 +88,7 @@ def test_largest_shares_equal_a_stable_sort_of_each_column_ties_included():
         shape = (int(rng.integers(0, 60)), int(rng.integers(1, 11)))
         x = rng.integers(-2, 3, size=shape).astype(float) if t % 2 else rng.normal(size=shape)
         n = int(rng.integers(1, 6))
-        pos = np.where(x > 0, x, 0.0)
-        m = min(n, x.shape[0])
-        rows = np.argsort(-pos, axis=0, kind="stable")[:m]
-        terms = np.take_along_axis(pos, rows, axis=0)
-        totals = pos.sum(axis=0)
-        shares = np.divide(terms, totals, out=np.zeros_like(terms), where=totals > 0)
-        rows[terms <= 0] = -1
+        rows, shares = _shares_by_stable_sort(x, n)
         got_rows, got_shares = largest_shares(x, n)
         assert np.array_equal(got_rows, rows) and np.array_equal(got_shares, shares), (t, x, n)
 
@@ -101,13 +108,7 @@ def test_largest_shares_of_long_histories_equal_a_stable_sort_signed_zeros_and_n
         if t % 7 == 0:
             x[rng.random(shape) < 0.01] = np.nan
         n = int(rng.integers(1, 6))
-        pos = np.where(x > 0, x, 0.0)
-        m = min(n, x.shape[0])
-        rows = np.argsort(-pos, axis=0, kind="stable")[:m]
-        terms = np.take_along_axis(pos, rows, axis=0)
-        totals = pos.sum(axis=0)
-        shares = np.divide(terms, totals, out=np.zeros_like(terms), where=totals > 0)
-        rows[terms <= 0] = -1
+        rows, shares = _shares_by_stable_sort(x, n)
         got_rows, got_shares = largest_shares(x, n)
         assert np.array_equal(got_rows, rows) and np.array_equal(got_shares, shares), t
         assert not np.signbit(got_shares).any(), t
